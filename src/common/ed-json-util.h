@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+void   ed_json_add_int     (JsonBuilder *builder,
+                            const char  *name,
+                            gint64       value);
+void   ed_json_add_string  (JsonBuilder *builder,
+                            const char  *name,
+                            const char  *value);
+void   ed_json_add_boolean (JsonBuilder *builder,
+                            const char  *name,
+                            gboolean     value);
+void   ed_json_add_time    (JsonBuilder *builder,
+                            const char  *name,
+                            gint64       unix_seconds);
+void   ed_json_add_null    (JsonBuilder *builder,
+                            const char  *name);
+char  *ed_json_to_string   (JsonBuilder *builder);
+
+G_END_DECLS

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "ed-daemon.h"
+#include "ed-login-throttle.h"
+#include "ed-router.h"
+
+G_BEGIN_DECLS
+
+struct _EdDaemon
+{
+  GObject          parent_instance;
+
+  /* owned */
+  EdConfig        *config;
+  EdStore         *store;
+  GBytes          *secret;
+  SoupServer      *server;
+  EdRouter        *router;
+  EdLoginThrottle *throttle;
+  char            *dummy_hash;
+  char            *url;
+  char            *public_url;
+  int              lock_fd;
+  guint            prune_source;
+
+  /* state */
+  guint            in_flight;
+  gboolean         shutting_down;
+};
+
+void ed_daemon_add_session_routes (EdDaemon *self);
+void ed_daemon_add_event_routes   (EdDaemon *self);
+void ed_daemon_add_guest_routes   (EdDaemon *self);
+
+G_END_DECLS

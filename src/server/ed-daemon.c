@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd"
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "ed-daemon-private.h"
+#include "ed-data-dir.h"
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-json-util.h"
+#include "ed-password.h"
+#include "ed-time-util.h"
+#include "ed-token.h"
+
+enum {
+  DRAINED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (EdDaemon, ed_daemon, G_TYPE_OBJECT)
+
+#define PRUNE_INTERVAL_SECONDS 600
+
+typedef struct
+{
+  gint64 started_us;
+  gsize  body_size;
+} RequestState;
+
+static void
+maybe_drained (EdDaemon *self)
+{
+  if (self->shutting_down && self->in_flight == 0)
+    g_signal_emit (self, signals[DRAINED], 0);
+}
+
+static void
+reject_too_large (EdDaemon          *self,
+                  SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  /* Keep reading (libsoup must) but drop what arrives. */
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
+  ed_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                       "The request body is larger than the %" G_GSIZE_FORMAT " bytes allowed",
+                       self->config->max_body_size);
+}
+
+static void
+on_msg_got_headers_cb (SoupServerMessage *msg,
+                       EdDaemon          *self)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_server_message_get_status (msg) != 0)
+    return;
+
+  if (self->shutting_down)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Connection", "close");
+      ed_http_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting_down",
+                           "The server is shutting down; try again in a moment");
+      return;
+    }
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > (goffset) self->config->max_body_size)
+    reject_too_large (self, msg);
+}
+
+static void
+on_msg_got_chunk_cb (SoupServerMessage *msg,
+                     GBytes            *chunk,
+                     EdDaemon          *self)
+{
+  RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
+
+  state->body_size += g_bytes_get_size (chunk);
+  if (state->body_size > self->config->max_body_size &&
+      soup_server_message_get_status (msg) != SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE)
+    reject_too_large (self, msg);
+}
+
+static void
+on_server_request_started_cb (SoupServer        *server,
+                              SoupServerMessage *msg,
+                              EdDaemon          *self)
+{
+  RequestState *state = g_new0 (RequestState, 1);
+
+  state->started_us = g_get_monotonic_time ();
+  g_object_set_data_full (G_OBJECT (msg), "ed-request-state", state, g_free);
+  self->in_flight++;
+
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_msg_got_headers_cb), self, 0);
+  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_msg_got_chunk_cb), self, 0);
+}
+
+static void
+request_ended (EdDaemon          *self,
+               SoupServerMessage *msg,
+               gboolean           aborted)
+{
+  RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *status = NULL;
+  double ms = 0;
+
+  if (state == NULL)
+    return;
+
+  ms = (g_get_monotonic_time () - state->started_us) / 1000.0;
+  status = g_strdup_printf ("%u", soup_server_message_get_status (msg));
+
+  /* The route pattern, never the path: paths can carry tokens. */
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "HTTP_METHOD", method ? method : "-",
+                    "HTTP_ROUTE", ed_http_get_route (msg),
+                    "HTTP_STATUS", status,
+                    "MESSAGE", "%s %s %s%s %.1f ms",
+                    method ? method : "-", ed_http_get_route (msg), status,
+                    aborted ? " (aborted)" : "", ms);
+
+  g_object_set_data (G_OBJECT (msg), "ed-request-state", NULL);
+  g_assert (self->in_flight > 0);
+  self->in_flight--;
+  maybe_drained (self);
+}
+
+static void
+on_server_request_finished_cb (SoupServer        *server,
+                               SoupServerMessage *msg,
+                               EdDaemon          *self)
+{
+  request_ended (self, msg, FALSE);
+}
+
+static void
+on_server_request_aborted_cb (SoupServer        *server,
+                              SoupServerMessage *msg,
+                              EdDaemon          *self)
+{
+  request_ended (self, msg, TRUE);
+}
+
+static gboolean
+check_session (EdRequest  *request,
+               gpointer    user_data,
+               GError    **error)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) claims = NULL;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  const char *session_id;
+  const char *username;
+  gint64 now = ed_time_now ();
+
+  if (authorization == NULL)
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_UNAUTHORIZED,
+                           "Log in first: send “Authorization: Bearer TOKEN” with a token "
+                           "from POST /api/v1/session");
+      return FALSE;
+    }
+  if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_UNAUTHORIZED,
+                           "The Authorization header must be “Bearer TOKEN”");
+      return FALSE;
+    }
+
+  claims = ed_token_verify (self->secret, authorization + 7, "session", now, error);
+  if (claims == NULL)
+    return FALSE;
+
+  session_id = ed_token_get_string_claim (claims, "jti");
+  username = ed_token_get_string_claim (claims, "sub");
+  if (session_id == NULL || username == NULL ||
+      !ed_store_has_session (self->store, session_id, now, error))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_UNAUTHORIZED,
+                           "The session has ended; log in again");
+      return FALSE;
+    }
+
+  request->session_id = g_strdup (session_id);
+  request->username = g_strdup (username);
+  request->admin_id = ed_token_get_int_claim (claims, "aid");
+  return TRUE;
+}
+
+static gboolean
+origin_allowed (EdDaemon          *self,
+                SoupServerMessage *msg)
+{
+  const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  g_autoptr(GUri) public_uri = NULL;
+  g_autoptr(GUri) origin_uri = NULL;
+
+  if (origin == NULL)
+    return TRUE;
+
+  public_uri = g_uri_parse (self->public_url, G_URI_FLAGS_NONE, NULL);
+  origin_uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (public_uri == NULL || origin_uri == NULL)
+    return FALSE;
+
+  return g_strcmp0 (g_uri_get_scheme (public_uri), g_uri_get_scheme (origin_uri)) == 0 &&
+         g_strcmp0 (g_uri_get_host (public_uri), g_uri_get_host (origin_uri)) == 0 &&
+         g_uri_get_port (public_uri) == g_uri_get_port (origin_uri);
+}
+
+static void
+server_cb (SoupServer        *server,
+           SoupServerMessage *msg,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  EdDaemon *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+
+  /* Bearer tokens are never sent by a browser on its own, but a page of
+   * another site has no business calling the API at all.
+   */
+  if (g_str_has_prefix (path, "/api/") &&
+      strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0 &&
+      !origin_allowed (self, msg))
+    {
+      ed_http_set_route (msg, "/api (cross-origin)");
+      ed_http_reply_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden",
+                           "Requests from pages of other sites are refused");
+      return;
+    }
+
+  ed_router_dispatch (self->router, msg, query, check_session, self);
+}
+
+static void
+handle_version (EdRequest *request,
+                gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  ed_json_add_string (builder, "name", "eventdeskd");
+  ed_json_add_string (builder, "version", PACKAGE_VERSION);
+  ed_json_add_int (builder, "api_version", ED_API_VERSION);
+  ed_json_add_int (builder, "schema_version", ed_store_get_schema_version (self->store));
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+static void
+handle_healthz (EdRequest *request,
+                gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean healthy = ed_store_check_health (self->store, &error);
+
+  if (!healthy)
+    g_warning ("Health check failed: %s", error->message);
+
+  json_builder_begin_object (builder);
+  ed_json_add_string (builder, "status", healthy ? "ok" : "error");
+  ed_json_add_string (builder, "database", healthy ? "ok" : "unavailable");
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, builder);
+}
+
+static gboolean
+prune_sessions_cb (gpointer user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ed_store_prune_sessions (self->store, ed_time_now (), &error))
+    g_warning ("Cannot remove expired sessions: %s", error->message);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ed_daemon_finalize (GObject *object)
+{
+  EdDaemon *self = (EdDaemon *)object;
+
+  ed_daemon_stop (self);
+  g_clear_pointer (&self->config, ed_config_free);
+  g_clear_pointer (&self->router, ed_router_free);
+  g_clear_pointer (&self->throttle, ed_login_throttle_free);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->public_url, g_free);
+  g_clear_pointer (&self->dummy_hash, g_free);
+
+  G_OBJECT_CLASS (ed_daemon_parent_class)->finalize (object);
+}
+
+static void
+ed_daemon_class_init (EdDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = ed_daemon_finalize;
+
+  /**
+   * EdDaemon::drained:
+   *
+   * Emitted after ed_daemon_begin_shutdown() once no request is in flight.
+   */
+  signals[DRAINED] =
+    g_signal_new ("drained", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+ed_daemon_init (EdDaemon *self)
+{
+  self->lock_fd = -1;
+  self->router = ed_router_new ();
+  self->throttle = ed_login_throttle_new ();
+}
+
+/**
+ * ed_daemon_new:
+ * @config: (transfer full): validated settings
+ */
+EdDaemon *
+ed_daemon_new (EdConfig *config)
+{
+  EdDaemon *self;
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  self = g_object_new (ED_TYPE_DAEMON, NULL);
+  self->config = config;
+  return self;
+}
+
+static gboolean
+listen_on (EdDaemon  *self,
+           GError   **error)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GSList *uris;
+  guint16 port;
+
+  if (!ed_config_parse_listen (self->config->listen, &host, &port, error))
+    return FALSE;
+
+  address = g_inet_address_new_from_string (host);
+  socket_address = g_inet_socket_address_new (address, port);
+  if (!soup_server_listen (self->server, socket_address, 0, &local_error))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_BUSY, "Cannot listen on %s: %s",
+                   self->config->listen, local_error->message);
+      return FALSE;
+    }
+
+  uris = soup_server_get_uris (self->server);
+  if (uris != NULL)
+    {
+      g_autofree char *text = g_uri_to_string (uris->data);
+
+      /* GUri writes "http://127.0.0.1:8460/"; keep it without the slash. */
+      if (g_str_has_suffix (text, "/"))
+        text[strlen (text) - 1] = '\0';
+      self->url = g_steal_pointer (&text);
+    }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return self->url != NULL;
+}
+
+/**
+ * ed_daemon_start:
+ * @self: a daemon
+ * @error: return location for an error saying what stopped the start
+ *
+ * Prepares the data directory, takes its lock, opens and migrates the
+ * database, loads the signing key and starts listening.
+ */
+gboolean
+ed_daemon_start (EdDaemon  *self,
+                 GError   **error)
+{
+  g_autofree char *lock_path = NULL;
+  g_autofree char *secret_path = NULL;
+  g_autofree char *db_path = NULL;
+  g_autofree char *dummy_password = NULL;
+  gint64 n_admins;
+
+  g_return_val_if_fail (ED_IS_DAEMON (self), FALSE);
+  g_return_val_if_fail (self->server == NULL, FALSE);
+
+  if (!ed_data_dir_prepare (self->config->data_dir, error))
+    return FALSE;
+
+  lock_path = ed_config_get_lock_path (self->config);
+  self->lock_fd = ed_data_dir_lock (lock_path, self->config->data_dir, error);
+  if (self->lock_fd < 0)
+    return FALSE;
+
+  secret_path = ed_config_get_secret_path (self->config);
+  if (!(self->secret = ed_data_dir_load_secret (secret_path, error)))
+    return FALSE;
+
+  db_path = ed_config_get_db_path (self->config);
+  if (!(self->store = ed_store_open (db_path, error)))
+    return FALSE;
+  if (!ed_store_prune_sessions (self->store, ed_time_now (), error))
+    return FALSE;
+
+  /* Unknown names are checked against this hash so that they cost the same
+   * time as a wrong password.
+   */
+  dummy_password = g_uuid_string_random ();
+  if (!(self->dummy_hash = ed_password_hash (dummy_password, error)))
+    return FALSE;
+
+  self->server = soup_server_new ("server-header", "eventdeskd/" PACKAGE_VERSION " ", NULL);
+  g_signal_connect_object (self->server, "request-started",
+                           G_CALLBACK (on_server_request_started_cb), self, 0);
+  g_signal_connect_object (self->server, "request-finished",
+                           G_CALLBACK (on_server_request_finished_cb), self, 0);
+  g_signal_connect_object (self->server, "request-aborted",
+                           G_CALLBACK (on_server_request_aborted_cb), self, 0);
+  soup_server_add_handler (self->server, NULL, server_cb, self, NULL);
+
+  ed_router_add (self->router, "GET", "/healthz", ED_ROUTE_PUBLIC, handle_healthz);
+  ed_router_add (self->router, "GET", "/api/v1/version", ED_ROUTE_PUBLIC, handle_version);
+  ed_daemon_add_session_routes (self);
+  ed_daemon_add_event_routes (self);
+  ed_daemon_add_guest_routes (self);
+
+  if (!listen_on (self, error))
+    return FALSE;
+
+  self->public_url = g_strdup (self->config->public_url ? self->config->public_url : self->url);
+  if (g_str_has_suffix (self->public_url, "/"))
+    self->public_url[strlen (self->public_url) - 1] = '\0';
+
+  self->prune_source = g_timeout_add_seconds (PRUNE_INTERVAL_SECONDS, prune_sessions_cb, self);
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "ED_URL", self->url,
+                    "ED_DATA_DIR", self->config->data_dir,
+                    "MESSAGE", "eventdeskd %s listening on %s (data in %s)",
+                    PACKAGE_VERSION, self->url, self->config->data_dir);
+
+  n_admins = ed_store_count_admins (self->store, NULL);
+  if (n_admins == 0)
+    g_message ("There is no admin yet. Stop eventdeskd and create one with: "
+               "eventdeskd admin add NAME --data-dir %s", self->config->data_dir);
+
+  return TRUE;
+}
+
+/**
+ * ed_daemon_begin_shutdown:
+ * @self: a daemon
+ *
+ * Stops taking new requests (they get 503) and lets the ones in flight
+ * finish; #EdDaemon::drained follows when none is left.
+ */
+void
+ed_daemon_begin_shutdown (EdDaemon *self)
+{
+  g_return_if_fail (ED_IS_DAEMON (self));
+
+  if (self->shutting_down)
+    return;
+
+  self->shutting_down = TRUE;
+  g_message ("Shutting down; waiting for %u request(s) in flight", self->in_flight);
+  maybe_drained (self);
+}
+
+/* Closes the server, the database and the lock. */
+void
+ed_daemon_stop (EdDaemon *self)
+{
+  g_return_if_fail (ED_IS_DAEMON (self));
+
+  g_clear_handle_id (&self->prune_source, g_source_remove);
+
+  if (self->server != NULL)
+    {
+      soup_server_disconnect (self->server);
+      g_clear_object (&self->server);
+    }
+
+  if (self->store != NULL)
+    {
+      ed_store_close (self->store);
+      g_clear_object (&self->store);
+    }
+
+  g_clear_pointer (&self->secret, g_bytes_unref);
+
+  if (self->lock_fd >= 0)
+    {
+      close (self->lock_fd);
+      self->lock_fd = -1;
+    }
+}
+
+const char *
+ed_daemon_get_url (EdDaemon *self)
+{
+  g_return_val_if_fail (ED_IS_DAEMON (self), NULL);
+
+  return self->url;
+}
+
+const char *
+ed_daemon_get_public_url (EdDaemon *self)
+{
+  g_return_val_if_fail (ED_IS_DAEMON (self), NULL);
+
+  return self->public_url;
+}
+
+EdStore *
+ed_daemon_get_store (EdDaemon *self)
+{
+  g_return_val_if_fail (ED_IS_DAEMON (self), NULL);
+
+  return self->store;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ed-log.h"
+
+/* A daemon's info messages (the access log among them) are wanted, which
+ * GLib's default writer hides. Under systemd the structured fields go to
+ * the journal as they are; elsewhere one line per message goes to stderr.
+ * Debug messages follow G_MESSAGES_DEBUG as usual.
+ */
+
+static const char *
+level_name (GLogLevelFlags log_level)
+{
+  if (log_level & G_LOG_LEVEL_ERROR)
+    return "error";
+  if (log_level & G_LOG_LEVEL_CRITICAL)
+    return "critical";
+  if (log_level & G_LOG_LEVEL_WARNING)
+    return "warning";
+  if (log_level & G_LOG_LEVEL_MESSAGE)
+    return "notice";
+  if (log_level & G_LOG_LEVEL_INFO)
+    return "info";
+  return "debug";
+}
+
+GLogWriterOutput
+ed_log_writer (GLogLevelFlags   log_level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         user_data)
+{
+  const char *message = NULL;
+  const char *domain = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *stamp = NULL;
+
+  if ((log_level & G_LOG_LEVEL_DEBUG) &&
+      g_log_writer_default_would_drop (log_level, NULL))
+    return G_LOG_WRITER_HANDLED;
+
+  if (g_log_writer_is_journald (fileno (stderr)) &&
+      g_log_writer_journald (log_level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+    return G_LOG_WRITER_HANDLED;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (strcmp (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+      else if (strcmp (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+    }
+
+  now = g_date_time_new_now_local ();
+  stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+  fprintf (stderr, "%s %s[%d] %s: %s\n", stamp, domain ? domain : "eventdeskd",
+           (int) getpid (), level_name (log_level), message ? message : "");
+  fflush (stderr);
+
+  return G_LOG_WRITER_HANDLED;
+}

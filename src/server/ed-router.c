@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd-http"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-router.h"
+
+/* Routes are patterns of path segments where "{id}" stands for a positive
+ * integer. Matching is by segment, so "/api/v1/events/12/guests" matches
+ * "/api/v1/events/{id}/guests" and nothing else.
+ */
+
+#define ID_MAX G_GINT64_CONSTANT (9007199254740991) /* 2^53 - 1, safe in JSON */
+
+typedef struct
+{
+  char           *method;
+  char           *pattern;
+  char          **segments;
+  EdRouteFlags    flags;
+  EdRouteHandler  handler;
+} Route;
+
+struct _EdRouter
+{
+  GPtrArray *routes;
+};
+
+static void
+route_free (Route *route)
+{
+  g_free (route->method);
+  g_free (route->pattern);
+  g_strfreev (route->segments);
+  g_free (route);
+}
+
+EdRouter *
+ed_router_new (void)
+{
+  EdRouter *router = g_new0 (EdRouter, 1);
+
+  router->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_free);
+  return router;
+}
+
+void
+ed_router_free (EdRouter *router)
+{
+  if (router == NULL)
+    return;
+
+  g_ptr_array_unref (router->routes);
+  g_free (router);
+}
+
+void
+ed_router_add (EdRouter       *router,
+               const char     *method,
+               const char     *pattern,
+               EdRouteFlags    flags,
+               EdRouteHandler  handler)
+{
+  Route *route;
+
+  g_return_if_fail (router != NULL);
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (pattern != NULL && pattern[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  route = g_new0 (Route, 1);
+  route->method = g_strdup (method);
+  route->pattern = g_strdup (pattern);
+  route->segments = g_strsplit (pattern + 1, "/", -1);
+  route->flags = flags;
+  route->handler = handler;
+  g_ptr_array_add (router->routes, route);
+}
+
+static gboolean
+parse_id (const char *text,
+          gint64     *id)
+{
+  guint64 value;
+
+  if (text[0] < '1' || text[0] > '9')
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (text, 10, 1, ID_MAX, &value, NULL))
+    return FALSE;
+
+  *id = (gint64) value;
+  return TRUE;
+}
+
+static gboolean
+route_matches (const Route  *route,
+               char * const *segments,
+               gint64       *ids)
+{
+  guint n_ids = 0;
+  guint i;
+
+  for (i = 0; route->segments[i] != NULL && segments[i] != NULL; i++)
+    {
+      if (strcmp (route->segments[i], "{id}") == 0)
+        {
+          if (n_ids >= 2 || !parse_id (segments[i], &ids[n_ids]))
+            return FALSE;
+          n_ids++;
+        }
+      else if (strcmp (route->segments[i], segments[i]) != 0)
+        return FALSE;
+    }
+
+  return route->segments[i] == NULL && segments[i] == NULL;
+}
+
+static void
+request_free (EdRequest *request)
+{
+  g_clear_object (&request->msg);
+  g_clear_pointer (&request->query, g_hash_table_unref);
+  g_free (request->session_id);
+  g_free (request->username);
+}
+
+/**
+ * ed_router_dispatch:
+ * @router: the routes
+ * @msg: the request
+ * @query: (nullable): its decoded query
+ * @auth_func: checks credentials for routes that need them
+ * @user_data: passed to @auth_func and to the handler
+ *
+ * Calls the handler of the route matching @msg's method and path, or
+ * answers 404, 405 (with `Allow`) or 401 itself.
+ */
+void
+ed_router_dispatch (EdRouter          *router,
+                    SoupServerMessage *msg,
+                    GHashTable        *query,
+                    EdRouteAuthFunc    auth_func,
+                    gpointer           user_data)
+{
+  g_auto(GStrv) segments = NULL;
+  g_autoptr(GString) allowed = NULL;
+  const char *method = soup_server_message_get_method (msg);
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  gint64 ids[2] = { 0, 0 };
+
+  g_return_if_fail (router != NULL);
+
+  if (path == NULL || path[0] != '/')
+    {
+      ed_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "There is nothing at this address");
+      return;
+    }
+  segments = g_strsplit (path + 1, "/", -1);
+
+  for (guint i = 0; i < router->routes->len; i++)
+    {
+      const Route *route = g_ptr_array_index (router->routes, i);
+      g_autoptr(EdRequest) request = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (!route_matches (route, segments, ids))
+        continue;
+
+      if (strcmp (route->method, method) != 0 &&
+          !(strcmp (method, "HEAD") == 0 && strcmp (route->method, "GET") == 0))
+        {
+          if (allowed == NULL)
+            allowed = g_string_new (route->method);
+          else if (strstr (allowed->str, route->method) == NULL)
+            g_string_append_printf (allowed, ", %s", route->method);
+          continue;
+        }
+
+      request = g_atomic_rc_box_new0 (EdRequest);
+      request->msg = g_object_ref (msg);
+      request->query = query ? g_hash_table_ref (query)
+                             : g_hash_table_new (g_str_hash, g_str_equal);
+      request->route = route->pattern;
+      request->ids[0] = ids[0];
+      request->ids[1] = ids[1];
+      ed_http_set_route (msg, route->pattern);
+
+      if ((route->flags & ED_ROUTE_AUTH) != 0 &&
+          !auth_func (request, user_data, &error))
+        {
+          ed_http_reply_gerror (msg, error);
+          return;
+        }
+
+      route->handler (request, user_data);
+      return;
+    }
+
+  if (allowed != NULL)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Allow", allowed->str);
+      ed_http_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
+                           "%s is not allowed here; use %s", method, allowed->str);
+      return;
+    }
+
+  ed_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "There is nothing at this address");
+}
+
+EdRequest *
+ed_request_ref (EdRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+
+  return g_atomic_rc_box_acquire (request);
+}
+
+void
+ed_request_unref (EdRequest *request)
+{
+  g_atomic_rc_box_release_full (request, (GDestroyNotify) request_free);
+}
+
+/* For handlers that answer later: keeps the request alive until unpaused. */
+void
+ed_request_pause (EdRequest *request)
+{
+  g_return_if_fail (request != NULL);
+
+  ed_request_ref (request);
+  soup_server_message_pause (request->msg);
+}
+
+void
+ed_request_unpause (EdRequest *request)
+{
+  g_return_if_fail (request != NULL);
+
+  soup_server_message_unpause (request->msg);
+  ed_request_unref (request);
+}
+
+const char *
+ed_request_get_query (EdRequest  *request,
+                      const char *name)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+
+  return g_hash_table_lookup (request->query, name);
+}

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-daemon-private.h"
+#include "ed-email.h"
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-json-util.h"
+#include "ed-time-util.h"
+#include "ed-validate.h"
+
+/* /api/v1/events/{id}/guests and /api/v1/guests/{id} */
+
+#define NAME_MAX_CHARS 200
+#define EXTRA_MAX_MEMBERS 50
+#define EXTRA_KEY_MAX_CHARS 100
+#define EXTRA_VALUE_MAX_CHARS 2000
+#define QUERY_MAX_CHARS 200
+#define PAGE_LIMIT_DEFAULT 50
+#define PAGE_LIMIT_MAX 500
+
+static const char * const guest_fields[] = {
+  "email", "first_name", "last_name", "extra", NULL,
+};
+
+static const char * const read_only_fields[] = {
+  "id", "event_id", "created_at", "updated_at", "responded_at", "waitlist_position", NULL,
+};
+
+static void
+take_str (char **field,
+          char **value)
+{
+  g_free (*field);
+  *field = g_steal_pointer (value);
+}
+
+static void
+validate_extra (JsonObject  *body,
+                JsonObject  *fields,
+                JsonObject **extra)
+{
+  JsonNode *node = json_object_get_member (body, "extra");
+  g_autoptr(JsonObject) result = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *object;
+
+  if (node == NULL)
+    return;
+
+  result = json_object_new ();
+  if (JSON_NODE_HOLDS_NULL (node))
+    {
+      *extra = g_steal_pointer (&result);
+      return;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      ed_validate_fail (fields, "extra", "must be an object of text values");
+      return;
+    }
+
+  object = json_node_get_object (node);
+  if (json_object_get_size (object) > EXTRA_MAX_MEMBERS)
+    {
+      ed_validate_fail (fields, "extra", "must have at most %d members", EXTRA_MAX_MEMBERS);
+      return;
+    }
+
+  members = json_object_get_members (object);
+  for (const GList *l = members; l != NULL; l = l->next)
+    {
+      const char *key = l->data;
+      JsonNode *value = json_object_get_member (object, key);
+
+      if (*key == '\0' || g_utf8_strlen (key, -1) > EXTRA_KEY_MAX_CHARS)
+        {
+          ed_validate_fail (fields, "extra",
+                            "member names must have 1 to %d characters", EXTRA_KEY_MAX_CHARS);
+          return;
+        }
+      if (json_node_get_value_type (value) != G_TYPE_STRING)
+        {
+          ed_validate_fail (fields, "extra", "member “%s” must be text", key);
+          return;
+        }
+      if (g_utf8_strlen (json_node_get_string (value), -1) > EXTRA_VALUE_MAX_CHARS)
+        {
+          ed_validate_fail (fields, "extra", "member “%s” must be at most %d characters long",
+                            key, EXTRA_VALUE_MAX_CHARS);
+          return;
+        }
+      json_object_set_string_member (result, key, json_node_get_string (value));
+    }
+
+  *extra = g_steal_pointer (&result);
+}
+
+static void
+apply_guest_fields (JsonObject *body,
+                    EdGuest    *guest,
+                    gboolean    creating,
+                    JsonObject *fields)
+{
+  g_autofree char *email = NULL;
+  g_autofree char *first_name = NULL;
+  g_autofree char *last_name = NULL;
+  JsonObject *extra = NULL;
+
+  ed_validate_known_members (body, guest_fields, fields);
+  for (guint i = 0; read_only_fields[i] != NULL; i++)
+    if (json_object_has_member (body, read_only_fields[i]))
+      ed_validate_fail (fields, read_only_fields[i], "cannot be changed");
+  if (json_object_has_member (body, "status") || json_object_has_member (body, "party_size"))
+    ed_validate_fail (fields, json_object_has_member (body, "status") ? "status" : "party_size",
+                      "is changed by the guest's answer, not here");
+
+  if (creating || ed_validate_has (body, "email"))
+    {
+      email = ed_validate_string (body, "email", ED_VALIDATE_REQUIRED, 254, fields);
+      if (email != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autofree char *normalized = ed_email_normalize (email);
+
+          if (ed_email_check (normalized, &error))
+            take_str (&guest->email, &normalized);
+          else
+            ed_validate_fail (fields, "email", "is not a valid address: %s", error->message);
+        }
+    }
+
+  if ((first_name = ed_validate_string (body, "first_name", ED_VALIDATE_NONE, NAME_MAX_CHARS, fields)))
+    take_str (&guest->first_name, &first_name);
+  if ((last_name = ed_validate_string (body, "last_name", ED_VALIDATE_NONE, NAME_MAX_CHARS, fields)))
+    take_str (&guest->last_name, &last_name);
+
+  validate_extra (body, fields, &extra);
+  if (extra != NULL)
+    {
+      g_clear_pointer (&guest->extra, json_object_unref);
+      guest->extra = extra;
+    }
+}
+
+static void
+reply_guest (EdRequest *request,
+             guint      status,
+             EdGuest   *guest)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  ed_guest_add_json_members (guest, builder);
+  json_builder_end_object (builder);
+  ed_http_reply_json (request->msg, status, builder);
+}
+
+/* Answers a store error; a duplicate email names the guest who has it. */
+static void
+reply_store_error (EdDaemon     *self,
+                   EdRequest    *request,
+                   const EdGuest *guest,
+                   GError       *error)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  gint64 existing;
+
+  if (!g_error_matches (error, ED_ERROR, ED_ERROR_CONFLICT))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  existing = ed_store_find_guest_by_email (self->store, guest->event_id, guest->email, NULL);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  ed_json_add_string (builder, "code", "duplicate_email");
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, error->message);
+  ed_json_add_int (builder, "guest_id", existing);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  ed_http_reply_json (request->msg, SOUP_STATUS_CONFLICT, builder);
+}
+
+static gboolean
+parse_sort (const char  *text,
+            EdGuestSort *sort,
+            gboolean    *descending)
+{
+  static const struct {
+    const char  *name;
+    EdGuestSort  sort;
+  } sorts[] = {
+    { "created", ED_GUEST_SORT_CREATED },
+    { "name", ED_GUEST_SORT_NAME },
+    { "email", ED_GUEST_SORT_EMAIL },
+  };
+
+  *sort = ED_GUEST_SORT_CREATED;
+  *descending = FALSE;
+  if (text == NULL || *text == '\0')
+    return TRUE;
+
+  if (*text == '-')
+    {
+      *descending = TRUE;
+      text++;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (sorts); i++)
+    if (strcmp (text, sorts[i].name) == 0)
+      {
+        *sort = sorts[i].sort;
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
+static void
+handle_list_guests (EdRequest *request,
+                    gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GPtrArray) guests = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  EdGuestQuery query = { 0 };
+  const char *status = ed_request_get_query (request, "status");
+  const char *q = ed_request_get_query (request, "q");
+  gint64 event_id = request->ids[0];
+  gint64 after, limit, total = 0;
+  gboolean has_more = FALSE;
+
+  if (!(event = ed_store_get_event (self->store, event_id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_validate_query_int (request->query, "after", 0, G_MAXINT64, 0, &after, fields);
+  ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &limit, fields);
+  if (status != NULL && *status != '\0')
+    {
+      if (ed_rsvp_status_from_string (status, &query.status))
+        query.has_status = TRUE;
+      else
+        ed_validate_fail (fields, "status",
+                          "must be one of pending, accepted, declined, waitlisted, cancelled");
+    }
+  if (!parse_sort (ed_request_get_query (request, "sort"), &query.sort, &query.descending))
+    ed_validate_fail (fields, "sort", "must be one of name, email, created, each optionally after “-” for descending order");
+  if (q != NULL && (!g_utf8_validate (q, -1, NULL) || g_utf8_strlen (q, -1) > QUERY_MAX_CHARS))
+    ed_validate_fail (fields, "q", "must be text of at most %d characters", QUERY_MAX_CHARS);
+
+  if (after > 0 && json_object_get_size (fields) == 0)
+    {
+      g_autoptr(EdGuest) cursor = ed_store_get_guest (self->store, after, NULL);
+
+      if (cursor == NULL || cursor->event_id != event_id)
+        ed_validate_fail (fields, "after", "is not a guest of this event (it may have been deleted; start again from the first page)");
+    }
+
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  query.query = q;
+  query.after = after;
+  query.limit = (guint) limit;
+
+  if (!(guests = ed_store_list_guests (self->store, event_id, &query, &total, &has_more, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      json_builder_begin_object (builder);
+      ed_guest_add_json_members (g_ptr_array_index (guests, i), builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  ed_json_add_int (builder, "total", total);
+  if (has_more && guests->len > 0)
+    ed_json_add_int (builder, "next", ((EdGuest *) g_ptr_array_index (guests, guests->len - 1))->id);
+  else
+    ed_json_add_null (builder, "next");
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+static void
+handle_create_guest (EdRequest *request,
+                     gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdGuest) guest = ed_guest_new ();
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *location = NULL;
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+      !(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  guest->event_id = event->id;
+  apply_guest_fields (body, guest, TRUE, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!ed_store_insert_guest (self->store, guest, &error))
+    {
+      reply_store_error (self, request, guest, error);
+      return;
+    }
+
+  location = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, guest->id);
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Location", location);
+  reply_guest (request, SOUP_STATUS_CREATED, guest);
+}
+
+static void
+handle_get_guest (EdRequest *request,
+                  gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  reply_guest (request, SOUP_STATUS_OK, guest);
+}
+
+static void
+handle_update_guest (EdRequest *request,
+                     gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)) ||
+      !(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  apply_guest_fields (body, guest, FALSE, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!ed_store_update_guest (self->store, guest, &error))
+    {
+      reply_store_error (self, request, guest, error);
+      return;
+    }
+
+  reply_guest (request, SOUP_STATUS_OK, guest);
+}
+
+static void
+handle_delete_guest (EdRequest *request,
+                     gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!ed_store_delete_guest (self->store, request->ids[0], &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_http_reply_empty (request->msg, SOUP_STATUS_NO_CONTENT);
+}
+
+static void
+handle_guest_history (EdRequest *request,
+                      gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)) ||
+      !(changes = ed_store_list_rsvp_history (self->store, guest->id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const EdRsvpChange *change = g_ptr_array_index (changes, i);
+
+      json_builder_begin_object (builder);
+      ed_json_add_int (builder, "id", change->id);
+      ed_json_add_time (builder, "at", change->at);
+      ed_json_add_string (builder, "old_status",
+                          change->has_old_status ? ed_rsvp_status_to_string (change->old_status) : NULL);
+      ed_json_add_string (builder, "new_status", ed_rsvp_status_to_string (change->new_status));
+      ed_json_add_int (builder, "party_size", change->party_size);
+      ed_json_add_string (builder, "source", change->source);
+      ed_json_add_string (builder, "client_address", change->client_address);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  ed_json_add_int (builder, "total", changes->len);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+void
+ed_daemon_add_guest_routes (EdDaemon *self)
+{
+  ed_router_add (self->router, "GET", "/api/v1/events/{id}/guests", ED_ROUTE_AUTH, handle_list_guests);
+  ed_router_add (self->router, "POST", "/api/v1/events/{id}/guests", ED_ROUTE_AUTH, handle_create_guest);
+  ed_router_add (self->router, "GET", "/api/v1/guests/{id}", ED_ROUTE_AUTH, handle_get_guest);
+  ed_router_add (self->router, "PATCH", "/api/v1/guests/{id}", ED_ROUTE_AUTH, handle_update_guest);
+  ed_router_add (self->router, "DELETE", "/api/v1/guests/{id}", ED_ROUTE_AUTH, handle_delete_guest);
+  ed_router_add (self->router, "GET", "/api/v1/guests/{id}/history", ED_ROUTE_AUTH, handle_guest_history);
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "ed-enums.h"
+#include "ed-event.h"
+#include "ed-guest.h"
+
+G_BEGIN_DECLS
+
+#define ED_TYPE_STORE (ed_store_get_type ())
+
+G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
+
+/* The schema version this build writes; older databases are migrated. */
+#define ED_STORE_SCHEMA_VERSION 2
+
+typedef struct
+{
+  gint64  id;
+  char   *username;
+  char   *password_hash;
+  gint64  created_at;
+  gint64  last_login_at;
+} EdAdmin;
+
+void ed_admin_free (EdAdmin *admin);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdAdmin, ed_admin_free)
+
+typedef enum
+{
+  ED_GUEST_SORT_CREATED,
+  ED_GUEST_SORT_NAME,
+  ED_GUEST_SORT_EMAIL,
+} EdGuestSort;
+
+typedef struct
+{
+  const char   *query;        /* words matched against names and email, or NULL */
+  gboolean      has_status;
+  EdRsvpStatus  status;
+  EdGuestSort   sort;
+  gboolean      descending;
+  gint64        after;        /* guest id the previous page ended on, or 0 */
+  guint         limit;
+} EdGuestQuery;
+
+typedef struct
+{
+  gint64 capacity;
+  gint64 seats_taken;
+  gint64 guests[ED_RSVP_N_STATUSES];
+} EdEventStats;
+
+typedef struct
+{
+  gint64        id;
+  gint64        at;
+  gboolean      has_old_status;
+  EdRsvpStatus  old_status;
+  EdRsvpStatus  new_status;
+  gint          party_size;
+  char         *source;
+  char         *client_address;
+} EdRsvpChange;
+
+void ed_rsvp_change_free (EdRsvpChange *change);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdRsvpChange, ed_rsvp_change_free)
+
+EdStore      *ed_store_open                  (const char          *path,
+                                              GError             **error);
+void          ed_store_close                 (EdStore             *self);
+const char   *ed_store_get_path              (EdStore             *self);
+gint          ed_store_get_schema_version    (EdStore             *self);
+gboolean      ed_store_check_health          (EdStore             *self,
+                                              GError             **error);
+
+gboolean      ed_store_begin                 (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_commit                (EdStore             *self,
+                                              GError             **error);
+void          ed_store_rollback              (EdStore             *self);
+
+/* Admins and sessions */
+gint64        ed_store_add_admin             (EdStore             *self,
+                                              const char          *username,
+                                              const char          *password_hash,
+                                              GError             **error);
+EdAdmin      *ed_store_get_admin             (EdStore             *self,
+                                              const char          *username,
+                                              GError             **error);
+GPtrArray    *ed_store_list_admins           (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_set_admin_password    (EdStore             *self,
+                                              const char          *username,
+                                              const char          *password_hash,
+                                              GError             **error);
+gboolean      ed_store_remove_admin          (EdStore             *self,
+                                              const char          *username,
+                                              GError             **error);
+gint64        ed_store_count_admins          (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_add_session           (EdStore             *self,
+                                              const char          *session_id,
+                                              gint64               admin_id,
+                                              gint64               expires_at,
+                                              GError             **error);
+gboolean      ed_store_has_session           (EdStore             *self,
+                                              const char          *session_id,
+                                              gint64               now,
+                                              GError             **error);
+gboolean      ed_store_remove_session        (EdStore             *self,
+                                              const char          *session_id,
+                                              GError             **error);
+gboolean      ed_store_prune_sessions        (EdStore             *self,
+                                              gint64               now,
+                                              GError             **error);
+
+/* Events */
+gboolean      ed_store_insert_event          (EdStore             *self,
+                                              EdEvent             *event,
+                                              GError             **error);
+EdEvent      *ed_store_get_event             (EdStore             *self,
+                                              gint64               event_id,
+                                              GError             **error);
+gboolean      ed_store_update_event          (EdStore             *self,
+                                              EdEvent             *event,
+                                              GError             **error);
+gboolean      ed_store_delete_event          (EdStore             *self,
+                                              gint64               event_id,
+                                              GError             **error);
+GPtrArray    *ed_store_list_events           (EdStore             *self,
+                                              gint64               after,
+                                              guint                limit,
+                                              gint64              *total,
+                                              GError             **error);
+gboolean      ed_store_get_event_stats       (EdStore             *self,
+                                              gint64               event_id,
+                                              EdEventStats        *stats,
+                                              GError             **error);
+
+/* Guests */
+gboolean      ed_store_insert_guest          (EdStore             *self,
+                                              EdGuest             *guest,
+                                              GError             **error);
+EdGuest      *ed_store_get_guest             (EdStore             *self,
+                                              gint64               guest_id,
+                                              GError             **error);
+gint64        ed_store_find_guest_by_email   (EdStore             *self,
+                                              gint64               event_id,
+                                              const char          *email,
+                                              GError             **error);
+gboolean      ed_store_update_guest          (EdStore             *self,
+                                              EdGuest             *guest,
+                                              GError             **error);
+gboolean      ed_store_delete_guest          (EdStore             *self,
+                                              gint64               guest_id,
+                                              GError             **error);
+GPtrArray    *ed_store_list_guests           (EdStore             *self,
+                                              gint64               event_id,
+                                              const EdGuestQuery  *query,
+                                              gint64              *total,
+                                              gboolean            *has_more,
+                                              GError             **error);
+GPtrArray    *ed_store_list_rsvp_history     (EdStore             *self,
+                                              gint64               guest_id,
+                                              GError             **error);
+
+G_END_DECLS
