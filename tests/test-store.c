@@ -302,7 +302,7 @@ test_store_guests_duplicates (Fixture       *fixture,
   gint64 bob = add_guest (fixture->store, event_id, "bob@example.com", "Bob", "Jones");
 
   dup->event_id = event_id;
-  dup->email = g_strdup ("ann@example.COM");
+  dup->email = g_strdup ("ANN@example.COM");
   g_assert_false (ed_store_insert_guest (fixture->store, dup, &error));
   g_assert_error (error, ED_ERROR, ED_ERROR_CONFLICT);
   g_assert_nonnull (strstr (error->message, "Guest"));
@@ -676,8 +676,19 @@ test_store_migrate_from_v1 (void)
   g_assert_cmpuint (history->len, ==, 1);
   g_assert_cmpint (((EdRsvpChange *) history->pdata[0])->new_status, ==, ED_RSVP_ACCEPTED);
 
-  /* New guests are counted and found as well. */
+  /* New guests are counted and found as well, and the old addresses
+   * still refuse a second guest in another case.
+   */
   add_guest (store, 1, "new@example.com", "Newton", "Isaac");
+  {
+    g_autoptr(EdGuest) dup = ed_guest_new ();
+
+    dup->event_id = 1;
+    dup->email = g_strdup ("ADA@EXAMPLE.COM");
+    g_assert_false (ed_store_insert_guest (store, dup, &error));
+    g_assert_error (error, ED_ERROR, ED_ERROR_CONFLICT);
+    g_clear_error (&error);
+  }
   g_assert_true (ed_store_get_event_stats (store, 1, &stats, &error));
   g_assert_cmpint (stats.guests[ED_RSVP_PENDING], ==, 2);
 

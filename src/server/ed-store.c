@@ -138,6 +138,17 @@ static const char * const migrations[] = {
   "END;"
   "INSERT INTO event_counts"
   "  SELECT event_id, status, count(*), sum(party_size) FROM guests GROUP BY event_id, status;",
+
+  /* 3: an event's guests in id order, so that the default order pages one
+   * event without sorting it and without stepping over other events' guests;
+   * and email uniqueness by full Unicode case folding (NOCASE folds ASCII
+   * only, so Jörg@… and JÖRG@… were two guests).
+   */
+  "CREATE INDEX guests_event ON guests(event_id);"
+  "ALTER TABLE guests ADD COLUMN email_key TEXT NOT NULL DEFAULT '';"
+  "UPDATE guests SET email_key = ed_casefold(email);"
+  "DROP INDEX guests_event_email;"
+  "CREATE UNIQUE INDEX guests_event_email_key ON guests(event_id, email_key);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);
@@ -145,6 +156,11 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);
 #define GUEST_COLUMNS \
   "id, event_id, email, first_name, last_name, extra, status, party_size, " \
   "waitlist_position, token_version, created_at, updated_at, responded_at"
+
+#define GUEST_COLUMNS_OF_GUESTS \
+  "guests.id, guests.event_id, guests.email, guests.first_name, guests.last_name, " \
+  "guests.extra, guests.status, guests.party_size, guests.waitlist_position, " \
+  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at"
 
 #define EVENT_COLUMNS \
   "id, name, description, venue, timezone, starts_at, ends_at, rsvp_deadline, " \
@@ -295,6 +311,89 @@ bind_time_or_null (sqlite3_stmt *stmt,
     sqlite3_bind_null (stmt, index);
 }
 
+/* ed_casefold(text): full Unicode case folding, for email_key. */
+static void
+sql_casefold (sqlite3_context  *context,
+              int               argc,
+              sqlite3_value   **argv)
+{
+  const char *text = (const char *) sqlite3_value_text (argv[0]);
+
+  if (text == NULL)
+    {
+      sqlite3_result_null (context);
+      return;
+    }
+
+  sqlite3_result_text (context, g_utf8_casefold (text, -1), -1, g_free);
+}
+
+static gboolean
+contains_ascii_folded (const char *haystack,
+                       const char *needle,
+                       gsize       needle_len)
+{
+  for (const char *h = haystack; *h; h++)
+    {
+      gsize i;
+
+      for (i = 0; i < needle_len && h[i] && g_ascii_tolower (h[i]) == needle[i]; i++)
+        ;
+      if (i == needle_len)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* ed_contains(text, folded_word): whether @text, case-folded, contains the
+ * already folded word. Plain ASCII text, the common case, is compared
+ * without allocating.
+ */
+static void
+sql_contains (sqlite3_context  *context,
+              int               argc,
+              sqlite3_value   **argv)
+{
+  const char *text = (const char *) sqlite3_value_text (argv[0]);
+  const char *word = (const char *) sqlite3_value_text (argv[1]);
+  gboolean ascii = TRUE;
+
+  if (text == NULL || word == NULL)
+    {
+      sqlite3_result_int (context, 0);
+      return;
+    }
+
+  for (const char *p = text; *p && ascii; p++)
+    ascii = ((guchar) *p) < 0x80;
+
+  if (ascii)
+    sqlite3_result_int (context, contains_ascii_folded (text, word, strlen (word)));
+  else
+    {
+      g_autofree char *folded = g_utf8_casefold (text, -1);
+
+      sqlite3_result_int (context, strstr (folded, word) != NULL);
+    }
+}
+
+static gboolean
+register_functions (EdStore  *self,
+                    GError  **error)
+{
+  int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+  int rc;
+
+  rc = sqlite3_create_function (self->db, "ed_casefold", 1, flags, NULL, sql_casefold, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function (self->db, "ed_contains", 2, flags, NULL, sql_contains, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (self, rc, error);
+
+  return TRUE;
+}
+
 static gint64
 schema_version (EdStore *self)
 {
@@ -426,6 +525,7 @@ ed_store_open (const char  *path,
       !exec (self, "PRAGMA synchronous = FULL", error) ||
       !exec (self, "PRAGMA foreign_keys = ON", error) ||
       !exec (self, "PRAGMA temp_store = MEMORY", error) ||
+      !register_functions (self, error) ||
       !migrate (self, error))
     return NULL;
 
@@ -1142,6 +1242,7 @@ ed_store_insert_guest (EdStore  *self,
                        GError  **error)
 {
   g_autofree char *extra = NULL;
+  g_autofree char *email_key = NULL;
   sqlite3_stmt *stmt;
   int rc;
 
@@ -1150,8 +1251,8 @@ ed_store_insert_guest (EdStore  *self,
 
   if (!(stmt = prepare (self,
                         "INSERT INTO guests (event_id, email, first_name, last_name, extra, "
-                        "status, party_size, created_at, updated_at) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)", error)))
+                        "status, party_size, created_at, updated_at, email_key) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)", error)))
     return FALSE;
 
   if (guest->created_at == 0)
@@ -1161,6 +1262,7 @@ ed_store_insert_guest (EdStore  *self,
     guest->party_size = 1;
   guest->token_version = 1;
   extra = extra_to_string (guest->extra);
+  email_key = g_utf8_casefold (guest->email, -1);
 
   sqlite3_bind_int64 (stmt, 1, guest->event_id);
   sqlite3_bind_text (stmt, 2, guest->email, -1, SQLITE_STATIC);
@@ -1170,6 +1272,7 @@ ed_store_insert_guest (EdStore  *self,
   sqlite3_bind_text (stmt, 6, ed_rsvp_status_to_string (guest->status), -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 7, guest->party_size);
   sqlite3_bind_int64 (stmt, 8, guest->created_at);
+  sqlite3_bind_text (stmt, 9, email_key, -1, SQLITE_STATIC);
 
   rc = sqlite3_step (stmt);
   sqlite3_reset (stmt);
@@ -1231,10 +1334,10 @@ ed_store_find_guest_by_email (EdStore     *self,
   g_return_val_if_fail (ED_IS_STORE (self), 0);
   g_return_val_if_fail (email != NULL, 0);
 
-  if (!(stmt = prepare (self, "SELECT id FROM guests WHERE event_id = ? AND email = ?", error)))
+  if (!(stmt = prepare (self, "SELECT id FROM guests WHERE event_id = ? AND email_key = ?", error)))
     return 0;
   sqlite3_bind_int64 (stmt, 1, event_id);
-  sqlite3_bind_text (stmt, 2, email, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, g_utf8_casefold (email, -1), -1, g_free);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     id = sqlite3_column_int64 (stmt, 0);
@@ -1260,11 +1363,12 @@ ed_store_update_guest (EdStore  *self,
 
   if (!(stmt = prepare (self,
                         "UPDATE guests SET email = ?1, first_name = ?2, last_name = ?3, "
-                        "extra = ?4, updated_at = ?5 WHERE id = ?6", error)))
+                        "extra = ?4, updated_at = ?5, email_key = ?7 WHERE id = ?6", error)))
     return FALSE;
 
   guest->updated_at = ed_time_now ();
   extra = extra_to_string (guest->extra);
+  sqlite3_bind_text (stmt, 7, g_utf8_casefold (guest->email, -1), -1, g_free);
   sqlite3_bind_text (stmt, 1, guest->email, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, guest->first_name ? guest->first_name : "", -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 3, guest->last_name ? guest->last_name : "", -1, SQLITE_STATIC);
@@ -1315,12 +1419,13 @@ ed_store_delete_guest (EdStore  *self,
 }
 
 /* The search words of a query: words of three or more characters go to the
- * trigram index as one FTS5 query; shorter ones become LIKE patterns.
+ * trigram index as one FTS5 query; shorter ones, which the index cannot
+ * find, are matched with ed_contains() on the case-folded columns.
  */
 typedef struct
 {
   GString   *match;
-  GPtrArray *likes;
+  GPtrArray *words; /* short words, case-folded */
 } SearchTerms;
 
 static void
@@ -1328,7 +1433,7 @@ search_terms_clear (SearchTerms *terms)
 {
   if (terms->match != NULL)
     g_string_free (terms->match, TRUE);
-  g_clear_pointer (&terms->likes, g_ptr_array_unref);
+  g_clear_pointer (&terms->words, g_ptr_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SearchTerms, search_terms_clear)
@@ -1341,7 +1446,7 @@ search_terms_init (SearchTerms *terms,
   guint n_words = 0;
 
   terms->match = NULL;
-  terms->likes = g_ptr_array_new_with_free_func (g_free);
+  terms->words = g_ptr_array_new_with_free_func (g_free);
 
   if (query == NULL)
     return;
@@ -1374,44 +1479,50 @@ search_terms_init (SearchTerms *terms,
         }
       else
         {
-          GString *like = g_string_new ("%");
-
-          for (const char *p = word; *p; p++)
-            {
-              if (*p == '%' || *p == '_' || *p == '\\')
-                g_string_append_c (like, '\\');
-              g_string_append_c (like, *p);
-            }
-          g_string_append_c (like, '%');
-          g_ptr_array_add (terms->likes, g_string_free (like, FALSE));
+          g_ptr_array_add (terms->words, g_utf8_casefold (word, -1));
         }
     }
 }
 
-static const char * const like_parameters[MAX_SEARCH_WORDS] = {
-  ":like0", ":like1", ":like2", ":like3", ":like4", ":like5", ":like6", ":like7",
+static const char * const word_parameters[MAX_SEARCH_WORDS] = {
+  ":word0", ":word1", ":word2", ":word3", ":word4", ":word5", ":word6", ":word7",
 };
 
-static const char * const like_conditions[MAX_SEARCH_WORDS] = {
-#define LIKE_CONDITION(n) \
-  " AND (email LIKE :like" #n " ESCAPE '\\' OR first_name LIKE :like" #n " ESCAPE '\\'" \
-  " OR last_name LIKE :like" #n " ESCAPE '\\')"
-  LIKE_CONDITION (0), LIKE_CONDITION (1), LIKE_CONDITION (2), LIKE_CONDITION (3),
-  LIKE_CONDITION (4), LIKE_CONDITION (5), LIKE_CONDITION (6), LIKE_CONDITION (7),
-#undef LIKE_CONDITION
+static const char * const word_conditions[MAX_SEARCH_WORDS] = {
+#define WORD_CONDITION(n) \
+  " AND (ed_contains(guests.email, :word" #n ") OR ed_contains(guests.first_name, :word" #n ")" \
+  " OR ed_contains(guests.last_name, :word" #n "))"
+  WORD_CONDITION (0), WORD_CONDITION (1), WORD_CONDITION (2), WORD_CONDITION (3),
+  WORD_CONDITION (4), WORD_CONDITION (5), WORD_CONDITION (6), WORD_CONDITION (7),
+#undef WORD_CONDITION
 };
+
+/* Search words reach the trigram index in one of two ways. Either the index
+ * drives the query (FROM guests_search CROSS JOIN guests, see
+ * search_drives_query()): it yields matches in rowid order and stops with
+ * the page, and each match costs one lookup by primary key. Or the matches
+ * are collected into a list first ("id IN (…)"), which orders by name or
+ * email need anyway.
+ */
+static gboolean
+search_drives_query (const EdGuestQuery *query,
+                     const SearchTerms  *terms)
+{
+  return terms->match != NULL && query->sort == ED_GUEST_SORT_CREATED;
+}
 
 static void
 append_filters (GString           *sql,
                 const EdGuestQuery *query,
-                const SearchTerms  *terms)
+                const SearchTerms  *terms,
+                gboolean            search_joined)
 {
   if (query->has_status)
-    g_string_append (sql, " AND status = :status");
-  if (terms->match != NULL)
-    g_string_append (sql, " AND id IN (SELECT rowid FROM guests_search WHERE guests_search MATCH :match)");
-  for (guint i = 0; i < terms->likes->len; i++)
-    g_string_append (sql, like_conditions[i]);
+    g_string_append (sql, " AND guests.status = :status");
+  if (terms->match != NULL && !search_joined)
+    g_string_append (sql, " AND guests.id IN (SELECT rowid FROM guests_search WHERE guests_search MATCH :match)");
+  for (guint i = 0; i < terms->words->len; i++)
+    g_string_append (sql, word_conditions[i]);
 }
 
 static void
@@ -1427,9 +1538,9 @@ bind_filters (sqlite3_stmt       *stmt,
   if (terms->match != NULL)
     sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":match"),
                        terms->match->str, -1, SQLITE_TRANSIENT);
-  for (guint i = 0; i < terms->likes->len; i++)
-    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, like_parameters[i]),
-                       g_ptr_array_index (terms->likes, i), -1, SQLITE_TRANSIENT);
+  for (guint i = 0; i < terms->words->len; i++)
+    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, word_parameters[i]),
+                       g_ptr_array_index (terms->words, i), -1, SQLITE_TRANSIENT);
 }
 
 static gboolean
@@ -1445,7 +1556,7 @@ count_guests (EdStore            *self,
   int rc;
 
   /* Without search words the counters answer at once. */
-  if (terms->match == NULL && terms->likes->len == 0)
+  if (terms->match == NULL && terms->words->len == 0)
     {
       if (query->has_status)
         stmt = prepare (self, "SELECT coalesce(sum(guests), 0) FROM event_counts "
@@ -1463,8 +1574,13 @@ count_guests (EdStore            *self,
       return rc == SQLITE_ROW ? TRUE : set_sqlite_error (self, rc, error);
     }
 
-  sql = g_string_new ("SELECT count(*) FROM guests WHERE event_id = :event");
-  append_filters (sql, query, terms);
+  if (terms->match != NULL)
+    sql = g_string_new ("SELECT count(*) FROM guests_search CROSS JOIN guests"
+                        " ON guests.id = guests_search.rowid"
+                        " WHERE guests_search MATCH :match AND guests.event_id = :event");
+  else
+    sql = g_string_new ("SELECT count(*) FROM guests WHERE guests.event_id = :event");
+  append_filters (sql, query, terms, terms->match != NULL);
 
   rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
   if (rc != SQLITE_OK)
@@ -1534,27 +1650,41 @@ ed_store_list_guests (EdStore             *self,
     }
   direction = query->descending ? " DESC" : "";
 
-  sql = g_string_new ("SELECT " GUEST_COLUMNS " FROM guests WHERE event_id = :event");
-  append_filters (sql, query, &terms);
-  if (query->after > 0)
-    g_string_append_printf (sql, " AND (%s) %s (SELECT %s FROM guests WHERE id = :after)",
-                            key, query->descending ? "<" : ">", key);
-
-  g_string_append (sql, " ORDER BY ");
-  switch (query->sort)
+  if (search_drives_query (query, &terms))
     {
-    case ED_GUEST_SORT_NAME:
-      g_string_append_printf (sql, "last_name%s, first_name%s, id%s", direction, direction, direction);
-      break;
+      sql = g_string_new ("SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests_search CROSS JOIN guests"
+                          " ON guests.id = guests_search.rowid"
+                          " WHERE guests_search MATCH :match AND guests.event_id = :event");
+      append_filters (sql, query, &terms, TRUE);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND guests_search.rowid %s :after",
+                                query->descending ? "<" : ">");
+      g_string_append_printf (sql, " ORDER BY guests_search.rowid%s", direction);
+    }
+  else
+    {
+      sql = g_string_new ("SELECT " GUEST_COLUMNS " FROM guests WHERE event_id = :event");
+      append_filters (sql, query, &terms, FALSE);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND (%s) %s (SELECT %s FROM guests WHERE id = :after)",
+                                key, query->descending ? "<" : ">", key);
 
-    case ED_GUEST_SORT_EMAIL:
-      g_string_append_printf (sql, "email%s, id%s", direction, direction);
-      break;
+      g_string_append (sql, " ORDER BY ");
+      switch (query->sort)
+        {
+        case ED_GUEST_SORT_NAME:
+          g_string_append_printf (sql, "last_name%s, first_name%s, id%s", direction, direction, direction);
+          break;
 
-    case ED_GUEST_SORT_CREATED:
-    default:
-      g_string_append_printf (sql, "id%s", direction);
-      break;
+        case ED_GUEST_SORT_EMAIL:
+          g_string_append_printf (sql, "email%s, id%s", direction, direction);
+          break;
+
+        case ED_GUEST_SORT_CREATED:
+        default:
+          g_string_append_printf (sql, "id%s", direction);
+          break;
+        }
     }
   g_string_append (sql, " LIMIT :limit");
 

@@ -167,6 +167,17 @@ main (int   argc,
   g_log_set_writer_func (ed_log_writer, NULL, NULL);
 
   daemon = ed_daemon_new (g_steal_pointer (&config));
+  loop = g_main_loop_new (NULL, FALSE);
+  context.loop = loop;
+  context.daemon = daemon;
+  g_signal_connect (daemon, "drained", G_CALLBACK (on_daemon_drained_cb), &context);
+
+  /* Before anything can tell the outside world we are up, so that a stop
+   * sent the moment the port is known still shuts down cleanly.
+   */
+  sigterm = g_unix_signal_add (SIGTERM, on_first_signal_cb, &context);
+  sigint = g_unix_signal_add (SIGINT, on_first_signal_cb, &context);
+
   if (!ed_daemon_start (daemon, &error))
     {
       g_printerr ("eventdeskd: %s\n", error->message);
@@ -176,13 +187,6 @@ main (int   argc,
   /* For people and for scripts that wait for the port. */
   g_print ("eventdeskd listening on %s\n", ed_daemon_get_url (daemon));
   fflush (stdout);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  context.loop = loop;
-  context.daemon = daemon;
-  g_signal_connect (daemon, "drained", G_CALLBACK (on_daemon_drained_cb), &context);
-  sigterm = g_unix_signal_add (SIGTERM, on_first_signal_cb, &context);
-  sigint = g_unix_signal_add (SIGINT, on_first_signal_cb, &context);
 
   g_main_loop_run (loop);
 
