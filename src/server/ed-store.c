@@ -7,7 +7,7 @@
 #include <sqlite3.h>
 
 #include "ed-error.h"
-#include "ed-store.h"
+#include "ed-store-private.h"
 #include "ed-time-util.h"
 
 /* All SQL of the daemon lives in this file. Every statement is a constant
@@ -15,19 +15,8 @@
  * guest list query, and it is assembled from constant fragments only.
  */
 
-struct _EdStore
-{
-  GObject     parent_instance;
-
-  /* owned */
-  sqlite3    *db;
-  char       *path;
-  GHashTable *statements; /* SQL text (static) -> sqlite3_stmt */
-};
 
 G_DEFINE_FINAL_TYPE (EdStore, ed_store, G_TYPE_OBJECT)
-
-#define MAX_SEARCH_WORDS 8
 
 static const char * const migrations[] = {
   /* 1: the base schema */
@@ -153,19 +142,6 @@ static const char * const migrations[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);
 
-#define GUEST_COLUMNS \
-  "id, event_id, email, first_name, last_name, extra, status, party_size, " \
-  "waitlist_position, token_version, created_at, updated_at, responded_at"
-
-#define GUEST_COLUMNS_OF_GUESTS \
-  "guests.id, guests.event_id, guests.email, guests.first_name, guests.last_name, " \
-  "guests.extra, guests.status, guests.party_size, guests.waitlist_position, " \
-  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at"
-
-#define EVENT_COLUMNS \
-  "id, name, description, venue, timezone, starts_at, ends_at, rsvp_deadline, " \
-  "capacity, waitlist_enabled, max_party_size, created_at, updated_at"
-
 void
 ed_admin_free (EdAdmin *admin)
 {
@@ -188,8 +164,8 @@ ed_rsvp_change_free (EdRsvpChange *change)
   g_free (change);
 }
 
-static gboolean
-set_sqlite_error (EdStore     *self,
+gboolean
+ed_store_set_error (EdStore     *self,
                   int          rc,
                   GError     **error)
 {
@@ -225,8 +201,8 @@ set_sqlite_error (EdStore     *self,
 /* Returns a reset statement from the cache; @sql must be a string literal
  * (or otherwise outlive the store) since it is the cache key.
  */
-static sqlite3_stmt *
-prepare (EdStore     *self,
+sqlite3_stmt *
+ed_store_prepare (EdStore     *self,
          const char  *sql,
          GError     **error)
 {
@@ -244,7 +220,7 @@ prepare (EdStore     *self,
   rc = sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
-      set_sqlite_error (self, rc, error);
+      ed_store_set_error (self, rc, error);
       return NULL;
     }
 
@@ -253,8 +229,8 @@ prepare (EdStore     *self,
 }
 
 /* Runs a statement that returns no rows. */
-static gboolean
-step_done (EdStore       *self,
+gboolean
+ed_store_step_done (EdStore       *self,
            sqlite3_stmt  *stmt,
            GError       **error)
 {
@@ -262,26 +238,26 @@ step_done (EdStore       *self,
 
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return set_sqlite_error (self, rc, error);
+    return ed_store_set_error (self, rc, error);
 
   return TRUE;
 }
 
-static gboolean
-exec (EdStore     *self,
+gboolean
+ed_store_exec (EdStore     *self,
       const char  *sql,
       GError     **error)
 {
   int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
 
   if (rc != SQLITE_OK)
-    return set_sqlite_error (self, rc, error);
+    return ed_store_set_error (self, rc, error);
 
   return TRUE;
 }
 
-static char *
-column_strdup (sqlite3_stmt *stmt,
+char *
+ed_store_column_strdup (sqlite3_stmt *stmt,
                int           column)
 {
   const unsigned char *text = sqlite3_column_text (stmt, column);
@@ -289,8 +265,8 @@ column_strdup (sqlite3_stmt *stmt,
   return text ? g_strdup ((const char *) text) : NULL;
 }
 
-static void
-bind_text_or_null (sqlite3_stmt *stmt,
+void
+ed_store_bind_text_or_null (sqlite3_stmt *stmt,
                    int           index,
                    const char   *text)
 {
@@ -300,8 +276,8 @@ bind_text_or_null (sqlite3_stmt *stmt,
     sqlite3_bind_null (stmt, index);
 }
 
-static void
-bind_time_or_null (sqlite3_stmt *stmt,
+void
+ed_store_bind_time_or_null (sqlite3_stmt *stmt,
                    int           index,
                    gint64        unix_seconds)
 {
@@ -389,7 +365,7 @@ register_functions (EdStore  *self,
   if (rc == SQLITE_OK)
     rc = sqlite3_create_function (self->db, "ed_contains", 2, flags, NULL, sql_contains, NULL, NULL);
   if (rc != SQLITE_OK)
-    return set_sqlite_error (self, rc, error);
+    return ed_store_set_error (self, rc, error);
 
   return TRUE;
 }
@@ -416,7 +392,7 @@ migrate (EdStore  *self,
   gint64 version = schema_version (self);
 
   if (version < 0)
-    return set_sqlite_error (self, sqlite3_errcode (self->db), error);
+    return ed_store_set_error (self, sqlite3_errcode (self->db), error);
 
   if (version > ED_STORE_SCHEMA_VERSION)
     {
@@ -432,16 +408,16 @@ migrate (EdStore  *self,
     {
       g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT, v + 1);
 
-      if (!exec (self, "BEGIN IMMEDIATE", error))
+      if (!ed_store_exec (self, "BEGIN IMMEDIATE", error))
         return FALSE;
-      if (!exec (self, migrations[v], error) || !exec (self, bump, error))
+      if (!ed_store_exec (self, migrations[v], error) || !ed_store_exec (self, bump, error))
         {
           g_prefix_error (error, "Cannot migrate %s to schema version %" G_GINT64_FORMAT ": ",
                           self->path, v + 1);
           ed_store_rollback (self);
           return FALSE;
         }
-      if (!exec (self, "COMMIT", error))
+      if (!ed_store_exec (self, "COMMIT", error))
         {
           ed_store_rollback (self);
           return FALSE;
@@ -510,7 +486,7 @@ ed_store_open (const char  *path,
                         NULL);
   if (rc != SQLITE_OK)
     {
-      set_sqlite_error (self, rc, error);
+      ed_store_set_error (self, rc, error);
       g_prefix_error (error, "Cannot open the database: ");
       return NULL;
     }
@@ -521,10 +497,10 @@ ed_store_open (const char  *path,
   /* synchronous=FULL: an acknowledged write survives a power cut too, not
    * only a crash of the daemon.
    */
-  if (!exec (self, "PRAGMA journal_mode = WAL", error) ||
-      !exec (self, "PRAGMA synchronous = FULL", error) ||
-      !exec (self, "PRAGMA foreign_keys = ON", error) ||
-      !exec (self, "PRAGMA temp_store = MEMORY", error) ||
+  if (!ed_store_exec (self, "PRAGMA journal_mode = WAL", error) ||
+      !ed_store_exec (self, "PRAGMA synchronous = FULL", error) ||
+      !ed_store_exec (self, "PRAGMA foreign_keys = ON", error) ||
+      !ed_store_exec (self, "PRAGMA temp_store = MEMORY", error) ||
       !register_functions (self, error) ||
       !migrate (self, error))
     return NULL;
@@ -578,10 +554,10 @@ ed_store_check_health (EdStore  *self,
 
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
 
-  if (!(stmt = prepare (self, "SELECT count(*) FROM admins", error)))
+  if (!(stmt = ed_store_prepare (self, "SELECT count(*) FROM admins", error)))
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
-    return set_sqlite_error (self, sqlite3_errcode (self->db), error);
+    return ed_store_set_error (self, sqlite3_errcode (self->db), error);
   sqlite3_reset (stmt);
 
   return TRUE;
@@ -593,7 +569,7 @@ ed_store_begin (EdStore  *self,
 {
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
 
-  return exec (self, "BEGIN IMMEDIATE", error);
+  return ed_store_exec (self, "BEGIN IMMEDIATE", error);
 }
 
 gboolean
@@ -602,7 +578,7 @@ ed_store_commit (EdStore  *self,
 {
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
 
-  return exec (self, "COMMIT", error);
+  return ed_store_exec (self, "COMMIT", error);
 }
 
 void
@@ -629,7 +605,7 @@ ed_store_add_admin (EdStore     *self,
   g_return_val_if_fail (username != NULL, 0);
   g_return_val_if_fail (password_hash != NULL, 0);
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "INSERT INTO admins (username, password_hash, created_at) "
                         "VALUES (?, ?, ?)", error)))
     return 0;
@@ -648,7 +624,7 @@ ed_store_add_admin (EdStore     *self,
                        "An admin named “%s” already exists", username);
           return 0;
         }
-      set_sqlite_error (self, rc, error);
+      ed_store_set_error (self, rc, error);
       return 0;
     }
 
@@ -661,8 +637,8 @@ admin_from_row (sqlite3_stmt *stmt)
   EdAdmin *admin = g_new0 (EdAdmin, 1);
 
   admin->id = sqlite3_column_int64 (stmt, 0);
-  admin->username = column_strdup (stmt, 1);
-  admin->password_hash = column_strdup (stmt, 2);
+  admin->username = ed_store_column_strdup (stmt, 1);
+  admin->password_hash = ed_store_column_strdup (stmt, 2);
   admin->created_at = sqlite3_column_int64 (stmt, 3);
   admin->last_login_at = sqlite3_column_int64 (stmt, 4);
 
@@ -681,7 +657,7 @@ ed_store_get_admin (EdStore     *self,
   g_return_val_if_fail (ED_IS_STORE (self), NULL);
   g_return_val_if_fail (username != NULL, NULL);
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "SELECT id, username, password_hash, created_at, last_login_at "
                         "FROM admins WHERE username = ?", error)))
     return NULL;
@@ -693,7 +669,7 @@ ed_store_get_admin (EdStore     *self,
   else if (rc == SQLITE_DONE)
     g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND, "No admin named “%s”", username);
   else
-    set_sqlite_error (self, rc, error);
+    ed_store_set_error (self, rc, error);
   sqlite3_reset (stmt);
 
   return admin;
@@ -709,7 +685,7 @@ ed_store_list_admins (EdStore  *self,
 
   g_return_val_if_fail (ED_IS_STORE (self), NULL);
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "SELECT id, username, password_hash, created_at, last_login_at "
                         "FROM admins ORDER BY username", error)))
     return NULL;
@@ -719,7 +695,7 @@ ed_store_list_admins (EdStore  *self,
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_sqlite_error (self, rc, error);
+      ed_store_set_error (self, rc, error);
       return NULL;
     }
 
@@ -735,12 +711,12 @@ ed_store_count_admins (EdStore  *self,
 
   g_return_val_if_fail (ED_IS_STORE (self), -1);
 
-  if (!(stmt = prepare (self, "SELECT count(*) FROM admins", error)))
+  if (!(stmt = ed_store_prepare (self, "SELECT count(*) FROM admins", error)))
     return -1;
   if (sqlite3_step (stmt) == SQLITE_ROW)
     count = sqlite3_column_int64 (stmt, 0);
   else
-    set_sqlite_error (self, sqlite3_errcode (self->db), error);
+    ed_store_set_error (self, sqlite3_errcode (self->db), error);
   sqlite3_reset (stmt);
 
   return count;
@@ -762,11 +738,11 @@ ed_store_set_admin_password (EdStore     *self,
   if (!ed_store_begin (self, error))
     return FALSE;
 
-  if (!(stmt = prepare (self, "UPDATE admins SET password_hash = ? WHERE username = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "UPDATE admins SET password_hash = ? WHERE username = ?", error)))
     goto fail;
   sqlite3_bind_text (stmt, 1, password_hash, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, username, -1, SQLITE_TRANSIENT);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     goto fail;
   if (sqlite3_changes (self->db) == 0)
     {
@@ -774,12 +750,12 @@ ed_store_set_admin_password (EdStore     *self,
       goto fail;
     }
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "DELETE FROM sessions WHERE admin_id = "
                         "(SELECT id FROM admins WHERE username = ?)", error)))
     goto fail;
   sqlite3_bind_text (stmt, 1, username, -1, SQLITE_TRANSIENT);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     goto fail;
 
   return ed_store_commit (self, error);
@@ -799,10 +775,10 @@ ed_store_remove_admin (EdStore     *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (username != NULL, FALSE);
 
-  if (!(stmt = prepare (self, "DELETE FROM admins WHERE username = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "DELETE FROM admins WHERE username = ?", error)))
     return FALSE;
   sqlite3_bind_text (stmt, 1, username, -1, SQLITE_TRANSIENT);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
     {
@@ -829,7 +805,7 @@ ed_store_add_session (EdStore     *self,
   if (!ed_store_begin (self, error))
     return FALSE;
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "INSERT INTO sessions (id, admin_id, created_at, expires_at) "
                         "VALUES (?, ?, ?, ?)", error)))
     goto fail;
@@ -837,14 +813,14 @@ ed_store_add_session (EdStore     *self,
   sqlite3_bind_int64 (stmt, 2, admin_id);
   sqlite3_bind_int64 (stmt, 3, now);
   sqlite3_bind_int64 (stmt, 4, expires_at);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     goto fail;
 
-  if (!(stmt = prepare (self, "UPDATE admins SET last_login_at = ? WHERE id = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "UPDATE admins SET last_login_at = ? WHERE id = ?", error)))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, now);
   sqlite3_bind_int64 (stmt, 2, admin_id);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     goto fail;
 
   return ed_store_commit (self, error);
@@ -867,7 +843,7 @@ ed_store_has_session (EdStore     *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (session_id != NULL, FALSE);
 
-  if (!(stmt = prepare (self, "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ?", error)))
+  if (!(stmt = ed_store_prepare (self, "SELECT 1 FROM sessions WHERE id = ? AND expires_at > ?", error)))
     return FALSE;
   sqlite3_bind_text (stmt, 1, session_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 2, now);
@@ -875,7 +851,7 @@ ed_store_has_session (EdStore     *self,
   if (rc == SQLITE_ROW)
     found = TRUE;
   else if (rc != SQLITE_DONE)
-    set_sqlite_error (self, rc, error);
+    ed_store_set_error (self, rc, error);
   else
     g_set_error_literal (error, ED_ERROR, ED_ERROR_UNAUTHORIZED, "The session has ended");
   sqlite3_reset (stmt);
@@ -893,11 +869,11 @@ ed_store_remove_session (EdStore     *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (session_id != NULL, FALSE);
 
-  if (!(stmt = prepare (self, "DELETE FROM sessions WHERE id = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "DELETE FROM sessions WHERE id = ?", error)))
     return FALSE;
   sqlite3_bind_text (stmt, 1, session_id, -1, SQLITE_TRANSIENT);
 
-  return step_done (self, stmt, error);
+  return ed_store_step_done (self, stmt, error);
 }
 
 gboolean
@@ -909,11 +885,11 @@ ed_store_prune_sessions (EdStore     *self,
 
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
 
-  if (!(stmt = prepare (self, "DELETE FROM sessions WHERE expires_at <= ?", error)))
+  if (!(stmt = ed_store_prepare (self, "DELETE FROM sessions WHERE expires_at <= ?", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, now);
 
-  return step_done (self, stmt, error);
+  return ed_store_step_done (self, stmt, error);
 }
 
 /* Events */
@@ -924,10 +900,10 @@ event_from_row (sqlite3_stmt *stmt)
   EdEvent *event = g_new0 (EdEvent, 1);
 
   event->id = sqlite3_column_int64 (stmt, 0);
-  event->name = column_strdup (stmt, 1);
-  event->description = column_strdup (stmt, 2);
-  event->venue = column_strdup (stmt, 3);
-  event->timezone = column_strdup (stmt, 4);
+  event->name = ed_store_column_strdup (stmt, 1);
+  event->description = ed_store_column_strdup (stmt, 2);
+  event->venue = ed_store_column_strdup (stmt, 3);
+  event->timezone = ed_store_column_strdup (stmt, 4);
   event->starts_at = sqlite3_column_int64 (stmt, 5);
   event->ends_at = sqlite3_column_int64 (stmt, 6);
   event->rsvp_deadline = sqlite3_column_int64 (stmt, 7);
@@ -949,8 +925,8 @@ bind_event_fields (sqlite3_stmt  *stmt,
   sqlite3_bind_text (stmt, 3, event->venue ? event->venue : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 4, event->timezone ? event->timezone : "UTC", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 5, event->starts_at);
-  bind_time_or_null (stmt, 6, event->ends_at);
-  bind_time_or_null (stmt, 7, event->rsvp_deadline);
+  ed_store_bind_time_or_null (stmt, 6, event->ends_at);
+  ed_store_bind_time_or_null (stmt, 7, event->rsvp_deadline);
   sqlite3_bind_int64 (stmt, 8, event->capacity);
   sqlite3_bind_int (stmt, 9, event->waitlist_enabled ? 1 : 0);
   sqlite3_bind_int (stmt, 10, event->max_party_size);
@@ -968,7 +944,7 @@ ed_store_insert_event (EdStore  *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (event != NULL && event->name != NULL, FALSE);
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "INSERT INTO events (name, description, venue, timezone, starts_at, "
                         "ends_at, rsvp_deadline, capacity, waitlist_enabled, max_party_size, "
                         "updated_at, created_at) "
@@ -977,7 +953,7 @@ ed_store_insert_event (EdStore  *self,
 
   event->created_at = event->updated_at = ed_time_now ();
   bind_event_fields (stmt, event);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     return FALSE;
 
   event->id = sqlite3_last_insert_rowid (self->db);
@@ -995,7 +971,7 @@ ed_store_get_event (EdStore  *self,
 
   g_return_val_if_fail (ED_IS_STORE (self), NULL);
 
-  if (!(stmt = prepare (self, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "SELECT " EVENT_COLUMNS " FROM events WHERE id = ?", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, event_id);
   rc = sqlite3_step (stmt);
@@ -1005,7 +981,7 @@ ed_store_get_event (EdStore  *self,
     g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
                  "There is no event %" G_GINT64_FORMAT, event_id);
   else
-    set_sqlite_error (self, rc, error);
+    ed_store_set_error (self, rc, error);
   sqlite3_reset (stmt);
 
   return event;
@@ -1022,7 +998,7 @@ ed_store_update_event (EdStore  *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (event != NULL && event->name != NULL, FALSE);
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "UPDATE events SET name = ?1, description = ?2, venue = ?3, "
                         "timezone = ?4, starts_at = ?5, ends_at = ?6, rsvp_deadline = ?7, "
                         "capacity = ?8, waitlist_enabled = ?9, max_party_size = ?10, "
@@ -1032,7 +1008,7 @@ ed_store_update_event (EdStore  *self,
   event->updated_at = ed_time_now ();
   bind_event_fields (stmt, event);
   sqlite3_bind_int64 (stmt, 12, event->id);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     return FALSE;
 
   if (sqlite3_changes (self->db) == 0)
@@ -1058,10 +1034,10 @@ ed_store_delete_event (EdStore  *self,
   if (!ed_store_begin (self, error))
     return FALSE;
 
-  if (!(stmt = prepare (self, "DELETE FROM events WHERE id = ?", error)))
+  if (!(stmt = ed_store_prepare (self, "DELETE FROM events WHERE id = ?", error)))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, event_id);
-  if (!step_done (self, stmt, error))
+  if (!ed_store_step_done (self, stmt, error))
     goto fail;
   if (sqlite3_changes (self->db) == 0)
     {
@@ -1092,11 +1068,11 @@ ed_store_list_events (EdStore  *self,
 
   if (total != NULL)
     {
-      if (!(stmt = prepare (self, "SELECT count(*) FROM events", error)))
+      if (!(stmt = ed_store_prepare (self, "SELECT count(*) FROM events", error)))
         return NULL;
       if ((rc = sqlite3_step (stmt)) != SQLITE_ROW)
         {
-          set_sqlite_error (self, rc, error);
+          ed_store_set_error (self, rc, error);
           sqlite3_reset (stmt);
           return NULL;
         }
@@ -1104,7 +1080,7 @@ ed_store_list_events (EdStore  *self,
       sqlite3_reset (stmt);
     }
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "SELECT " EVENT_COLUMNS " FROM events WHERE id > ? "
                         "ORDER BY id LIMIT ?", error)))
     return NULL;
@@ -1116,7 +1092,7 @@ ed_store_list_events (EdStore  *self,
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_sqlite_error (self, rc, error);
+      ed_store_set_error (self, rc, error);
       return NULL;
     }
 
@@ -1142,7 +1118,7 @@ ed_store_get_event_stats (EdStore       *self,
   memset (stats, 0, sizeof *stats);
   stats->capacity = event->capacity;
 
-  if (!(stmt = prepare (self,
+  if (!(stmt = ed_store_prepare (self,
                         "SELECT status, guests, seats FROM event_counts WHERE event_id = ?",
                         error)))
     return FALSE;
@@ -1160,605 +1136,7 @@ ed_store_get_event_stats (EdStore       *self,
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
-    return set_sqlite_error (self, rc, error);
+    return ed_store_set_error (self, rc, error);
 
   return TRUE;
-}
-
-/* Guests */
-
-static EdGuest *
-guest_from_row (sqlite3_stmt *stmt)
-{
-  EdGuest *guest = g_new0 (EdGuest, 1);
-  const char *extra;
-
-  guest->id = sqlite3_column_int64 (stmt, 0);
-  guest->event_id = sqlite3_column_int64 (stmt, 1);
-  guest->email = column_strdup (stmt, 2);
-  guest->first_name = column_strdup (stmt, 3);
-  guest->last_name = column_strdup (stmt, 4);
-
-  extra = (const char *) sqlite3_column_text (stmt, 5);
-  if (extra != NULL && *extra != '\0')
-    {
-      g_autoptr(JsonNode) node = json_from_string (extra, NULL);
-
-      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
-        guest->extra = json_object_ref (json_node_get_object (node));
-    }
-
-  if (!ed_rsvp_status_from_string ((const char *) sqlite3_column_text (stmt, 6), &guest->status))
-    guest->status = ED_RSVP_PENDING;
-  guest->party_size = sqlite3_column_int (stmt, 7);
-  guest->waitlist_position = sqlite3_column_int64 (stmt, 8);
-  guest->token_version = sqlite3_column_int (stmt, 9);
-  guest->created_at = sqlite3_column_int64 (stmt, 10);
-  guest->updated_at = sqlite3_column_int64 (stmt, 11);
-  guest->responded_at = sqlite3_column_int64 (stmt, 12);
-
-  return guest;
-}
-
-static char *
-extra_to_string (JsonObject *extra)
-{
-  g_autoptr(JsonNode) node = NULL;
-
-  if (extra == NULL || json_object_get_size (extra) == 0)
-    return NULL;
-
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (node, extra);
-  return json_to_string (node, FALSE);
-}
-
-static gboolean
-set_duplicate_email_error (EdStore        *self,
-                           const EdGuest  *guest,
-                           GError        **error)
-{
-  gint64 existing = ed_store_find_guest_by_email (self, guest->event_id, guest->email, NULL);
-
-  g_set_error (error, ED_ERROR, ED_ERROR_CONFLICT,
-               "Guest %" G_GINT64_FORMAT " of this event already has the email address %s",
-               existing, guest->email);
-  return FALSE;
-}
-
-/**
- * ed_store_insert_guest:
- * @self: a store
- * @guest: the guest; its id and timestamps are set
- * @error: return location for an error
- *
- * Inserts one guest with a cached prepared statement, so that a caller
- * holding a transaction (ed_store_begin()) can add many quickly. A second
- * guest with the same email (any case) in one event is %ED_ERROR_CONFLICT.
- */
-gboolean
-ed_store_insert_guest (EdStore  *self,
-                       EdGuest  *guest,
-                       GError  **error)
-{
-  g_autofree char *extra = NULL;
-  g_autofree char *email_key = NULL;
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
-  g_return_val_if_fail (guest != NULL && guest->email != NULL, FALSE);
-
-  if (!(stmt = prepare (self,
-                        "INSERT INTO guests (event_id, email, first_name, last_name, extra, "
-                        "status, party_size, created_at, updated_at, email_key) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)", error)))
-    return FALSE;
-
-  if (guest->created_at == 0)
-    guest->created_at = ed_time_now ();
-  guest->updated_at = guest->created_at;
-  if (guest->party_size < 1)
-    guest->party_size = 1;
-  guest->token_version = 1;
-  extra = extra_to_string (guest->extra);
-  email_key = g_utf8_casefold (guest->email, -1);
-
-  sqlite3_bind_int64 (stmt, 1, guest->event_id);
-  sqlite3_bind_text (stmt, 2, guest->email, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, guest->first_name ? guest->first_name : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, guest->last_name ? guest->last_name : "", -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 5, extra);
-  sqlite3_bind_text (stmt, 6, ed_rsvp_status_to_string (guest->status), -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 7, guest->party_size);
-  sqlite3_bind_int64 (stmt, 8, guest->created_at);
-  sqlite3_bind_text (stmt, 9, email_key, -1, SQLITE_STATIC);
-
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-
-  if (rc == SQLITE_CONSTRAINT_UNIQUE)
-    return set_duplicate_email_error (self, guest, error);
-  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-    {
-      g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
-                   "There is no event %" G_GINT64_FORMAT, guest->event_id);
-      return FALSE;
-    }
-  if (rc != SQLITE_DONE)
-    return set_sqlite_error (self, rc, error);
-
-  guest->id = sqlite3_last_insert_rowid (self->db);
-  return TRUE;
-}
-
-EdGuest *
-ed_store_get_guest (EdStore  *self,
-                    gint64    guest_id,
-                    GError  **error)
-{
-  sqlite3_stmt *stmt;
-  EdGuest *guest = NULL;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), NULL);
-
-  if (!(stmt = prepare (self, "SELECT " GUEST_COLUMNS " FROM guests WHERE id = ?", error)))
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, guest_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    guest = guest_from_row (stmt);
-  else if (rc == SQLITE_DONE)
-    g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
-                 "There is no guest %" G_GINT64_FORMAT, guest_id);
-  else
-    set_sqlite_error (self, rc, error);
-  sqlite3_reset (stmt);
-
-  return guest;
-}
-
-/* Returns the id of the event's guest with @email (any case), or 0. */
-gint64
-ed_store_find_guest_by_email (EdStore     *self,
-                              gint64       event_id,
-                              const char  *email,
-                              GError     **error)
-{
-  sqlite3_stmt *stmt;
-  gint64 id = 0;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), 0);
-  g_return_val_if_fail (email != NULL, 0);
-
-  if (!(stmt = prepare (self, "SELECT id FROM guests WHERE event_id = ? AND email_key = ?", error)))
-    return 0;
-  sqlite3_bind_int64 (stmt, 1, event_id);
-  sqlite3_bind_text (stmt, 2, g_utf8_casefold (email, -1), -1, g_free);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    id = sqlite3_column_int64 (stmt, 0);
-  else if (rc != SQLITE_DONE)
-    set_sqlite_error (self, rc, error);
-  sqlite3_reset (stmt);
-
-  return id;
-}
-
-/* Writes the guest's contact fields (email, names, extra). */
-gboolean
-ed_store_update_guest (EdStore  *self,
-                       EdGuest  *guest,
-                       GError  **error)
-{
-  g_autofree char *extra = NULL;
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
-  g_return_val_if_fail (guest != NULL && guest->email != NULL, FALSE);
-
-  if (!(stmt = prepare (self,
-                        "UPDATE guests SET email = ?1, first_name = ?2, last_name = ?3, "
-                        "extra = ?4, updated_at = ?5, email_key = ?7 WHERE id = ?6", error)))
-    return FALSE;
-
-  guest->updated_at = ed_time_now ();
-  extra = extra_to_string (guest->extra);
-  sqlite3_bind_text (stmt, 7, g_utf8_casefold (guest->email, -1), -1, g_free);
-  sqlite3_bind_text (stmt, 1, guest->email, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, guest->first_name ? guest->first_name : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, guest->last_name ? guest->last_name : "", -1, SQLITE_STATIC);
-  bind_text_or_null (stmt, 4, extra);
-  sqlite3_bind_int64 (stmt, 5, guest->updated_at);
-  sqlite3_bind_int64 (stmt, 6, guest->id);
-
-  rc = sqlite3_step (stmt);
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
-
-  if (rc == SQLITE_CONSTRAINT_UNIQUE)
-    return set_duplicate_email_error (self, guest, error);
-  if (rc != SQLITE_DONE)
-    return set_sqlite_error (self, rc, error);
-  if (sqlite3_changes (self->db) == 0)
-    {
-      g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
-                   "There is no guest %" G_GINT64_FORMAT, guest->id);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-gboolean
-ed_store_delete_guest (EdStore  *self,
-                       gint64    guest_id,
-                       GError  **error)
-{
-  sqlite3_stmt *stmt;
-
-  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
-
-  if (!(stmt = prepare (self, "DELETE FROM guests WHERE id = ?", error)))
-    return FALSE;
-  sqlite3_bind_int64 (stmt, 1, guest_id);
-  if (!step_done (self, stmt, error))
-    return FALSE;
-  if (sqlite3_changes (self->db) == 0)
-    {
-      g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
-                   "There is no guest %" G_GINT64_FORMAT, guest_id);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* The search words of a query: words of three or more characters go to the
- * trigram index as one FTS5 query; shorter ones, which the index cannot
- * find, are matched with ed_contains() on the case-folded columns.
- */
-typedef struct
-{
-  GString   *match;
-  GPtrArray *words; /* short words, case-folded */
-} SearchTerms;
-
-static void
-search_terms_clear (SearchTerms *terms)
-{
-  if (terms->match != NULL)
-    g_string_free (terms->match, TRUE);
-  g_clear_pointer (&terms->words, g_ptr_array_unref);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SearchTerms, search_terms_clear)
-
-static void
-search_terms_init (SearchTerms *terms,
-                   const char  *query)
-{
-  g_auto(GStrv) words = NULL;
-  guint n_words = 0;
-
-  terms->match = NULL;
-  terms->words = g_ptr_array_new_with_free_func (g_free);
-
-  if (query == NULL)
-    return;
-
-  words = g_strsplit_set (query, " \t\r\n", -1);
-  for (guint i = 0; words[i] != NULL && n_words < MAX_SEARCH_WORDS; i++)
-    {
-      const char *word = words[i];
-
-      if (*word == '\0')
-        continue;
-      n_words++;
-
-      if (g_utf8_strlen (word, -1) >= 3)
-        {
-          if (terms->match == NULL)
-            terms->match = g_string_new (NULL);
-          else
-            g_string_append_c (terms->match, ' ');
-
-          /* An FTS5 string: quotes doubled, everything else literal. */
-          g_string_append_c (terms->match, '"');
-          for (const char *p = word; *p; p++)
-            {
-              if (*p == '"')
-                g_string_append_c (terms->match, '"');
-              g_string_append_c (terms->match, *p);
-            }
-          g_string_append_c (terms->match, '"');
-        }
-      else
-        {
-          g_ptr_array_add (terms->words, g_utf8_casefold (word, -1));
-        }
-    }
-}
-
-static const char * const word_parameters[MAX_SEARCH_WORDS] = {
-  ":word0", ":word1", ":word2", ":word3", ":word4", ":word5", ":word6", ":word7",
-};
-
-static const char * const word_conditions[MAX_SEARCH_WORDS] = {
-#define WORD_CONDITION(n) \
-  " AND (ed_contains(guests.email, :word" #n ") OR ed_contains(guests.first_name, :word" #n ")" \
-  " OR ed_contains(guests.last_name, :word" #n "))"
-  WORD_CONDITION (0), WORD_CONDITION (1), WORD_CONDITION (2), WORD_CONDITION (3),
-  WORD_CONDITION (4), WORD_CONDITION (5), WORD_CONDITION (6), WORD_CONDITION (7),
-#undef WORD_CONDITION
-};
-
-/* Search words reach the trigram index in one of two ways. Either the index
- * drives the query (FROM guests_search CROSS JOIN guests, see
- * search_drives_query()): it yields matches in rowid order and stops with
- * the page, and each match costs one lookup by primary key. Or the matches
- * are collected into a list first ("id IN (…)"), which orders by name or
- * email need anyway.
- */
-static gboolean
-search_drives_query (const EdGuestQuery *query,
-                     const SearchTerms  *terms)
-{
-  return terms->match != NULL && query->sort == ED_GUEST_SORT_CREATED;
-}
-
-static void
-append_filters (GString           *sql,
-                const EdGuestQuery *query,
-                const SearchTerms  *terms,
-                gboolean            search_joined)
-{
-  if (query->has_status)
-    g_string_append (sql, " AND guests.status = :status");
-  if (terms->match != NULL && !search_joined)
-    g_string_append (sql, " AND guests.id IN (SELECT rowid FROM guests_search WHERE guests_search MATCH :match)");
-  for (guint i = 0; i < terms->words->len; i++)
-    g_string_append (sql, word_conditions[i]);
-}
-
-static void
-bind_filters (sqlite3_stmt       *stmt,
-              gint64              event_id,
-              const EdGuestQuery *query,
-              const SearchTerms  *terms)
-{
-  sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":event"), event_id);
-  if (query->has_status)
-    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":status"),
-                       ed_rsvp_status_to_string (query->status), -1, SQLITE_STATIC);
-  if (terms->match != NULL)
-    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":match"),
-                       terms->match->str, -1, SQLITE_TRANSIENT);
-  for (guint i = 0; i < terms->words->len; i++)
-    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, word_parameters[i]),
-                       g_ptr_array_index (terms->words, i), -1, SQLITE_TRANSIENT);
-}
-
-static gboolean
-count_guests (EdStore            *self,
-              gint64              event_id,
-              const EdGuestQuery *query,
-              const SearchTerms  *terms,
-              gint64             *total,
-              GError            **error)
-{
-  g_autoptr(GString) sql = NULL;
-  sqlite3_stmt *stmt;
-  int rc;
-
-  /* Without search words the counters answer at once. */
-  if (terms->match == NULL && terms->words->len == 0)
-    {
-      if (query->has_status)
-        stmt = prepare (self, "SELECT coalesce(sum(guests), 0) FROM event_counts "
-                              "WHERE event_id = :event AND status = :status", error);
-      else
-        stmt = prepare (self, "SELECT coalesce(sum(guests), 0) FROM event_counts "
-                              "WHERE event_id = :event", error);
-      if (stmt == NULL)
-        return FALSE;
-      bind_filters (stmt, event_id, query, terms);
-      rc = sqlite3_step (stmt);
-      if (rc == SQLITE_ROW)
-        *total = sqlite3_column_int64 (stmt, 0);
-      sqlite3_reset (stmt);
-      return rc == SQLITE_ROW ? TRUE : set_sqlite_error (self, rc, error);
-    }
-
-  if (terms->match != NULL)
-    sql = g_string_new ("SELECT count(*) FROM guests_search CROSS JOIN guests"
-                        " ON guests.id = guests_search.rowid"
-                        " WHERE guests_search MATCH :match AND guests.event_id = :event");
-  else
-    sql = g_string_new ("SELECT count(*) FROM guests WHERE guests.event_id = :event");
-  append_filters (sql, query, terms, terms->match != NULL);
-
-  rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    return set_sqlite_error (self, rc, error);
-  bind_filters (stmt, event_id, query, terms);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    *total = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-
-  return rc == SQLITE_ROW ? TRUE : set_sqlite_error (self, rc, error);
-}
-
-/**
- * ed_store_list_guests:
- * @self: a store
- * @event_id: the event
- * @query: filters, order and the page to return
- * @total: (out) (optional): the number of guests matching the filters
- * @has_more: (out): whether more guests follow this page
- * @error: return location for an error
- *
- * Pages by key: the page starts after the guest @query->after in the
- * chosen order, so that any page costs the same however deep it is.
- *
- * Returns: (transfer full) (element-type EdGuest): the page
- */
-GPtrArray *
-ed_store_list_guests (EdStore             *self,
-                      gint64               event_id,
-                      const EdGuestQuery  *query,
-                      gint64              *total,
-                      gboolean            *has_more,
-                      GError             **error)
-{
-  g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_guest_free);
-  g_auto(SearchTerms) terms = { 0 };
-  g_autoptr(GString) sql = NULL;
-  const char *key;
-  const char *direction;
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), NULL);
-  g_return_val_if_fail (query != NULL, NULL);
-  g_return_val_if_fail (has_more != NULL, NULL);
-
-  search_terms_init (&terms, query->query);
-
-  if (total != NULL && !count_guests (self, event_id, query, &terms, total, error))
-    return NULL;
-
-  switch (query->sort)
-    {
-    case ED_GUEST_SORT_NAME:
-      key = "last_name, first_name, id";
-      break;
-
-    case ED_GUEST_SORT_EMAIL:
-      key = "email, id";
-      break;
-
-    case ED_GUEST_SORT_CREATED:
-    default:
-      key = "id";
-      break;
-    }
-  direction = query->descending ? " DESC" : "";
-
-  if (search_drives_query (query, &terms))
-    {
-      sql = g_string_new ("SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests_search CROSS JOIN guests"
-                          " ON guests.id = guests_search.rowid"
-                          " WHERE guests_search MATCH :match AND guests.event_id = :event");
-      append_filters (sql, query, &terms, TRUE);
-      if (query->after > 0)
-        g_string_append_printf (sql, " AND guests_search.rowid %s :after",
-                                query->descending ? "<" : ">");
-      g_string_append_printf (sql, " ORDER BY guests_search.rowid%s", direction);
-    }
-  else
-    {
-      sql = g_string_new ("SELECT " GUEST_COLUMNS " FROM guests WHERE event_id = :event");
-      append_filters (sql, query, &terms, FALSE);
-      if (query->after > 0)
-        g_string_append_printf (sql, " AND (%s) %s (SELECT %s FROM guests WHERE id = :after)",
-                                key, query->descending ? "<" : ">", key);
-
-      g_string_append (sql, " ORDER BY ");
-      switch (query->sort)
-        {
-        case ED_GUEST_SORT_NAME:
-          g_string_append_printf (sql, "last_name%s, first_name%s, id%s", direction, direction, direction);
-          break;
-
-        case ED_GUEST_SORT_EMAIL:
-          g_string_append_printf (sql, "email%s, id%s", direction, direction);
-          break;
-
-        case ED_GUEST_SORT_CREATED:
-        default:
-          g_string_append_printf (sql, "id%s", direction);
-          break;
-        }
-    }
-  g_string_append (sql, " LIMIT :limit");
-
-  rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    {
-      set_sqlite_error (self, rc, error);
-      return NULL;
-    }
-
-  bind_filters (stmt, event_id, query, &terms);
-  if (query->after > 0)
-    sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":after"), query->after);
-  /* One row more than asked tells whether another page follows. */
-  sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":limit"), (gint64) query->limit + 1);
-
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (guests, guest_from_row (stmt));
-  sqlite3_finalize (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_sqlite_error (self, rc, error);
-      return NULL;
-    }
-
-  *has_more = guests->len > query->limit;
-  if (*has_more)
-    g_ptr_array_set_size (guests, query->limit);
-
-  return g_steal_pointer (&guests);
-}
-
-static EdRsvpChange *
-rsvp_change_from_row (sqlite3_stmt *stmt)
-{
-  EdRsvpChange *change = g_new0 (EdRsvpChange, 1);
-
-  change->id = sqlite3_column_int64 (stmt, 0);
-  change->at = sqlite3_column_int64 (stmt, 1);
-  change->has_old_status =
-    ed_rsvp_status_from_string ((const char *) sqlite3_column_text (stmt, 2), &change->old_status);
-  ed_rsvp_status_from_string ((const char *) sqlite3_column_text (stmt, 3), &change->new_status);
-  change->party_size = sqlite3_column_int (stmt, 4);
-  change->source = column_strdup (stmt, 5);
-  change->client_address = column_strdup (stmt, 6);
-
-  return change;
-}
-
-GPtrArray *
-ed_store_list_rsvp_history (EdStore  *self,
-                            gint64    guest_id,
-                            GError  **error)
-{
-  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_rsvp_change_free);
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), NULL);
-
-  if (!(stmt = prepare (self,
-                        "SELECT id, at, old_status, new_status, party_size, source, client_address "
-                        "FROM rsvp_history WHERE guest_id = ? ORDER BY id", error)))
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, guest_id);
-
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (changes, rsvp_change_from_row (stmt));
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      set_sqlite_error (self, rc, error);
-      return NULL;
-    }
-
-  return g_steal_pointer (&changes);
 }
