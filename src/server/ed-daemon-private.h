@@ -34,5 +34,7 @@ struct _EdDaemon
 void ed_daemon_add_session_routes (EdDaemon *self);
 void ed_daemon_add_event_routes   (EdDaemon *self);
 void ed_daemon_add_guest_routes   (EdDaemon *self);
+void ed_daemon_add_transfer_routes (EdDaemon *self);
+void ed_daemon_add_rsvp_routes    (EdDaemon *self);
 
 G_END_DECLS

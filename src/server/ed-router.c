@@ -10,8 +10,9 @@
 #include "ed-router.h"
 
 /* Routes are patterns of path segments where "{id}" stands for a positive
- * integer. Matching is by segment, so "/api/v1/events/12/guests" matches
- * "/api/v1/events/{id}/guests" and nothing else.
+ * integer and "{token}" for any non-empty segment. Matching is by segment,
+ * so "/api/v1/events/12/guests" matches "/api/v1/events/{id}/guests" and
+ * nothing else.
  */
 
 #define ID_MAX G_GINT64_CONSTANT (9007199254740991) /* 2^53 - 1, safe in JSON */
@@ -99,7 +100,8 @@ parse_id (const char *text,
 static gboolean
 route_matches (const Route  *route,
                char * const *segments,
-               gint64       *ids)
+               gint64       *ids,
+               const char  **token)
 {
   guint n_ids = 0;
   guint i;
@@ -111,6 +113,12 @@ route_matches (const Route  *route,
           if (n_ids >= 2 || !parse_id (segments[i], &ids[n_ids]))
             return FALSE;
           n_ids++;
+        }
+      else if (strcmp (route->segments[i], "{token}") == 0)
+        {
+          if (segments[i][0] == '\0')
+            return FALSE;
+          *token = segments[i];
         }
       else if (strcmp (route->segments[i], segments[i]) != 0)
         return FALSE;
@@ -124,6 +132,7 @@ request_free (EdRequest *request)
 {
   g_clear_object (&request->msg);
   g_clear_pointer (&request->query, g_hash_table_unref);
+  g_free (request->token);
   g_free (request->session_id);
   g_free (request->username);
 }
@@ -151,6 +160,7 @@ ed_router_dispatch (EdRouter          *router,
   const char *method = soup_server_message_get_method (msg);
   const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
   gint64 ids[2] = { 0, 0 };
+  const char *token = NULL;
 
   g_return_if_fail (router != NULL);
 
@@ -167,7 +177,7 @@ ed_router_dispatch (EdRouter          *router,
       g_autoptr(EdRequest) request = NULL;
       g_autoptr(GError) error = NULL;
 
-      if (!route_matches (route, segments, ids))
+      if (!route_matches (route, segments, ids, &token))
         continue;
 
       if (strcmp (route->method, method) != 0 &&
@@ -187,6 +197,7 @@ ed_router_dispatch (EdRouter          *router,
       request->route = route->pattern;
       request->ids[0] = ids[0];
       request->ids[1] = ids[1];
+      request->token = g_strdup (token);
       ed_http_set_route (msg, route->pattern);
 
       if ((route->flags & ED_ROUTE_AUTH) != 0 &&

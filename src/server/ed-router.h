@@ -28,6 +28,7 @@ struct _EdRequest
   GHashTable        *query;      /* decoded query parameters; never NULL */
   const char        *route;      /* the pattern that matched */
   gint64             ids[2];     /* the {id} parts of the path, in order */
+  char              *token;      /* the {token} part of the path, or NULL */
 
   /* set by the auth function */
   char              *session_id;

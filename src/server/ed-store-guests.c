@@ -486,7 +486,7 @@ ed_store_list_guests (EdStore             *self,
       break;
 
     case ED_GUEST_SORT_EMAIL:
-      key = "email, id";
+      key = "email_key, id";
       break;
 
     case ED_GUEST_SORT_CREATED:
@@ -523,7 +523,7 @@ ed_store_list_guests (EdStore             *self,
           break;
 
         case ED_GUEST_SORT_EMAIL:
-          g_string_append_printf (sql, "email%s, id%s", direction, direction);
+          g_string_append_printf (sql, "email_key%s, id%s", direction, direction);
           break;
 
         case ED_GUEST_SORT_CREATED:

@@ -138,6 +138,58 @@ static const char * const migrations[] = {
   "UPDATE guests SET email_key = ed_casefold(email);"
   "DROP INDEX guests_event_email;"
   "CREATE UNIQUE INDEX guests_event_email_key ON guests(event_id, email_key);",
+
+  /* 4: the mail queue as DESIGN.md describes it: campaigns, one message
+   * per (campaign, guest), and one delivery_log row per SMTP attempt.
+   * Transactional mail (confirmations, promotions) has campaigns of its
+   * own kinds, so that it is queued, retried and tracked the same way.
+   */
+  "CREATE TABLE campaigns ("
+  "  id INTEGER PRIMARY KEY,"
+  "  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('invitation','reminder','update',"
+  "    'waitlist_promotion','confirmation')),"
+  "  audience TEXT NOT NULL DEFAULT 'all',"
+  "  subject TEXT NOT NULL DEFAULT '',"
+  "  text_body TEXT NOT NULL DEFAULT '',"
+  "  html_body TEXT,"
+  "  state TEXT NOT NULL DEFAULT 'draft'"
+  "    CHECK (state IN ('draft','running','paused','done','cancelled')),"
+  "  transactional INTEGER NOT NULL DEFAULT 0,"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  launched_at INTEGER,"
+  "  finished_at INTEGER"
+  ");"
+  "CREATE INDEX campaigns_event ON campaigns(event_id, id);"
+  "CREATE TABLE messages ("
+  "  id INTEGER PRIMARY KEY,"
+  "  campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+  "  guest_id INTEGER NOT NULL REFERENCES guests(id) ON DELETE CASCADE,"
+  "  state TEXT NOT NULL DEFAULT 'queued'"
+  "    CHECK (state IN ('queued','sending','sent','retry','failed','cancelled')),"
+  "  priority INTEGER NOT NULL DEFAULT 0,"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt_at INTEGER NOT NULL,"
+  "  last_code INTEGER,"
+  "  last_text TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  sent_at INTEGER,"
+  "  UNIQUE (campaign_id, guest_id)"
+  ");"
+  "CREATE INDEX messages_due ON messages(state, priority DESC, next_attempt_at)"
+  "  WHERE state IN ('queued','retry');"
+  "CREATE INDEX messages_guest ON messages(guest_id, id);"
+  "CREATE INDEX messages_campaign_state ON messages(campaign_id, state);"
+  "CREATE TABLE delivery_log ("
+  "  id INTEGER PRIMARY KEY,"
+  "  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+  "  at INTEGER NOT NULL,"
+  "  result TEXT NOT NULL CHECK (result IN ('sent','retry','failed')),"
+  "  code INTEGER,"
+  "  text TEXT"
+  ");"
+  "CREATE INDEX delivery_log_message ON delivery_log(message_id, id);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);
