@@ -13,8 +13,8 @@
 
 #define MAX_SEARCH_WORDS 8
 
-static EdGuest *
-guest_from_row (sqlite3_stmt *stmt)
+EdGuest *
+ed_store_guest_from_row (sqlite3_stmt *stmt)
 {
   EdGuest *guest = g_new0 (EdGuest, 1);
   const char *extra;
@@ -46,8 +46,8 @@ guest_from_row (sqlite3_stmt *stmt)
   return guest;
 }
 
-static char *
-extra_to_string (JsonObject *extra)
+char *
+ed_store_extra_to_string (JsonObject *extra)
 {
   g_autoptr(JsonNode) node = NULL;
 
@@ -107,7 +107,7 @@ ed_store_insert_guest (EdStore  *self,
   if (guest->party_size < 1)
     guest->party_size = 1;
   guest->token_version = 1;
-  extra = extra_to_string (guest->extra);
+  extra = ed_store_extra_to_string (guest->extra);
   email_key = g_utf8_casefold (guest->email, -1);
 
   sqlite3_bind_int64 (stmt, 1, guest->event_id);
@@ -155,7 +155,7 @@ ed_store_get_guest (EdStore  *self,
   sqlite3_bind_int64 (stmt, 1, guest_id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    guest = guest_from_row (stmt);
+    guest = ed_store_guest_from_row (stmt);
   else if (rc == SQLITE_DONE)
     g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
                  "There is no guest %" G_GINT64_FORMAT, guest_id);
@@ -213,7 +213,7 @@ ed_store_update_guest (EdStore  *self,
     return FALSE;
 
   guest->updated_at = ed_time_now ();
-  extra = extra_to_string (guest->extra);
+  extra = ed_store_extra_to_string (guest->extra);
   sqlite3_bind_text (stmt, 7, g_utf8_casefold (guest->email, -1), -1, g_free);
   sqlite3_bind_text (stmt, 1, guest->email, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, guest->first_name ? guest->first_name : "", -1, SQLITE_STATIC);
@@ -548,7 +548,7 @@ ed_store_list_guests (EdStore             *self,
   sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":limit"), (gint64) query->limit + 1);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    g_ptr_array_add (guests, guest_from_row (stmt));
+    g_ptr_array_add (guests, ed_store_guest_from_row (stmt));
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {

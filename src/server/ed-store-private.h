@@ -53,4 +53,7 @@ void          ed_store_bind_time_or_null  (sqlite3_stmt  *stmt,
                                            int            index,
                                            gint64         unix_seconds);
 
+EdGuest      *ed_store_guest_from_row     (sqlite3_stmt  *stmt);
+char         *ed_store_extra_to_string    (JsonObject    *extra);
+
 G_END_DECLS
