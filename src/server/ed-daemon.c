@@ -472,8 +472,13 @@ ed_daemon_start (EdDaemon  *self,
 
   n_admins = ed_store_count_admins (self->store, NULL);
   if (n_admins == 0)
-    g_message ("There is no admin yet. Stop eventdeskd and create one with: "
-               "eventdeskd admin add NAME --data-dir %s", self->config->data_dir);
+    {
+      g_autofree char *program = g_file_read_link ("/proc/self/exe", NULL);
+
+      g_message ("There is no admin yet. Stop eventdeskd and create one with: "
+                 "%s admin add NAME --data-dir %s",
+                 program ? program : "eventdeskd", self->config->data_dir);
+    }
 
   return TRUE;
 }

@@ -104,6 +104,11 @@ main (int   argc,
   };
 
   setlocale (LC_ALL, "");
+  /* Without a locale (LANG unset, as in containers) text would print as
+   * ASCII with “?” for every quote; C.UTF-8 is always there on Debian.
+   */
+  if (!g_get_charset (NULL))
+    setlocale (LC_CTYPE, "C.UTF-8");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
