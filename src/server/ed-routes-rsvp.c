@@ -3,11 +3,813 @@
 
 #include "config.h"
 
-#include "ed-daemon-private.h"
+#include <string.h>
 
-/* /r/{token} pages and answers, and /api/v1/guests/{id}/link */
+#include "ed-catalog.h"
+#include "ed-daemon-private.h"
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-json-util.h"
+#include "ed-resources.h"
+#include "ed-rsvp-page.h"
+#include "ed-rsvp-token.h"
+#include "ed-rsvp-util.h"
+#include "ed-time-util.h"
+
+/* /r/{token} pages and answers, and /api/v1/guests/{id}/link
+ *
+ * Answers are applied in batches (group commit): a POST is parked, and
+ * the answers that arrived meanwhile are applied together, each in its
+ * own savepoint, in one transaction, when the main loop has nothing more
+ * urgent to do (or at the latest FLUSH_DELAY_MS later, or at once when
+ * MAX_BATCH are waiting). Every answer still sees the ones before it, so
+ * capacity holds exactly; the replies go out only after the commit, so
+ * nothing is acknowledged that is not on disk; and a burst of answers
+ * costs one fsync instead of one each. When answers come one at a time,
+ * a batch is one answer and adds no delay.
+ */
+
+#define MAX_BATCH 256
+#define FLUSH_DELAY_MS 20
+#define FORM_PARTY_SIZE_MAX 1000
+#define STATIC_RESOURCE_DIR "/org/eventdesk/eventdeskd/web/"
+#define STATE_KEY "ed-rsvp-state"
+
+#define PAGE_CSP \
+  "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " \
+  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+#define HTML_CONTENT_TYPE "text/html; charset=utf-8"
+#define JSON_CONTENT_TYPE "application/json; charset=utf-8"
+
+typedef struct
+{
+  EdRequest    *request;
+  EdRsvpAnswer  answer;
+  char         *client_address;
+  gboolean      wants_json;
+  EdCatalog    *catalog; /* borrowed from the registry, which lives forever */
+} PendingAnswer;
+
+typedef struct
+{
+  EdDaemon  *daemon;  /* borrowed: the daemon owns this state */
+  GPtrArray *pending; /* PendingAnswer, in order of arrival */
+  guint      idle_source;
+  guint      timeout_source;
+} RsvpState;
+
+static void
+pending_answer_free (PendingAnswer *pending)
+{
+  g_clear_pointer (&pending->request, ed_request_unref);
+  g_free (pending->client_address);
+  g_free (pending);
+}
+
+static void
+rsvp_state_free (RsvpState *state)
+{
+  g_clear_handle_id (&state->idle_source, g_source_remove);
+  g_clear_handle_id (&state->timeout_source, g_source_remove);
+  g_ptr_array_unref (state->pending);
+  g_free (state);
+}
+
+/* Headers of everything under /r/: the URL holds the guest's token, so
+ * it must not leak through a Referer, a cache or a frame.
+ */
+static void
+set_private_headers (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
+  soup_message_headers_replace (headers, "Content-Security-Policy", PAGE_CSP);
+  soup_message_headers_replace (headers, "X-Robots-Tag", "noindex, nofollow");
+}
+
+static void
+reply_body (SoupServerMessage *msg,
+            guint              status,
+            const char        *content_type,
+            char              *body)
+{
+  set_private_headers (msg);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
+static void
+reply_html (SoupServerMessage *msg,
+            guint              status,
+            EdCatalog         *catalog,
+            char              *html)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "Content-Language", ed_catalog_get_language (catalog));
+  soup_message_headers_replace (headers, "Vary", "Accept-Language");
+  reply_body (msg, status, HTML_CONTENT_TYPE, html);
+}
+
+static void
+reply_json_object (SoupServerMessage *msg,
+                   guint              status,
+                   JsonBuilder       *builder)
+{
+  reply_body (msg, status, JSON_CONTENT_TYPE, ed_json_to_string (builder));
+}
+
+static EdCatalog *
+request_catalog (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return ed_catalog_for_accept_language (soup_message_headers_get_one (headers, "Accept-Language"));
+}
+
+static gboolean
+request_wants_json (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return ed_rsvp_accepts_json (soup_message_headers_get_one (headers, "Accept"));
+}
+
+/* Every link that does not work gets the same answer. */
+static void
+reply_invalid_link (SoupServerMessage *msg,
+                    gboolean           wants_json,
+                    EdCatalog         *catalog)
+{
+  if (wants_json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      ed_json_add_string (builder, "code", "invalid_link");
+      ed_json_add_string (builder, "message", "This link doesn’t work");
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+      reply_json_object (msg, SOUP_STATUS_NOT_FOUND, builder);
+      return;
+    }
+
+  reply_html (msg, SOUP_STATUS_NOT_FOUND, catalog, ed_rsvp_page_render_invalid_link (catalog));
+}
+
+static void
+reply_internal_error (SoupServerMessage *msg,
+                      gboolean           wants_json,
+                      EdCatalog         *catalog,
+                      const GError      *error)
+{
+  g_warning ("%s %s: %s", soup_server_message_get_method (msg), ed_http_get_route (msg), error->message);
+
+  if (wants_json)
+    {
+      ed_http_reply_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
+                           "The server could not complete the request; its log says why");
+      set_private_headers (msg);
+      return;
+    }
+
+  {
+    g_autofree char *text = ed_html_escape (ed_catalog_gettext (catalog,
+                                                                "Something went wrong on our side. "
+                                                                "Please try again in a moment."));
+
+    reply_html (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, catalog,
+                g_strdup_printf ("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                                 "<title>500</title></head><body><p>%s</p></body></html>\n",
+                                 ed_catalog_get_language (catalog), text));
+  }
+}
+
+/* Checks the token: signature, HS256, expiry, and then that its guest
+ * exists, belongs to its event and has its token version.
+ */
+static gboolean
+lookup_link (EdDaemon   *self,
+             const char *token,
+             EdGuest   **guest_out,
+             EdEvent   **event_out,
+             GError    **error)
+{
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  EdRsvpTokenClaims claims = { 0 };
+
+  if (!ed_rsvp_token_verify (self->secret, token, ed_time_now (), &claims))
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_NOT_FOUND, "invalid link");
+      return FALSE;
+    }
+
+  guest = ed_store_get_guest (self->store, claims.guest_id, error);
+  if (guest == NULL)
+    return FALSE;
+  if (guest->event_id != claims.event_id || guest->token_version != claims.token_version)
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_NOT_FOUND, "invalid link");
+      return FALSE;
+    }
+
+  if (event_out != NULL && !(event = ed_store_get_event (self->store, guest->event_id, error)))
+    return FALSE;
+
+  *guest_out = g_steal_pointer (&guest);
+  if (event_out != NULL)
+    *event_out = g_steal_pointer (&event);
+  return TRUE;
+}
+
+/* GET /r/{token} */
+static void
+handle_page (EdRequest *request,
+             gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  EdCatalog *catalog = request_catalog (request->msg);
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  EdRsvpPage page = { 0 };
+  gint64 seats_taken;
+
+  if (!lookup_link (self, request->token, &guest, &event, &error))
+    {
+      if (g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+        reply_invalid_link (request->msg, FALSE, catalog);
+      else
+        reply_internal_error (request->msg, FALSE, catalog, error);
+      return;
+    }
+
+  if ((seats_taken = ed_store_get_seats_taken (self->store, event->id, &error)) < 0)
+    {
+      reply_internal_error (request->msg, FALSE, catalog, error);
+      return;
+    }
+
+  page.event = event;
+  page.guest = guest;
+  page.seats_taken = seats_taken;
+  page.token = request->token;
+  page.now = ed_time_now ();
+  page.notice = ed_rsvp_notice_from_string (ed_request_get_query (request, "notice"));
+
+  reply_html (request->msg, SOUP_STATUS_OK, catalog, ed_rsvp_page_render (&page, catalog));
+}
+
+/* GET /r/{token}/seats: the number the page shows, for its script. */
+static void
+handle_seats (EdRequest *request,
+              gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 seats_taken;
+
+  if (!lookup_link (self, request->token, &guest, &event, &error))
+    {
+      if (g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+        reply_invalid_link (request->msg, TRUE, NULL);
+      else
+        reply_internal_error (request->msg, TRUE, NULL, error);
+      return;
+    }
+
+  if ((seats_taken = ed_store_get_seats_taken (self->store, event->id, &error)) < 0)
+    {
+      reply_internal_error (request->msg, TRUE, NULL, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "seats_left", MAX (event->capacity - seats_taken, 0));
+  json_builder_end_object (builder);
+  reply_json_object (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* GET /r/{token}/calendar.ics: for a guest who is coming. */
+static void
+handle_calendar (EdRequest *request,
+                 gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  EdCatalog *catalog = request_catalog (request->msg);
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUri) public_uri = NULL;
+  g_autofree char *file_name = NULL;
+  g_autofree char *disposition = NULL;
+
+  if (!lookup_link (self, request->token, &guest, &event, &error) ||
+      guest->status != ED_RSVP_ACCEPTED)
+    {
+      if (error == NULL || g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+        reply_invalid_link (request->msg, FALSE, catalog);
+      else
+        reply_internal_error (request->msg, FALSE, catalog, error);
+      return;
+    }
+
+  public_uri = g_uri_parse (self->public_url, G_URI_FLAGS_NONE, NULL);
+  file_name = ed_rsvp_ics_file_name (event);
+  disposition = g_strdup_printf ("attachment; filename=\"%s\"", file_name);
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Content-Disposition", disposition);
+  reply_body (request->msg, SOUP_STATUS_OK, "text/calendar; charset=utf-8",
+              ed_rsvp_build_ics (event, guest->id,
+                                 public_uri && g_uri_get_host (public_uri) ? g_uri_get_host (public_uri) : "eventdesk",
+                                 ed_time_now ()));
+}
+
+/* GET /r/static/{name}: the page's style sheet and script, built in. */
+static void
+handle_static (EdRequest *request,
+               gpointer   user_data)
+{
+  const char *name = request->token;
+  g_autofree char *path = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (request->msg);
+  const char *content_type;
+
+  if (g_str_has_suffix (name, ".css"))
+    content_type = "text/css; charset=utf-8";
+  else if (g_str_has_suffix (name, ".js"))
+    content_type = "text/javascript; charset=utf-8";
+  else
+    content_type = NULL;
+
+  for (const char *p = name; content_type != NULL && *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+      content_type = NULL;
+
+  path = g_strconcat (STATIC_RESOURCE_DIR, name, NULL);
+  if (content_type == NULL ||
+      !(bytes = g_resource_lookup_data (ed_server_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL)))
+    {
+      ed_http_reply_error (request->msg, SOUP_STATUS_NOT_FOUND, "not_found", "There is nothing at this address");
+      return;
+    }
+
+  soup_message_headers_replace (headers, "Cache-Control", "public, max-age=3600");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_server_message_set_status (request->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (request->msg, content_type, SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* Answers */
+
+static void
+add_outcome_members (JsonBuilder         *builder,
+                     const EdRsvpOutcome *outcome)
+{
+  ed_json_add_string (builder, "status", ed_rsvp_status_to_string (outcome->status));
+  ed_json_add_int (builder, "party_size", outcome->party_size);
+  if (outcome->waitlist_position > 0)
+    ed_json_add_int (builder, "waitlist_position", outcome->waitlist_position);
+  else
+    ed_json_add_null (builder, "waitlist_position");
+  ed_json_add_int (builder, "seats_left", MAX (outcome->capacity - outcome->seats_taken, 0));
+}
+
+static void
+reply_answer_json (SoupServerMessage   *msg,
+                   const EdRsvpOutcome *outcome)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *code = NULL;
+  const char *message = NULL;
+
+  switch (outcome->result)
+    {
+    case ED_RSVP_RESULT_FULL:
+      code = "event_full";
+      message = "The event is full and has no waiting list; the answer was not changed";
+      break;
+    case ED_RSVP_RESULT_NOT_ENOUGH_SEATS:
+      code = "not_enough_seats";
+      message = "There are not enough free seats for a larger party; the guest keeps the seats they have";
+      break;
+    case ED_RSVP_RESULT_CLOSED:
+      code = "rsvp_closed";
+      message = "The RSVP deadline has passed; the answer was not changed";
+      break;
+    case ED_RSVP_RESULT_CANCELLED:
+      code = "invitation_cancelled";
+      message = "The organizer has cancelled this invitation";
+      break;
+    case ED_RSVP_RESULT_CHANGED:
+    case ED_RSVP_RESULT_UNCHANGED:
+    default:
+      break;
+    }
+
+  json_builder_begin_object (builder);
+  add_outcome_members (builder, outcome);
+  if (code != NULL)
+    {
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      ed_json_add_string (builder, "code", code);
+      ed_json_add_string (builder, "message", message);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+
+  reply_json_object (msg, code != NULL ? SOUP_STATUS_CONFLICT : SOUP_STATUS_OK, builder);
+}
+
+/* Without JavaScript the form's answer is a redirect back to the page
+ * (Post/Redirect/Get), with a notice saying how it went.
+ */
+static void
+reply_redirect (SoupServerMessage *msg,
+                const char        *token,
+                EdRsvpNotice       notice)
+{
+  g_autofree char *location = NULL;
+
+  if (notice == ED_RSVP_NOTICE_NONE)
+    location = g_strconcat ("/r/", token, NULL);
+  else
+    location = g_strconcat ("/r/", token, "?notice=", ed_rsvp_notice_to_string (notice), "#notice", NULL);
+
+  set_private_headers (msg);
+  soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, location);
+}
+
+static void
+reply_answer (PendingAnswer       *pending,
+              const EdRsvpOutcome *outcome,
+              const GError        *error)
+{
+  SoupServerMessage *msg = pending->request->msg;
+  EdRsvpNotice notice;
+
+  if (error != NULL && g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+    {
+      reply_invalid_link (msg, pending->wants_json, pending->catalog);
+      return;
+    }
+  if (error != NULL && g_error_matches (error, ED_ERROR, ED_ERROR_INVALID))
+    {
+      if (pending->wants_json)
+        {
+          g_autoptr(JsonObject) fields = json_object_new ();
+
+          json_object_set_string_member (fields, "party_size", error->message);
+          ed_http_reply_fields (msg, fields);
+          set_private_headers (msg);
+        }
+      else
+        reply_redirect (msg, pending->request->token, ED_RSVP_NOTICE_INVALID);
+      return;
+    }
+  if (error != NULL)
+    {
+      reply_internal_error (msg, pending->wants_json, pending->catalog, error);
+      return;
+    }
+
+  if (pending->wants_json)
+    {
+      reply_answer_json (msg, outcome);
+      return;
+    }
+
+  switch (outcome->result)
+    {
+    case ED_RSVP_RESULT_FULL:
+      notice = ED_RSVP_NOTICE_FULL;
+      break;
+    case ED_RSVP_RESULT_NOT_ENOUGH_SEATS:
+      notice = ED_RSVP_NOTICE_NOT_ENOUGH_SEATS;
+      break;
+    case ED_RSVP_RESULT_CLOSED:
+      notice = ED_RSVP_NOTICE_CLOSED;
+      break;
+    case ED_RSVP_RESULT_CANCELLED:
+      notice = ED_RSVP_NOTICE_NONE;
+      break;
+    case ED_RSVP_RESULT_CHANGED:
+    case ED_RSVP_RESULT_UNCHANGED:
+    default:
+      notice = ED_RSVP_NOTICE_SAVED;
+      break;
+    }
+
+  reply_redirect (msg, pending->request->token, notice);
+}
+
+static void
+flush_answers (RsvpState *state)
+{
+  EdDaemon *self = state->daemon;
+  g_autoptr(GPtrArray) batch = g_steal_pointer (&state->pending);
+  g_autofree EdRsvpAnswer *answers = NULL;
+  g_autofree EdRsvpOutcome *outcomes = NULL;
+  g_autofree GError **errors = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean committed;
+
+  state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
+  g_clear_handle_id (&state->idle_source, g_source_remove);
+  g_clear_handle_id (&state->timeout_source, g_source_remove);
+
+  if (batch->len == 0)
+    return;
+
+  answers = g_new0 (EdRsvpAnswer, batch->len);
+  outcomes = g_new0 (EdRsvpOutcome, batch->len);
+  errors = g_new0 (GError *, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      PendingAnswer *pending = g_ptr_array_index (batch, i);
+
+      answers[i] = pending->answer;
+      answers[i].now = ed_time_now ();
+    }
+
+  committed = ed_store_apply_rsvp_answers (self->store, answers, batch->len, outcomes, errors, &error);
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      PendingAnswer *pending = g_ptr_array_index (batch, i);
+
+      if (committed)
+        reply_answer (pending, &outcomes[i], errors[i]);
+      else
+        reply_internal_error (pending->request->msg, pending->wants_json, pending->catalog, error);
+
+      g_clear_error (&errors[i]);
+      ed_request_unpause (pending->request);
+    }
+}
+
+static gboolean
+on_flush_idle_cb (gpointer user_data)
+{
+  RsvpState *state = user_data;
+
+  state->idle_source = 0;
+  flush_answers (state);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_flush_timeout_cb (gpointer user_data)
+{
+  RsvpState *state = user_data;
+
+  state->timeout_source = 0;
+  flush_answers (state);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_answer (RsvpState     *state,
+              PendingAnswer *pending)
+{
+  ed_request_pause (pending->request);
+  g_ptr_array_add (state->pending, pending);
+
+  if (state->pending->len >= MAX_BATCH)
+    {
+      flush_answers (state);
+      return;
+    }
+
+  /* After the requests that are ready now have been read, so that they
+   * join this batch; the timeout bounds the wait under constant load.
+   */
+  if (state->idle_source == 0)
+    state->idle_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_flush_idle_cb, state, NULL);
+  if (state->timeout_source == 0)
+    state->timeout_source = g_timeout_add_full (G_PRIORITY_HIGH, FLUSH_DELAY_MS, on_flush_timeout_cb, state, NULL);
+}
+
+/* Reads response= and party_size= from a form or a JSON body. */
+static gboolean
+read_answer_fields (SoupServerMessage  *msg,
+                    EdRsvpStatus       *status,
+                    gint               *party_size)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *content_type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+  g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+  g_autofree char *response = NULL;
+  g_autofree char *party = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+  guint64 number = 0;
+
+  if (content_type != NULL && g_ascii_strcasecmp (content_type, "application/json") == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = ed_http_read_json (msg, &error);
+      JsonNode *node;
+
+      if (object == NULL)
+        return FALSE;
+      node = json_object_get_member (object, "response");
+      if (node != NULL && json_node_get_value_type (node) == G_TYPE_STRING)
+        response = g_strdup (json_node_get_string (node));
+      node = json_object_get_member (object, "party_size");
+      if (node != NULL && json_node_get_value_type (node) == G_TYPE_INT64)
+        party = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+      else if (node != NULL && json_node_get_value_type (node) == G_TYPE_STRING)
+        party = g_strdup (json_node_get_string (node));
+      else if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+        return FALSE;
+    }
+  else
+    {
+      g_autofree char *text = g_strndup (data ? data : "", length);
+      g_autoptr(GHashTable) form = soup_form_decode (text);
+
+      response = g_strdup (g_hash_table_lookup (form, "response"));
+      party = g_strdup (g_hash_table_lookup (form, "party_size"));
+    }
+
+  if (g_strcmp0 (response, "accept") == 0)
+    *status = ED_RSVP_ACCEPTED;
+  else if (g_strcmp0 (response, "decline") == 0)
+    *status = ED_RSVP_DECLINED;
+  else
+    return FALSE;
+
+  *party_size = 0;
+  if (party != NULL && *party != '\0')
+    {
+      if (!g_ascii_string_to_unsigned (party, 10, 1, FORM_PARTY_SIZE_MAX, &number, NULL))
+        return FALSE;
+      *party_size = (gint) number;
+    }
+  /* Accepting without a size means one person; declining keeps it. */
+  if (*status == ED_RSVP_ACCEPTED && *party_size == 0)
+    *party_size = 1;
+  if (*status == ED_RSVP_DECLINED)
+    *party_size = 0;
+
+  return TRUE;
+}
+
+/* POST /r/{token} */
+static void
+handle_answer (EdRequest *request,
+               gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  RsvpState *state = g_object_get_data (G_OBJECT (self), STATE_KEY);
+  EdCatalog *catalog = request_catalog (request->msg);
+  gboolean wants_json = request_wants_json (request->msg);
+  EdRsvpTokenClaims claims = { 0 };
+  PendingAnswer *pending;
+  EdRsvpStatus status = ED_RSVP_PENDING;
+  gint party_size = 0;
+
+  if (!ed_rsvp_token_verify (self->secret, request->token, ed_time_now (), &claims))
+    {
+      reply_invalid_link (request->msg, wants_json, catalog);
+      return;
+    }
+
+  if (!read_answer_fields (request->msg, &status, &party_size))
+    {
+      if (wants_json)
+        {
+          g_autoptr(JsonObject) fields = json_object_new ();
+
+          json_object_set_string_member (fields, "response", "must be accept or decline, with a party_size of 1 or more to accept");
+          ed_http_reply_fields (request->msg, fields);
+          set_private_headers (request->msg);
+        }
+      else
+        reply_redirect (request->msg, request->token, ED_RSVP_NOTICE_INVALID);
+      return;
+    }
+
+  pending = g_new0 (PendingAnswer, 1);
+  pending->request = ed_request_ref (request);
+  pending->client_address = g_strdup (soup_server_message_get_remote_host (request->msg));
+  pending->wants_json = wants_json;
+  pending->catalog = catalog;
+  pending->answer.guest_id = claims.guest_id;
+  pending->answer.event_id = claims.event_id;
+  pending->answer.token_version = claims.token_version;
+  pending->answer.status = status;
+  pending->answer.party_size = party_size;
+  pending->answer.source = ED_RSVP_SOURCE_GUEST;
+  pending->answer.client_address = pending->client_address;
+
+  queue_answer (state, pending);
+}
+
+/* /api/v1/guests/{id}/link */
+
+static void
+reply_link (EdDaemon  *self,
+            EdRequest *request,
+            gint64     guest_id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *url = NULL;
+  EdRsvpTokenClaims claims = { 0 };
+  gint64 expires_at;
+
+  if (!(guest = ed_store_get_guest (self->store, guest_id, &error)) ||
+      !(event = ed_store_get_event (self->store, guest->event_id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  claims.event_id = event->id;
+  claims.guest_id = guest->id;
+  claims.token_version = guest->token_version;
+  expires_at = ed_rsvp_token_expiry (event);
+  if (!(token = ed_rsvp_token_sign (self->secret, &claims, expires_at, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  url = g_strconcat (self->public_url, "/r/", token, NULL);
+
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "guest_id", guest->id);
+  ed_json_add_string (builder, "url", url);
+  ed_json_add_string (builder, "token", token);
+  ed_json_add_int (builder, "token_version", guest->token_version);
+  ed_json_add_time (builder, "expires_at", expires_at);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* GET /api/v1/guests/{id}/link */
+static void
+handle_get_link (EdRequest *request,
+                 gpointer   user_data)
+{
+  reply_link (user_data, request, request->ids[0]);
+}
+
+/* POST /api/v1/guests/{id}/link/revoke: old links stop working. */
+static void
+handle_revoke_link (EdRequest *request,
+                    gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (ed_store_revoke_guest_link (self->store, request->ids[0], &error) == 0)
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "ED_ADMIN", request->username,
+                    "MESSAGE", "Admin “%s” revoked the RSVP links of guest %" G_GINT64_FORMAT,
+                    request->username, request->ids[0]);
+
+  reply_link (self, request, request->ids[0]);
+}
 
 void
 ed_daemon_add_rsvp_routes (EdDaemon *self)
 {
+  RsvpState *state = g_new0 (RsvpState, 1);
+
+  state->daemon = self;
+  state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
+  g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) rsvp_state_free);
+
+  ed_router_add (self->router, "GET", "/r/static/{token}", ED_ROUTE_PUBLIC, handle_static);
+  ed_router_add (self->router, "GET", "/r/{token}", ED_ROUTE_PUBLIC, handle_page);
+  ed_router_add (self->router, "POST", "/r/{token}", ED_ROUTE_PUBLIC, handle_answer);
+  ed_router_add (self->router, "GET", "/r/{token}/seats", ED_ROUTE_PUBLIC, handle_seats);
+  ed_router_add (self->router, "GET", "/r/{token}/calendar.ics", ED_ROUTE_PUBLIC, handle_calendar);
+  ed_router_add (self->router, "GET", "/api/v1/guests/{id}/link", ED_ROUTE_AUTH, handle_get_link);
+  ed_router_add (self->router, "POST", "/api/v1/guests/{id}/link/revoke", ED_ROUTE_AUTH, handle_revoke_link);
 }

@@ -190,6 +190,14 @@ static const char * const migrations[] = {
   "  text TEXT"
   ");"
   "CREATE INDEX delivery_log_message ON delivery_log(message_id, id);",
+
+  /* 5: an event's waiting list in order. A guest has a waitlist_position
+   * exactly while waitlisted; positions run 1, 2, 3… with no gaps (see
+   * ed-store-rsvp.c), so the end of the line and its head are one index
+   * lookup each.
+   */
+  "CREATE INDEX guests_waitlist ON guests(event_id, waitlist_position)"
+  "  WHERE waitlist_position IS NOT NULL;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 4
+#define ED_STORE_SCHEMA_VERSION 5
 
 typedef struct
 {
@@ -165,6 +165,77 @@ GPtrArray    *ed_store_list_guests           (EdStore             *self,
                                               GError             **error);
 GPtrArray    *ed_store_list_rsvp_history     (EdStore             *self,
                                               gint64               guest_id,
+                                              GError             **error);
+
+/* RSVP */
+typedef enum
+{
+  ED_RSVP_SOURCE_GUEST,
+  ED_RSVP_SOURCE_ADMIN,
+  ED_RSVP_SOURCE_SYSTEM,
+} EdRsvpSource;
+
+typedef enum
+{
+  ED_RSVP_RESULT_CHANGED,
+  ED_RSVP_RESULT_UNCHANGED,         /* the same answer again: nothing written */
+  ED_RSVP_RESULT_FULL,              /* no seat left and no waiting list */
+  ED_RSVP_RESULT_NOT_ENOUGH_SEATS,  /* an accepted guest asked for more seats than are free */
+  ED_RSVP_RESULT_CLOSED,            /* past the RSVP deadline */
+  ED_RSVP_RESULT_CANCELLED,         /* the organizer cancelled the guest's invitation */
+} EdRsvpResult;
+
+/* One answer. A guest may answer accepted or declined; an admin may set
+ * any status. Refusals (FULL, NOT_ENOUGH_SEATS, CLOSED, CANCELLED) change
+ * nothing and are results, not errors.
+ */
+typedef struct
+{
+  gint64        guest_id;
+  gint64        event_id;       /* 0, or the event the guest must belong to */
+  gint64        token_version;  /* 0, or the token version the guest must have */
+  EdRsvpStatus  status;
+  gint          party_size;     /* 0 keeps the guest's party size */
+  EdRsvpSource  source;
+  const char   *client_address; /* nullable */
+  gint64        now;
+} EdRsvpAnswer;
+
+typedef struct
+{
+  EdRsvpResult  result;
+  EdRsvpStatus  status;            /* the guest's status afterwards */
+  gint          party_size;
+  gint64        waitlist_position; /* 0 when not waitlisted */
+  gint64        capacity;
+  gint64        seats_taken;
+  guint         n_promoted;        /* waitlisted guests this answer let in */
+} EdRsvpOutcome;
+
+const char   *ed_rsvp_source_to_string       (EdRsvpSource         source);
+gboolean      ed_store_answer_rsvp           (EdStore             *self,
+                                              const EdRsvpAnswer  *answer,
+                                              EdRsvpOutcome       *outcome,
+                                              GError             **error);
+gboolean      ed_store_apply_rsvp_answer     (EdStore             *self,
+                                              const EdRsvpAnswer  *answer,
+                                              EdRsvpOutcome       *outcome,
+                                              GError             **error);
+gboolean      ed_store_apply_rsvp_answers    (EdStore             *self,
+                                              const EdRsvpAnswer  *answers,
+                                              guint                n_answers,
+                                              EdRsvpOutcome       *outcomes,
+                                              GError             **errors,
+                                              GError             **error);
+gboolean      ed_store_update_event_promoting (EdStore            *self,
+                                              EdEvent             *event,
+                                              guint               *n_promoted,
+                                              GError             **error);
+gint64        ed_store_revoke_guest_link     (EdStore             *self,
+                                              gint64               guest_id,
+                                              GError             **error);
+gint64        ed_store_get_seats_taken       (EdStore             *self,
+                                              gint64               event_id,
                                               GError             **error);
 
 G_END_DECLS

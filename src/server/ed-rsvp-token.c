@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd-rsvp"
+
+#include "config.h"
+
+#include "ed-rsvp-token.h"
+#include "ed-token.h"
+
+/* The token of a guest's personal link: a JWT (HS256, see ed-token.c) of
+ * type "rsvp" naming the event (`evt`), the guest (`gst`) and the guest's
+ * token version (`ver`). Bumping the version in the database revokes
+ * every link issued before; the claims themselves are checked against
+ * the database by the caller.
+ */
+
+gint64
+ed_rsvp_token_expiry (const EdEvent *event)
+{
+  g_return_val_if_fail (event != NULL, 0);
+
+  return MAX (event->ends_at, event->starts_at) + ED_RSVP_LINK_GRACE_SECONDS;
+}
+
+char *
+ed_rsvp_token_sign (GBytes                   *key,
+                    const EdRsvpTokenClaims  *claims,
+                    gint64                    expires_at,
+                    GError                  **error)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  g_return_val_if_fail (key != NULL, NULL);
+  g_return_val_if_fail (claims != NULL, NULL);
+
+  json_object_set_int_member (object, "evt", claims->event_id);
+  json_object_set_int_member (object, "gst", claims->guest_id);
+  json_object_set_int_member (object, "ver", claims->token_version);
+
+  return ed_token_sign (key, "rsvp", expires_at, object, error);
+}
+
+/**
+ * ed_rsvp_token_verify:
+ * @key: the daemon's signing key
+ * @token: the token from the link
+ * @now: the current Unix time
+ * @claims: (out): what the token names
+ *
+ * Checks the signature (HS256 only), the type and the expiry. Why a token
+ * fails is not told: every failure looks the same to the guest.
+ *
+ * Returns: whether @token is a valid, unexpired RSVP token
+ */
+gboolean
+ed_rsvp_token_verify (GBytes             *key,
+                      const char         *token,
+                      gint64              now,
+                      EdRsvpTokenClaims  *claims)
+{
+  g_autoptr(JsonObject) object = NULL;
+
+  g_return_val_if_fail (key != NULL, FALSE);
+  g_return_val_if_fail (claims != NULL, FALSE);
+
+  object = ed_token_verify (key, token, "rsvp", now, NULL);
+  if (object == NULL)
+    return FALSE;
+
+  claims->event_id = ed_token_get_int_claim (object, "evt");
+  claims->guest_id = ed_token_get_int_claim (object, "gst");
+  claims->token_version = ed_token_get_int_claim (object, "ver");
+
+  return claims->event_id > 0 && claims->guest_id > 0 && claims->token_version > 0;
+}
