@@ -285,6 +285,7 @@ handle_update_event (EdRequest *request,
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   EdEventStats stats;
+  guint n_promoted = 0;
 
   if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
       !(body = ed_http_read_json (request->msg, &error)))
@@ -314,11 +315,21 @@ handle_update_event (EdRequest *request,
       return;
     }
 
-  if (!ed_store_update_event (self->store, event, &error))
+  /* A larger capacity lets the waiting list's head in, in the same
+   * transaction (see ed-store-rsvp.c).
+   */
+  if (!ed_store_update_event_promoting (self->store, event, &n_promoted, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
     }
+
+  if (n_promoted > 0)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                      "ED_ADMIN", request->username,
+                      "MESSAGE", "Event %" G_GINT64_FORMAT ": %u guest(s) promoted from the waiting list "
+                      "after a change by admin “%s”",
+                      event->id, n_promoted, request->username);
 
   reply_event (self, request, SOUP_STATUS_OK, event);
 }

@@ -22,10 +22,22 @@
 #define QUERY_MAX_CHARS 200
 #define PAGE_LIMIT_DEFAULT 50
 #define PAGE_LIMIT_MAX 500
+#define PARTY_SIZE_MAX 100
 
 static const char * const guest_fields[] = {
-  "email", "first_name", "last_name", "extra", NULL,
+  "email", "first_name", "last_name", "extra", "status", "party_size", NULL,
 };
+
+/* An admin's answer for the guest, from PATCH: status and party size go
+ * through the same capacity logic as the guest's own answers.
+ */
+typedef struct
+{
+  gboolean      wanted;
+  gboolean      has_status;
+  EdRsvpStatus  status;
+  gint          party_size; /* 0: unchanged */
+} AdminAnswer;
 
 static const char * const read_only_fields[] = {
   "id", "event_id", "created_at", "updated_at", "responded_at", "waitlist_position", NULL,
@@ -102,10 +114,35 @@ validate_extra (JsonObject  *body,
 }
 
 static void
-apply_guest_fields (JsonObject *body,
-                    EdGuest    *guest,
-                    gboolean    creating,
-                    JsonObject *fields)
+validate_admin_answer (JsonObject  *body,
+                       AdminAnswer *answer,
+                       JsonObject  *fields)
+{
+  g_autofree char *status = NULL;
+  gint64 party_size;
+
+  if (ed_validate_has (body, "status") &&
+      (status = ed_validate_string (body, "status", ED_VALIDATE_REQUIRED, 20, fields)))
+    {
+      if (ed_rsvp_status_from_string (status, &answer->status))
+        answer->has_status = TRUE;
+      else
+        ed_validate_fail (fields, "status",
+                          "must be one of pending, accepted, declined, waitlisted, cancelled");
+    }
+
+  if (ed_validate_int (body, "party_size", 1, PARTY_SIZE_MAX, &party_size, fields))
+    answer->party_size = (gint) party_size;
+
+  answer->wanted = answer->has_status || answer->party_size > 0;
+}
+
+static void
+apply_guest_fields (JsonObject  *body,
+                    EdGuest     *guest,
+                    gboolean     creating,
+                    AdminAnswer *answer,
+                    JsonObject  *fields)
 {
   g_autofree char *email = NULL;
   g_autofree char *first_name = NULL;
@@ -116,9 +153,11 @@ apply_guest_fields (JsonObject *body,
   for (guint i = 0; read_only_fields[i] != NULL; i++)
     if (json_object_has_member (body, read_only_fields[i]))
       ed_validate_fail (fields, read_only_fields[i], "cannot be changed");
-  if (json_object_has_member (body, "status") || json_object_has_member (body, "party_size"))
+  if (creating && (json_object_has_member (body, "status") || json_object_has_member (body, "party_size")))
     ed_validate_fail (fields, json_object_has_member (body, "status") ? "status" : "party_size",
-                      "is changed by the guest's answer, not here");
+                      "is set by an answer: create the guest, then change it with PATCH");
+  else if (!creating)
+    validate_admin_answer (body, answer, fields);
 
   if (creating || ed_validate_has (body, "email"))
     {
@@ -329,7 +368,7 @@ handle_create_guest (EdRequest *request,
     }
 
   guest->event_id = event->id;
-  apply_guest_fields (body, guest, TRUE, fields);
+  apply_guest_fields (body, guest, TRUE, NULL, fields);
   if (json_object_get_size (fields) > 0)
     {
       ed_http_reply_fields (request->msg, fields);
@@ -365,6 +404,33 @@ handle_get_guest (EdRequest *request,
   reply_guest (request, SOUP_STATUS_OK, guest);
 }
 
+/* Answers the refusal of an admin's answer with 409 and a stable code. */
+static gboolean
+reply_refused_answer (EdRequest           *request,
+                      const EdRsvpOutcome *outcome)
+{
+  switch (outcome->result)
+    {
+    case ED_RSVP_RESULT_FULL:
+      ed_http_reply_error (request->msg, SOUP_STATUS_CONFLICT, "event_full",
+                           "The event is full and has no waiting list; nothing was changed");
+      return TRUE;
+
+    case ED_RSVP_RESULT_NOT_ENOUGH_SEATS:
+      ed_http_reply_error (request->msg, SOUP_STATUS_CONFLICT, "not_enough_seats",
+                           "There are not enough free seats for the larger party (or guests are "
+                           "waiting for them); nothing was changed");
+      return TRUE;
+
+    case ED_RSVP_RESULT_CLOSED:
+    case ED_RSVP_RESULT_CANCELLED:
+    case ED_RSVP_RESULT_CHANGED:
+    case ED_RSVP_RESULT_UNCHANGED:
+    default:
+      return FALSE;
+    }
+}
+
 static void
 handle_update_guest (EdRequest *request,
                      gpointer   user_data)
@@ -373,7 +439,11 @@ handle_update_guest (EdRequest *request,
   g_autoptr(JsonObject) body = NULL;
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(EdGuest) updated = NULL;
   g_autoptr(GError) error = NULL;
+  AdminAnswer answer = { 0 };
+  EdRsvpOutcome outcome = { 0 };
+  gboolean contact_changed;
 
   if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)) ||
       !(body = ed_http_read_json (request->msg, &error)))
@@ -382,20 +452,83 @@ handle_update_guest (EdRequest *request,
       return;
     }
 
-  apply_guest_fields (body, guest, FALSE, fields);
+  apply_guest_fields (body, guest, FALSE, &answer, fields);
   if (json_object_get_size (fields) > 0)
     {
       ed_http_reply_fields (request->msg, fields);
       return;
     }
 
-  if (!ed_store_update_guest (self->store, guest, &error))
+  /* The contact fields and the answer change together or not at all. */
+  contact_changed = ed_validate_has (body, "email") || ed_validate_has (body, "first_name") ||
+                    ed_validate_has (body, "last_name") || json_object_has_member (body, "extra");
+  if (!ed_store_begin (self->store, &error))
     {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  if (contact_changed && !ed_store_update_guest (self->store, guest, &error))
+    {
+      ed_store_rollback (self->store);
       reply_store_error (self, request, guest, error);
       return;
     }
 
-  reply_guest (request, SOUP_STATUS_OK, guest);
+  if (answer.wanted)
+    {
+      EdRsvpAnswer rsvp = { 0 };
+
+      rsvp.guest_id = guest->id;
+      rsvp.status = answer.has_status ? answer.status : guest->status;
+      rsvp.party_size = answer.party_size;
+      rsvp.source = ED_RSVP_SOURCE_ADMIN;
+      rsvp.client_address = soup_server_message_get_remote_host (request->msg);
+      rsvp.now = ed_time_now ();
+
+      if (!ed_store_apply_rsvp_answer (self->store, &rsvp, &outcome, &error))
+        {
+          ed_store_rollback (self->store);
+          if (g_error_matches (error, ED_ERROR, ED_ERROR_INVALID))
+            {
+              ed_validate_fail (fields, answer.party_size > 0 && !answer.has_status ? "party_size" : "status",
+                                "%s", error->message);
+              ed_http_reply_fields (request->msg, fields);
+            }
+          else
+            ed_http_reply_gerror (request->msg, error);
+          return;
+        }
+
+      if (reply_refused_answer (request, &outcome))
+        {
+          ed_store_rollback (self->store);
+          return;
+        }
+    }
+
+  if (!ed_store_commit (self->store, &error))
+    {
+      ed_store_rollback (self->store);
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  if (answer.wanted && outcome.result == ED_RSVP_RESULT_CHANGED)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                      "ED_ADMIN", request->username,
+                      "MESSAGE", "Admin “%s” set guest %" G_GINT64_FORMAT " to %s (party of %d); "
+                      "%u promoted from the waiting list",
+                      request->username, guest->id, ed_rsvp_status_to_string (outcome.status),
+                      outcome.party_size, outcome.n_promoted);
+
+  if (!(updated = ed_store_get_guest (self->store, guest->id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  reply_guest (request, SOUP_STATUS_OK, updated);
 }
 
 static void
