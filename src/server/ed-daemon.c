@@ -25,6 +25,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (EdDaemon, ed_daemon, G_TYPE_OBJECT)
 
 #define PRUNE_INTERVAL_SECONDS 600
+#define LISTEN_BACKLOG 1024
 
 typedef struct
 {
@@ -361,6 +362,7 @@ listen_on (EdDaemon  *self,
   g_autofree char *host = NULL;
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GError) local_error = NULL;
   GSList *uris;
   guint16 port;
@@ -370,7 +372,18 @@ listen_on (EdDaemon  *self,
 
   address = g_inet_address_new_from_string (host);
   socket_address = g_inet_socket_address_new (address, port);
-  if (!soup_server_listen (self->server, socket_address, 0, &local_error))
+
+  /* Our own socket for a longer accept queue than libsoup's 10: a mailing
+   * brings guests in bursts, and connections beyond the queue are reset.
+   */
+  socket = g_socket_new (g_socket_address_get_family (socket_address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, &local_error);
+  if (socket != NULL)
+    g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (socket == NULL ||
+      !g_socket_bind (socket, socket_address, TRUE, &local_error) ||
+      !g_socket_listen (socket, &local_error) ||
+      !soup_server_listen_socket (self->server, socket, 0, &local_error))
     {
       g_set_error (error, ED_ERROR, ED_ERROR_BUSY, "Cannot listen on %s: %s",
                    self->config->listen, local_error->message);
