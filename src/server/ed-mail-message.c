@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd"
+
+#include "config.h"
+
+#include <gmime/gmime.h>
+#include <string.h>
+
+#include "ed-email.h"
+#include "ed-error.h"
+#include "ed-mail-message.h"
+
+/* GMime 3.2 declares no cleanup functions for its types. */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeObject, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeDataWrapper, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddress, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (InternetAddressList, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeFormatOptions, g_mime_format_options_free)
+
+/* Headers this file writes itself; ed_mail_message_set_header() refuses
+ * them so that a campaign cannot break the message's structure.
+ */
+static const char * const managed_headers[] = {
+  "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "MIME-Version",
+  "List-Unsubscribe", "List-Unsubscribe-Post", "Sender", "Return-Path", NULL,
+};
+
+#define DEFAULT_CALENDAR_FILE_NAME "invitation.ics"
+
+struct _EdMailMessage
+{
+  char   *from_name;
+  char   *from_address;
+  char   *to_name;
+  char   *to_address;
+  char   *subject;
+  char   *text;
+  char   *html;
+  char   *unsubscribe_url;
+  char   *message_id;
+  gint64  date;
+  GBytes *calendar;
+  char   *calendar_method;
+  char   *calendar_file_name;
+  /* extra headers: name, value, name, value… */
+  GPtrArray *headers;
+};
+
+static void
+ensure_gmime (void)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized))
+    {
+      g_mime_init ();
+      g_once_init_leave (&initialized, 1);
+    }
+}
+
+/* Header text on one line: control characters (a CR or LF from a guest's
+ * name would start a header of its own) become spaces.
+ */
+static char *
+to_header_text (const char *text)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (text == NULL)
+    return NULL;
+
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_sized_new (strlen (valid));
+  for (const char *p = valid; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c < 0x20 || c == 0x7f)
+        {
+          if (out->len > 0 && out->str[out->len - 1] != ' ')
+            g_string_append_c (out, ' ');
+          continue;
+        }
+      g_string_append_c (out, c);
+    }
+
+  return g_strstrip (g_string_free (out, FALSE));
+}
+
+/* Bodies with LF line ends: GMime writes them with CRLF, and a CR left in
+ * the text would be encoded as =0D.
+ */
+static char *
+to_body_text (const char *text)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (text == NULL)
+    return NULL;
+
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_sized_new (strlen (valid));
+  for (const char *p = valid; *p != '\0'; p++)
+    {
+      if (*p == '\r')
+        {
+          g_string_append_c (out, '\n');
+          if (p[1] == '\n')
+            p++;
+          continue;
+        }
+      g_string_append_c (out, *p);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+is_header_safe_ascii (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || *p == '<' || *p == '>')
+      return FALSE;
+
+  return TRUE;
+}
+
+/**
+ * ed_mail_message_new:
+ * @from: the sender as in the mail-from setting: `Name <address>` or
+ *   `address`
+ * @to_address: the guest's address
+ * @to_name: (nullable): the guest's name, any Unicode
+ * @error: return location for an error when an address is not usable
+ *
+ * Returns: (transfer full) (nullable): a message with an empty text body
+ */
+EdMailMessage *
+ed_mail_message_new (const char  *from,
+                     const char  *to_address,
+                     const char  *to_name,
+                     GError     **error)
+{
+  g_autoptr(InternetAddressList) list = NULL;
+  g_autoptr(GError) local_error = NULL;
+  InternetAddress *address;
+  const char *from_address;
+  EdMailMessage *self;
+
+  g_return_val_if_fail (from != NULL, NULL);
+  g_return_val_if_fail (to_address != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  ensure_gmime ();
+
+  list = internet_address_list_parse (NULL, from);
+  if (list == NULL || internet_address_list_length (list) != 1 ||
+      !INTERNET_ADDRESS_IS_MAILBOX (address = internet_address_list_get_address (list, 0)))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "the sender “%s” is not one address such as “Events <events@example.org>”", from);
+      return NULL;
+    }
+
+  from_address = internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address));
+  if (!ed_email_check (from_address, &local_error))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "the sender address “%s” is not valid: %s", from_address, local_error->message);
+      return NULL;
+    }
+  g_clear_error (&local_error);
+
+  if (!ed_email_check (to_address, &local_error))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "the recipient address “%s” is not valid: %s", to_address, local_error->message);
+      return NULL;
+    }
+
+  self = g_new0 (EdMailMessage, 1);
+  self->from_name = to_header_text (internet_address_get_name (address));
+  self->from_address = g_strdup (from_address);
+  self->to_name = to_header_text (to_name);
+  self->to_address = g_strdup (to_address);
+  self->subject = g_strdup ("");
+  self->text = g_strdup ("");
+  self->headers = g_ptr_array_new_with_free_func (g_free);
+  return self;
+}
+
+void
+ed_mail_message_free (EdMailMessage *self)
+{
+  if (self == NULL)
+    return;
+
+  g_free (self->from_name);
+  g_free (self->from_address);
+  g_free (self->to_name);
+  g_free (self->to_address);
+  g_free (self->subject);
+  g_free (self->text);
+  g_free (self->html);
+  g_free (self->unsubscribe_url);
+  g_free (self->message_id);
+  g_clear_pointer (&self->calendar, g_bytes_unref);
+  g_free (self->calendar_method);
+  g_free (self->calendar_file_name);
+  g_ptr_array_unref (self->headers);
+  g_free (self);
+}
+
+/**
+ * ed_mail_message_set_subject:
+ * @self: a message
+ * @subject: the subject, any Unicode; line breaks become spaces
+ */
+void
+ed_mail_message_set_subject (EdMailMessage *self,
+                             const char    *subject)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (subject != NULL);
+
+  g_free (self->subject);
+  self->subject = to_header_text (subject);
+}
+
+/**
+ * ed_mail_message_set_text:
+ * @self: a message
+ * @text: the plain-text body
+ */
+void
+ed_mail_message_set_text (EdMailMessage *self,
+                          const char    *text)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (text != NULL);
+
+  g_free (self->text);
+  self->text = to_body_text (text);
+}
+
+/**
+ * ed_mail_message_set_html:
+ * @self: a message
+ * @html: (nullable): the HTML body, the alternative to the text; %NULL
+ *   for none
+ */
+void
+ed_mail_message_set_html (EdMailMessage *self,
+                          const char    *html)
+{
+  g_return_if_fail (self != NULL);
+
+  g_free (self->html);
+  self->html = to_body_text (html);
+}
+
+/**
+ * ed_mail_message_set_list_unsubscribe:
+ * @self: a message
+ * @url: (nullable): the guest's one-click unsubscribe URL, which gets a
+ *   POST with `List-Unsubscribe=One-Click` (RFC 8058); %NULL for none
+ * @error: return location for an error when @url is not an http(s) URL
+ */
+gboolean
+ed_mail_message_set_list_unsubscribe (EdMailMessage  *self,
+                                      const char     *url,
+                                      GError        **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (url != NULL)
+    {
+      g_autofree char *scheme = g_uri_parse_scheme (url);
+
+      if (scheme == NULL ||
+          (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0) ||
+          !is_header_safe_ascii (url) ||
+          !g_uri_is_valid (url, G_URI_FLAGS_NONE, NULL))
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                       "the unsubscribe link “%s” is not an http or https URL", url);
+          return FALSE;
+        }
+    }
+
+  g_free (self->unsubscribe_url);
+  self->unsubscribe_url = g_strdup (url);
+  return TRUE;
+}
+
+/**
+ * ed_mail_message_set_calendar:
+ * @self: a message
+ * @ics: (nullable): an iCalendar object (RFC 5545) to attach, or %NULL
+ *   for none
+ * @method: (nullable): the iTIP method it uses (its METHOD property,
+ *   e.g. `PUBLISH`), or %NULL when it has none
+ * @file_name: (nullable): the attachment's name; `invitation.ics` when
+ *   %NULL
+ *
+ * The message becomes multipart/mixed: the body, then the calendar file.
+ */
+void
+ed_mail_message_set_calendar (EdMailMessage *self,
+                              GBytes        *ics,
+                              const char    *method,
+                              const char    *file_name)
+{
+  g_return_if_fail (self != NULL);
+
+  g_clear_pointer (&self->calendar, g_bytes_unref);
+  g_clear_pointer (&self->calendar_method, g_free);
+  g_clear_pointer (&self->calendar_file_name, g_free);
+
+  if (ics == NULL)
+    return;
+
+  self->calendar = g_bytes_ref (ics);
+  self->calendar_method = to_header_text (method);
+  self->calendar_file_name = to_header_text (file_name != NULL ? file_name : DEFAULT_CALENDAR_FILE_NAME);
+}
+
+/**
+ * ed_mail_message_set_date:
+ * @self: a message
+ * @unix_seconds: the Date header; 0 for the time the bytes are made
+ */
+void
+ed_mail_message_set_date (EdMailMessage *self,
+                          gint64         unix_seconds)
+{
+  g_return_if_fail (self != NULL);
+
+  self->date = unix_seconds;
+}
+
+/**
+ * ed_mail_message_set_message_id:
+ * @self: a message
+ * @message_id: (nullable): `left@right` without angle brackets, e.g. one
+ *   derived from the queue row so that a retry keeps it; %NULL for a new
+ *   random one at the sender's domain
+ * @error: return location for an error
+ */
+gboolean
+ed_mail_message_set_message_id (EdMailMessage  *self,
+                                const char     *message_id,
+                                GError        **error)
+{
+  const char *at;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (message_id != NULL)
+    {
+      at = strchr (message_id, '@');
+      if (at == NULL || at == message_id || at[1] == '\0' || strchr (at + 1, '@') != NULL ||
+          !is_header_safe_ascii (message_id))
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                       "“%s” is not a message ID such as “part@domain”", message_id);
+          return FALSE;
+        }
+    }
+
+  g_free (self->message_id);
+  self->message_id = g_strdup (message_id);
+  return TRUE;
+}
+
+/**
+ * ed_mail_message_set_header:
+ * @self: a message
+ * @name: a header the message does not set itself, e.g. `Reply-To` or
+ *   `X-Eventdesk-Campaign`
+ * @value: its value, any Unicode (RFC 2047 encoded when needed)
+ * @error: return location for an error
+ */
+gboolean
+ed_mail_message_set_header (EdMailMessage  *self,
+                            const char     *name,
+                            const char     *value,
+                            GError        **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+
+  for (const char *p = name; *p != '\0'; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || *p == ':')
+      {
+        g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "“%s” is not a header name", name);
+        return FALSE;
+      }
+
+  if (*name == '\0' || g_ascii_strncasecmp (name, "Content-", 8) == 0)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "“%s” is not a header name", name);
+      return FALSE;
+    }
+
+  for (guint i = 0; managed_headers[i] != NULL; i++)
+    if (g_ascii_strcasecmp (name, managed_headers[i]) == 0)
+      {
+        g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                     "the header “%s” is set by the message itself", name);
+        return FALSE;
+      }
+
+  g_ptr_array_add (self->headers, g_strdup (name));
+  g_ptr_array_add (self->headers, to_header_text (value));
+  return TRUE;
+}
+
+/**
+ * ed_mail_message_get_envelope_from:
+ *
+ * Returns: the sender's bare address, for SMTP's MAIL FROM
+ */
+const char *
+ed_mail_message_get_envelope_from (EdMailMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->from_address;
+}
+
+/**
+ * ed_mail_message_get_envelope_to:
+ *
+ * Returns: the guest's address, for SMTP's RCPT TO
+ */
+const char *
+ed_mail_message_get_envelope_to (EdMailMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->to_address;
+}
+
+static const char *
+ensure_message_id (EdMailMessage *self)
+{
+  if (self->message_id == NULL)
+    {
+      g_autofree char *uuid = g_uuid_string_random ();
+      const char *domain = strrchr (self->from_address, '@') + 1;
+
+      self->message_id = g_strdup_printf ("%s@%s", uuid, domain);
+    }
+
+  return self->message_id;
+}
+
+/**
+ * ed_mail_message_get_message_id:
+ *
+ * Returns: the Message-ID without angle brackets; a random one is chosen
+ *   here if none was set, and kept
+ */
+const char *
+ed_mail_message_get_message_id (EdMailMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return ensure_message_id (self);
+}
+
+/* Names are encoded as UTF-8 words; left to itself GMime would pick the
+ * smallest charset that fits, ISO-8859-1 for most European names.
+ */
+static void
+add_mailbox (InternetAddressList *list,
+             const char          *name,
+             const char          *address)
+{
+  g_autoptr(InternetAddress) mailbox = NULL;
+
+  mailbox = internet_address_mailbox_new (name != NULL && *name != '\0' ? name : NULL, address);
+  internet_address_set_charset (mailbox, "utf-8");
+  internet_address_list_add (list, mailbox);
+}
+
+static GMimeObject *
+new_text_part (const char *subtype,
+               const char *text)
+{
+  GMimeTextPart *part = g_mime_text_part_new_with_subtype (subtype);
+  g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer (text, strlen (text));
+  g_autoptr(GMimeDataWrapper) content = g_mime_data_wrapper_new_with_stream (stream, GMIME_CONTENT_ENCODING_DEFAULT);
+
+  /* not g_mime_text_part_set_text(), which converts to the smallest
+   * charset that fits (ISO-8859-1 for “Zoë”): the bodies stay UTF-8
+   */
+  g_mime_part_set_content (GMIME_PART (part), content);
+  g_mime_text_part_set_charset (part, "utf-8");
+  /* 7bit when the text allows it, else quoted-printable: readable in the
+   * source and safe for any relay; base64 would hide the line ends that
+   * GMime turns into CRLF
+   */
+  switch (g_mime_part_get_best_content_encoding (GMIME_PART (part), GMIME_ENCODING_CONSTRAINT_7BIT))
+    {
+    case GMIME_CONTENT_ENCODING_DEFAULT:   /* nothing to encode */
+    case GMIME_CONTENT_ENCODING_7BIT:
+      g_mime_part_set_content_encoding (GMIME_PART (part), GMIME_CONTENT_ENCODING_7BIT);
+      break;
+    case GMIME_CONTENT_ENCODING_8BIT:
+    case GMIME_CONTENT_ENCODING_BINARY:
+    case GMIME_CONTENT_ENCODING_BASE64:
+    case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+    case GMIME_CONTENT_ENCODING_UUENCODE:
+    default:
+      g_mime_part_set_content_encoding (GMIME_PART (part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+      break;
+    }
+
+  return GMIME_OBJECT (part);
+}
+
+static GMimeObject *
+new_calendar_part (EdMailMessage *self)
+{
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GMimeDataWrapper) content = NULL;
+  GMimePart *part = g_mime_part_new_with_type ("text", "calendar");
+  gsize size;
+  const char *data = g_bytes_get_data (self->calendar, &size);
+
+  stream = g_mime_stream_mem_new_with_buffer (data, size);
+  content = g_mime_data_wrapper_new_with_stream (stream, GMIME_CONTENT_ENCODING_DEFAULT);
+  g_mime_part_set_content (part, content);
+
+  g_mime_object_set_content_type_parameter (GMIME_OBJECT (part), "charset", "utf-8");
+  if (self->calendar_method != NULL && *self->calendar_method != '\0')
+    g_mime_object_set_content_type_parameter (GMIME_OBJECT (part), "method", self->calendar_method);
+  g_mime_object_set_content_type_parameter (GMIME_OBJECT (part), "name", self->calendar_file_name);
+  g_mime_object_set_disposition (GMIME_OBJECT (part), GMIME_DISPOSITION_ATTACHMENT);
+  g_mime_part_set_filename (part, self->calendar_file_name);
+  /* base64 keeps the CRLF line ends RFC 5545 asks for, byte for byte */
+  g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
+
+  return GMIME_OBJECT (part);
+}
+
+static GMimeObject *
+build_body (EdMailMessage *self)
+{
+  g_autoptr(GMimeObject) body = NULL;
+
+  if (self->html != NULL)
+    {
+      GMimeMultipart *alternative = g_mime_multipart_new_with_subtype ("alternative");
+      g_autoptr(GMimeObject) text = new_text_part ("plain", self->text);
+      g_autoptr(GMimeObject) html = new_text_part ("html", self->html);
+
+      /* the preferred part goes last (RFC 2046) */
+      g_mime_multipart_add (alternative, text);
+      g_mime_multipart_add (alternative, html);
+      body = GMIME_OBJECT (alternative);
+    }
+  else
+    body = new_text_part ("plain", self->text);
+
+  if (self->calendar != NULL)
+    {
+      GMimeMultipart *mixed = g_mime_multipart_new_with_subtype ("mixed");
+      g_autoptr(GMimeObject) calendar = new_calendar_part (self);
+
+      g_mime_multipart_add (mixed, body);
+      g_mime_multipart_add (mixed, calendar);
+      return GMIME_OBJECT (mixed);
+    }
+
+  return g_steal_pointer (&body);
+}
+
+/**
+ * ed_mail_message_to_bytes:
+ * @self: a message
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the message as sent: headers and
+ *   body, CRLF line ends, lines of at most 78 characters in the headers
+ *   and 76 in encoded bodies
+ */
+GBytes *
+ed_mail_message_to_bytes (EdMailMessage  *self,
+                          GError        **error)
+{
+  g_autoptr(GMimeMessage) message = NULL;
+  g_autoptr(GMimeObject) body = NULL;
+  g_autoptr(GMimeFormatOptions) options = NULL;
+  g_autoptr(GMimeStream) stream = NULL;
+  g_autoptr(GDateTime) date = NULL;
+  g_autofree char *message_id = NULL;
+  GByteArray *array;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  message = g_mime_message_new (TRUE);
+  add_mailbox (g_mime_message_get_from (message), self->from_name, self->from_address);
+  add_mailbox (g_mime_message_get_to (message), self->to_name, self->to_address);
+  g_mime_message_set_subject (message, self->subject, "utf-8");
+
+  date = self->date != 0 ? g_date_time_new_from_unix_utc (self->date) : g_date_time_new_now_utc ();
+  if (date == NULL)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message date is out of range");
+      return NULL;
+    }
+  g_mime_message_set_date (message, date);
+  /* spelt as RFC 5322 does; g_mime_message_set_message_id() writes “Message-Id” */
+  message_id = g_strdup_printf ("<%s>", ensure_message_id (self));
+  g_mime_object_set_header (GMIME_OBJECT (message), "Message-ID", message_id, NULL);
+
+  if (self->unsubscribe_url != NULL)
+    {
+      g_autofree char *value = g_strdup_printf ("<%s>", self->unsubscribe_url);
+
+      g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe", value, NULL);
+      g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe-Post", "List-Unsubscribe=One-Click", NULL);
+    }
+
+  for (guint i = 0; i + 1 < self->headers->len; i += 2)
+    g_mime_object_set_header (GMIME_OBJECT (message),
+                              g_ptr_array_index (self->headers, i),
+                              g_ptr_array_index (self->headers, i + 1),
+                              "utf-8");
+
+  body = build_body (self);
+  g_mime_message_set_mime_part (message, body);
+
+  options = g_mime_format_options_new ();
+  g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
+
+  stream = g_mime_stream_mem_new ();
+  if (g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream) < 0)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message could not be written");
+      return NULL;
+    }
+
+  array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (stream));
+  return g_bytes_new (array->data, array->len);
+}
