@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <curl/curl.h>
+
+#include "ed-mail-transport.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  ED_MAIL_TRANSPORT_SMTP,
+  ED_MAIL_TRANSPORT_MAILDIR,
+} EdMailTransportKind;
+
+typedef enum
+{
+  ED_STARTTLS_AUTO,      /* when the server offers it */
+  ED_STARTTLS_REQUIRED,
+  ED_STARTTLS_OFF,
+} EdStartTls;
+
+/* What the last SMTP command was, so that a reply can be judged: a 5xx to
+ * RCPT is the recipient's fault, a 5xx to AUTH is the configuration's.
+ */
+typedef enum
+{
+  ED_SMTP_STAGE_GREETING,
+  ED_SMTP_STAGE_HELLO,
+  ED_SMTP_STAGE_STARTTLS,
+  ED_SMTP_STAGE_AUTH,
+  ED_SMTP_STAGE_MAIL,
+  ED_SMTP_STAGE_RCPT,
+  ED_SMTP_STAGE_DATA,
+  ED_SMTP_STAGE_MESSAGE,   /* the reply after the message's final “.” */
+  ED_SMTP_STAGE_QUIT,
+  ED_SMTP_STAGE_OTHER,
+} EdSmtpStage;
+
+typedef struct
+{
+  guint        code;
+  EdSmtpStage  stage;
+  GString     *text;
+} EdSmtpReply;
+
+struct _EdMailTransport
+{
+  EdMailTransportKind  kind;
+  char                *description;
+  guint                connect_timeout_ms;
+  guint                timeout_ms;
+  guint                max_messages;
+
+  /* SMTP settings */
+  char                *curl_url;
+  char                *username;
+  char                *password;
+  char                *ca_file;
+  gboolean             implicit_tls;
+  EdStartTls           starttls;
+
+  /* SMTP state: one easy handle, so one connection, reused */
+  CURL                *curl;
+  char                 curl_error[CURL_ERROR_SIZE];
+  guint                n_connections;
+  guint                messages_on_connection;
+
+  /* SMTP replies of the attempt under way */
+  EdSmtpStage          stage;
+  gboolean             quitting;
+  EdSmtpReply          partial;      /* lines of a multi-line reply so far */
+  EdSmtpReply          last;
+  EdSmtpReply          first_failure;
+  guint                n_replies;
+
+  /* the message being uploaded */
+  const guint8        *upload;
+  gsize                upload_size;
+  gsize                upload_offset;
+
+  /* Maildir settings and state */
+  char                *maildir;
+  gboolean             maildir_ready;
+  guint                maildir_deliveries;
+};
+
+gboolean ed_mail_transport_smtp_init     (EdMailTransport  *self,
+                                          GUri             *uri,
+                                          const char       *password,
+                                          GError          **error);
+void     ed_mail_transport_smtp_finalize (EdMailTransport  *self);
+void     ed_mail_transport_smtp_disconnect (EdMailTransport *self);
+void     ed_mail_transport_smtp_send     (EdMailTransport  *self,
+                                          const char       *envelope_from,
+                                          const char       *envelope_to,
+                                          GBytes           *message,
+                                          EdMailResult     *result);
+
+gboolean ed_mail_transport_maildir_init  (EdMailTransport  *self,
+                                          const char       *path,
+                                          GError          **error);
+void     ed_mail_transport_maildir_send  (EdMailTransport  *self,
+                                          const char       *envelope_from,
+                                          const char       *envelope_to,
+                                          GBytes           *message,
+                                          EdMailResult     *result);
+
+EdMailResultKind ed_mail_classify_reply  (guint             code,
+                                          EdSmtpStage       stage);
+
+G_END_DECLS
