@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ed-config.h"
 #include "ed-error.h"
 #include "ed-mail-message.h"
 #include "ed-mail-transport.h"
@@ -571,6 +572,54 @@ test_transport_urls (void)
       /* the password never shows */
       g_assert_null (strstr (error->message, "s3cret-Pa55"));
     }
+}
+
+static void
+test_transport_config (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("eventdesk-test-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "eventdeskd.conf", NULL);
+  struct
+  {
+    const char *keys;
+    const char *message;
+  } cases[] = {
+    { "mail-transport=smtp://relay@mail.example.org:587\nmail-password=config-Pa55\n", NULL },
+    { "mail-transport=maildir:/var/mail/eventdesk\n", NULL },
+    { "mail-transport=smtp://relay:config-Pa55@mail.example.org\n", "must not contain the password" },
+    { "mail-transport=smtp://mail.example.org\nmail-password=config-Pa55\n", "names no user" },
+    { "mail-transport=smtp://mail.example.org?starttls=sometimes\n", "starttls must be" },
+    { "mail-transport=pop3://mail.example.org\n", "must start with smtp://" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *contents = g_strconcat ("[eventdeskd]\n", cases[i].keys, NULL);
+      g_autoptr(EdConfig) config = ed_config_new ();
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+      g_assert_true (ed_config_load_file (config, path, &error));
+      g_assert_no_error (error);
+
+      if (cases[i].message == NULL)
+        {
+          g_assert_true (ed_config_validate (config, &error));
+          g_assert_no_error (error);
+          if (strstr (cases[i].keys, "mail-password") != NULL)
+            g_assert_cmpstr (config->mail_password, ==, "config-Pa55");
+        }
+      else
+        {
+          g_assert_false (ed_config_validate (config, &error));
+          g_assert_error (error, ED_ERROR, ED_ERROR_INVALID);
+          g_assert_nonnull (strstr (error->message, cases[i].message));
+          g_assert_null (strstr (error->message, "config-Pa55"));
+        }
+    }
+
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 static void
@@ -1351,6 +1400,7 @@ main (int   argc,
   g_test_add_func ("/mail/message/header-injection", test_message_header_injection);
   g_test_add_func ("/mail/message/invalid", test_message_invalid);
   g_test_add_func ("/mail/transport/urls", test_transport_urls);
+  g_test_add_func ("/mail/transport/config", test_transport_config);
   g_test_add_func ("/mail/transport/classify", test_transport_classify);
   g_test_add_func ("/mail/smtp/capture", test_smtp_capture);
   g_test_add_func ("/mail/smtp/calendar", test_smtp_calendar);

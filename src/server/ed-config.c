@@ -8,6 +8,7 @@
 
 #include "ed-config.h"
 #include "ed-error.h"
+#include "ed-mail-transport.h"
 
 EdConfig *
 ed_config_new (void)
@@ -35,12 +36,15 @@ ed_config_free (EdConfig *config)
   g_free (config->data_dir);
   g_free (config->public_url);
   g_free (config->mail_transport);
+  if (config->mail_password != NULL)
+    explicit_bzero (config->mail_password, strlen (config->mail_password));
+  g_free (config->mail_password);
   g_free (config->mail_from);
   g_free (config);
 }
 
 static const char * const known_keys[] = {
-  "listen", "data-dir", "public-url", "mail-transport", "mail-from",
+  "listen", "data-dir", "public-url", "mail-transport", "mail-password", "mail-from",
   "mail-connections", "mail-rate", "session-hours", NULL,
 };
 
@@ -150,6 +154,7 @@ ed_config_load_file (EdConfig    *config,
       !read_string (keyfile, "data-dir", &config->data_dir, error) ||
       !read_string (keyfile, "public-url", &config->public_url, error) ||
       !read_string (keyfile, "mail-transport", &config->mail_transport, error) ||
+      !read_string (keyfile, "mail-password", &config->mail_password, error) ||
       !read_string (keyfile, "mail-from", &config->mail_from, error) ||
       !read_int (keyfile, path, "mail-connections", &config->mail_connections, error) ||
       !read_int (keyfile, path, "session-hours", &config->session_hours, error))
@@ -254,15 +259,14 @@ ed_config_validate (EdConfig  *config,
         }
     }
 
-  if (config->mail_transport != NULL &&
-      !g_str_has_prefix (config->mail_transport, "smtp://") &&
-      !g_str_has_prefix (config->mail_transport, "smtps://") &&
-      !g_str_has_prefix (config->mail_transport, "maildir:"))
+  /* parsed as the mailer will, so that a bad URL stops the start */
+  if (config->mail_transport != NULL)
     {
-      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                   "mail-transport “%s” must start with smtp://, smtps:// or maildir:",
-                   config->mail_transport);
-      return FALSE;
+      g_autoptr(EdMailTransport) transport = NULL;
+
+      transport = ed_mail_transport_new (config->mail_transport, config->mail_password, error);
+      if (transport == NULL)
+        return FALSE;
     }
 
   if (config->mail_from == NULL || *config->mail_from == '\0')

@@ -17,6 +17,10 @@ typedef struct
   char   *data_dir;
   char   *public_url;
   char   *mail_transport;
+  /* Only from the config file, never the command line (process lists
+   * show it); $EVENTDESK_SMTP_PASSWORD is used when it is not set.
+   */
+  char   *mail_password;
   char   *mail_from;
   gint    mail_connections;
   double  mail_rate;
