@@ -41,6 +41,9 @@ typedef struct
   gboolean          new_connection;
 } EdMailResult;
 
+/* One connection's worth of sending: a transport is used by one thread at
+ * a time, and a pool of connections is a pool of transports.
+ */
 typedef struct _EdMailTransport EdMailTransport;
 
 /* Settings when the URL does not say otherwise. */
