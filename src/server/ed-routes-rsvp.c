@@ -18,19 +18,19 @@
 
 /* /r/{token} pages and answers, and /api/v1/guests/{id}/link
  *
- * Answers are applied in batches (group commit): a POST is parked, and
- * the answers that arrived meanwhile are applied together, each in its
- * own savepoint, in one transaction, when the main loop has nothing more
- * urgent to do (or at the latest FLUSH_DELAY_MS later, or at once when
- * MAX_BATCH are waiting). Every answer still sees the ones before it, so
- * capacity holds exactly; the replies go out only after the commit, so
- * nothing is acknowledged that is not on disk; and a burst of answers
- * costs one fsync instead of one each. When answers come one at a time,
- * a batch is one answer and adds no delay.
+ * Answers are written by a worker thread on a database connection of its
+ * own, in batches (group commit): the first answer starts a batch at once;
+ * the answers that arrive while a batch is being written wait, and go
+ * together as the next batch, each in its own savepoint of one
+ * transaction. Every answer still sees the ones before it, so capacity
+ * holds exactly; the replies go out only after the commit, so nothing is
+ * acknowledged that is not on disk; a burst of answers costs one fsync
+ * instead of one each; and the main loop never waits for the disk. When
+ * answers come one at a time, a batch is one answer and adds no delay.
  */
 
-#define MAX_BATCH 256
-#define FLUSH_DELAY_MS 20
+#define MAX_BATCH 512
+#define TOKEN_CACHE_SIZE 16384
 #define FORM_PARTY_SIZE_MAX 1000
 #define STATIC_RESOURCE_DIR "/org/eventdesk/eventdeskd/web/"
 #define STATE_KEY "ed-rsvp-state"
@@ -53,11 +53,23 @@ typedef struct
 
 typedef struct
 {
-  EdDaemon  *daemon;  /* borrowed: the daemon owns this state */
-  GPtrArray *pending; /* PendingAnswer, in order of arrival */
-  guint      idle_source;
-  guint      timeout_source;
+  EdRsvpTokenCache *tokens;
+  EdStore   *writer;  /* the answers' own connection, used by one batch at a time */
+  GPtrArray *pending; /* PendingAnswer, in order of arrival, for the next batch */
+  gboolean   writing; /* a batch is in the worker thread */
 } RsvpState;
+
+/* A batch in the worker thread; it touches nothing else. */
+typedef struct
+{
+  EdStore        *store;
+  GPtrArray      *answers;   /* PendingAnswer */
+  EdRsvpAnswer   *rsvp;
+  EdRsvpOutcome  *outcomes;
+  GError        **errors;
+  GError         *error;
+  gboolean        committed;
+} Batch;
 
 static void
 pending_answer_free (PendingAnswer *pending)
@@ -68,12 +80,35 @@ pending_answer_free (PendingAnswer *pending)
 }
 
 static void
-rsvp_state_free (RsvpState *state)
+rsvp_state_clear (RsvpState *state)
 {
-  g_clear_handle_id (&state->idle_source, g_source_remove);
-  g_clear_handle_id (&state->timeout_source, g_source_remove);
-  g_ptr_array_unref (state->pending);
-  g_free (state);
+  g_assert (!state->writing);
+
+  if (state->writer != NULL)
+    ed_store_close (state->writer);
+  g_clear_object (&state->writer);
+  g_clear_pointer (&state->pending, g_ptr_array_unref);
+  g_clear_pointer (&state->tokens, ed_rsvp_token_cache_free);
+}
+
+static void
+batch_free (Batch *batch)
+{
+  for (guint i = 0; i < batch->answers->len; i++)
+    g_clear_error (&batch->errors[i]);
+  g_clear_object (&batch->store);
+  g_ptr_array_unref (batch->answers);
+  g_free (batch->rsvp);
+  g_free (batch->outcomes);
+  g_free (batch->errors);
+  g_clear_error (&batch->error);
+  g_free (batch);
+}
+
+static RsvpState *
+get_state (EdDaemon *self)
+{
+  return g_object_get_data (G_OBJECT (self), STATE_KEY);
 }
 
 /* Headers of everything under /r/: the URL holds the guest's token, so
@@ -206,7 +241,7 @@ lookup_link (EdDaemon   *self,
   g_autoptr(EdEvent) event = NULL;
   EdRsvpTokenClaims claims = { 0 };
 
-  if (!ed_rsvp_token_verify (self->secret, token, ed_time_now (), &claims))
+  if (!ed_rsvp_token_cache_verify (get_state (self)->tokens, self->secret, token, ed_time_now (), &claims))
     {
       g_set_error_literal (error, ED_ERROR, ED_ERROR_NOT_FOUND, "invalid link");
       return FALSE;
@@ -375,26 +410,17 @@ handle_static (EdRequest *request,
 
 /* Answers */
 
-static void
-add_outcome_members (JsonBuilder         *builder,
-                     const EdRsvpOutcome *outcome)
-{
-  ed_json_add_string (builder, "status", ed_rsvp_status_to_string (outcome->status));
-  ed_json_add_int (builder, "party_size", outcome->party_size);
-  if (outcome->waitlist_position > 0)
-    ed_json_add_int (builder, "waitlist_position", outcome->waitlist_position);
-  else
-    ed_json_add_null (builder, "waitlist_position");
-  ed_json_add_int (builder, "seats_left", MAX (outcome->capacity - outcome->seats_taken, 0));
-}
-
+/* The answer as JSON, written directly: it has fixed members, the only
+ * text among them a status name, and is made for every answer.
+ */
 static void
 reply_answer_json (SoupServerMessage   *msg,
                    const EdRsvpOutcome *outcome)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *position = NULL;
   const char *code = NULL;
   const char *message = NULL;
+  GString *body = g_string_sized_new (160);
 
   switch (outcome->result)
     {
@@ -420,19 +446,20 @@ reply_answer_json (SoupServerMessage   *msg,
       break;
     }
 
-  json_builder_begin_object (builder);
-  add_outcome_members (builder, outcome);
+  position = outcome->waitlist_position > 0
+    ? g_strdup_printf ("%" G_GINT64_FORMAT, outcome->waitlist_position)
+    : g_strdup ("null");
+  g_string_append_printf (body,
+                          "{\"status\":\"%s\",\"party_size\":%d,\"waitlist_position\":%s,"
+                          "\"seats_left\":%" G_GINT64_FORMAT,
+                          ed_rsvp_status_to_string (outcome->status), outcome->party_size, position,
+                          MAX (outcome->capacity - outcome->seats_taken, 0));
   if (code != NULL)
-    {
-      json_builder_set_member_name (builder, "error");
-      json_builder_begin_object (builder);
-      ed_json_add_string (builder, "code", code);
-      ed_json_add_string (builder, "message", message);
-      json_builder_end_object (builder);
-    }
-  json_builder_end_object (builder);
+    g_string_append_printf (body, ",\"error\":{\"code\":\"%s\",\"message\":\"%s\"}", code, message);
+  g_string_append_c (body, '}');
 
-  reply_json_object (msg, code != NULL ? SOUP_STATUS_CONFLICT : SOUP_STATUS_OK, builder);
+  reply_body (msg, code != NULL ? SOUP_STATUS_CONFLICT : SOUP_STATUS_OK, JSON_CONTENT_TYPE,
+              g_string_free (body, FALSE));
 }
 
 /* Without JavaScript the form's answer is a redirect back to the page
@@ -517,69 +544,91 @@ reply_answer (PendingAnswer       *pending,
   reply_redirect (msg, pending->request->token, notice);
 }
 
+static void start_batch (RsvpState *state);
+
 static void
-flush_answers (RsvpState *state)
+release_state (RsvpState *state)
 {
-  EdDaemon *self = state->daemon;
-  g_autoptr(GPtrArray) batch = g_steal_pointer (&state->pending);
-  g_autofree EdRsvpAnswer *answers = NULL;
-  g_autofree EdRsvpOutcome *outcomes = NULL;
-  g_autofree GError **errors = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean committed;
+  g_rc_box_release_full (state, (GDestroyNotify) rsvp_state_clear);
+}
 
-  state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
-  g_clear_handle_id (&state->idle_source, g_source_remove);
-  g_clear_handle_id (&state->timeout_source, g_source_remove);
+static void
+write_batch_in_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  Batch *batch = task_data;
 
-  if (batch->len == 0)
-    return;
+  for (guint i = 0; i < batch->answers->len; i++)
+    batch->rsvp[i].now = ed_time_now ();
 
-  answers = g_new0 (EdRsvpAnswer, batch->len);
-  outcomes = g_new0 (EdRsvpOutcome, batch->len);
-  errors = g_new0 (GError *, batch->len);
-  for (guint i = 0; i < batch->len; i++)
+  batch->committed = ed_store_apply_rsvp_answers (batch->store, batch->rsvp, batch->answers->len,
+                                                  batch->outcomes, batch->errors, &batch->error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_batch_written_cb (GObject      *source_object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  RsvpState *state = user_data;
+  Batch *batch = g_task_get_task_data (G_TASK (result));
+
+  for (guint i = 0; i < batch->answers->len; i++)
     {
-      PendingAnswer *pending = g_ptr_array_index (batch, i);
+      PendingAnswer *pending = g_ptr_array_index (batch->answers, i);
 
-      answers[i] = pending->answer;
-      answers[i].now = ed_time_now ();
-    }
-
-  committed = ed_store_apply_rsvp_answers (self->store, answers, batch->len, outcomes, errors, &error);
-
-  for (guint i = 0; i < batch->len; i++)
-    {
-      PendingAnswer *pending = g_ptr_array_index (batch, i);
-
-      if (committed)
-        reply_answer (pending, &outcomes[i], errors[i]);
+      if (batch->committed)
+        reply_answer (pending, &batch->outcomes[i], batch->errors[i]);
       else
-        reply_internal_error (pending->request->msg, pending->wants_json, pending->catalog, error);
-
-      g_clear_error (&errors[i]);
+        reply_internal_error (pending->request->msg, pending->wants_json, pending->catalog, batch->error);
       ed_request_unpause (pending->request);
     }
+
+  state->writing = FALSE;
+  if (state->pending->len > 0)
+    start_batch (state);
+
+  g_rc_box_release_full (state, (GDestroyNotify) rsvp_state_clear);
 }
 
-static gboolean
-on_flush_idle_cb (gpointer user_data)
+/* Hands the waiting answers to the worker thread as one batch. */
+static void
+start_batch (RsvpState *state)
 {
-  RsvpState *state = user_data;
+  g_autoptr(GTask) task = NULL;
+  Batch *batch;
+  guint n;
 
-  state->idle_source = 0;
-  flush_answers (state);
-  return G_SOURCE_REMOVE;
-}
+  g_assert (!state->writing);
 
-static gboolean
-on_flush_timeout_cb (gpointer user_data)
-{
-  RsvpState *state = user_data;
+  batch = g_new0 (Batch, 1);
+  batch->store = g_object_ref (state->writer);
+  batch->answers = g_steal_pointer (&state->pending);
+  state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
 
-  state->timeout_source = 0;
-  flush_answers (state);
-  return G_SOURCE_REMOVE;
+  /* Past MAX_BATCH, the rest waits for the next batch. */
+  if (batch->answers->len > MAX_BATCH)
+    {
+      for (guint i = MAX_BATCH; i < batch->answers->len; i++)
+        g_ptr_array_add (state->pending, g_steal_pointer (&batch->answers->pdata[i]));
+      g_ptr_array_set_size (batch->answers, MAX_BATCH);
+    }
+
+  n = batch->answers->len;
+  batch->rsvp = g_new0 (EdRsvpAnswer, n);
+  batch->outcomes = g_new0 (EdRsvpOutcome, n);
+  batch->errors = g_new0 (GError *, n);
+  for (guint i = 0; i < n; i++)
+    batch->rsvp[i] = ((PendingAnswer *) g_ptr_array_index (batch->answers, i))->answer;
+
+  state->writing = TRUE;
+  task = g_task_new (NULL, NULL, on_batch_written_cb, g_rc_box_acquire (state));
+  g_task_set_source_tag (task, start_batch);
+  g_task_set_task_data (task, batch, (GDestroyNotify) batch_free);
+  g_task_run_in_thread (task, write_batch_in_thread);
 }
 
 static void
@@ -589,19 +638,8 @@ queue_answer (RsvpState     *state,
   ed_request_pause (pending->request);
   g_ptr_array_add (state->pending, pending);
 
-  if (state->pending->len >= MAX_BATCH)
-    {
-      flush_answers (state);
-      return;
-    }
-
-  /* After the requests that are ready now have been read, so that they
-   * join this batch; the timeout bounds the wait under constant load.
-   */
-  if (state->idle_source == 0)
-    state->idle_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, on_flush_idle_cb, state, NULL);
-  if (state->timeout_source == 0)
-    state->timeout_source = g_timeout_add_full (G_PRIORITY_HIGH, FLUSH_DELAY_MS, on_flush_timeout_cb, state, NULL);
+  if (!state->writing)
+    start_batch (state);
 }
 
 /* Reads response= and party_size= from a form or a JSON body. */
@@ -676,7 +714,7 @@ handle_answer (EdRequest *request,
                gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  RsvpState *state = g_object_get_data (G_OBJECT (self), STATE_KEY);
+  RsvpState *state = get_state (self);
   EdCatalog *catalog = request_catalog (request->msg);
   gboolean wants_json = request_wants_json (request->msg);
   EdRsvpTokenClaims claims = { 0 };
@@ -684,7 +722,7 @@ handle_answer (EdRequest *request,
   EdRsvpStatus status = ED_RSVP_PENDING;
   gint party_size = 0;
 
-  if (!ed_rsvp_token_verify (self->secret, request->token, ed_time_now (), &claims))
+  if (!ed_rsvp_token_cache_verify (state->tokens, self->secret, request->token, ed_time_now (), &claims))
     {
       reply_invalid_link (request->msg, wants_json, catalog);
       return;
@@ -799,11 +837,16 @@ handle_revoke_link (EdRequest *request,
 void
 ed_daemon_add_rsvp_routes (EdDaemon *self)
 {
-  RsvpState *state = g_new0 (RsvpState, 1);
+  RsvpState *state = g_rc_box_new0 (RsvpState);
+  g_autoptr(GError) error = NULL;
 
-  state->daemon = self;
+  /* The store is open by now; the answers get a connection of their own. */
+  state->writer = ed_store_open (ed_store_get_path (self->store), &error);
+  if (state->writer == NULL)
+    g_error ("Cannot open a second connection to the database: %s", error->message);
   state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
-  g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) rsvp_state_free);
+  state->tokens = ed_rsvp_token_cache_new (TOKEN_CACHE_SIZE);
+  g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) release_state);
 
   ed_router_add (self->router, "GET", "/r/static/{token}", ED_ROUTE_PUBLIC, handle_static);
   ed_router_add (self->router, "GET", "/r/{token}", ED_ROUTE_PUBLIC, handle_page);

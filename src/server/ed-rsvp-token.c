@@ -39,6 +39,39 @@ ed_rsvp_token_sign (GBytes                   *key,
   return ed_token_sign (key, "rsvp", expires_at, object, error);
 }
 
+struct _EdRsvpTokenCache
+{
+  GHashTable *entries; /* token -> CachedToken */
+  guint       max_entries;
+};
+
+typedef struct
+{
+  EdRsvpTokenClaims claims;
+  gint64            expires_at;
+} CachedToken;
+
+static gboolean
+verify (GBytes             *key,
+        const char         *token,
+        gint64              now,
+        EdRsvpTokenClaims  *claims,
+        gint64             *expires_at)
+{
+  g_autoptr(JsonObject) object = ed_token_verify (key, token, "rsvp", now, NULL);
+
+  if (object == NULL)
+    return FALSE;
+
+  claims->event_id = ed_token_get_int_claim (object, "evt");
+  claims->guest_id = ed_token_get_int_claim (object, "gst");
+  claims->token_version = ed_token_get_int_claim (object, "ver");
+  if (expires_at != NULL)
+    *expires_at = ed_token_get_int_claim (object, "exp");
+
+  return claims->event_id > 0 && claims->guest_id > 0 && claims->token_version > 0;
+}
+
 /**
  * ed_rsvp_token_verify:
  * @key: the daemon's signing key
@@ -57,18 +90,78 @@ ed_rsvp_token_verify (GBytes             *key,
                       gint64              now,
                       EdRsvpTokenClaims  *claims)
 {
-  g_autoptr(JsonObject) object = NULL;
-
   g_return_val_if_fail (key != NULL, FALSE);
   g_return_val_if_fail (claims != NULL, FALSE);
 
-  object = ed_token_verify (key, token, "rsvp", now, NULL);
-  if (object == NULL)
+  return verify (key, token, now, claims, NULL);
+}
+
+EdRsvpTokenCache *
+ed_rsvp_token_cache_new (guint max_entries)
+{
+  EdRsvpTokenCache *cache = g_new0 (EdRsvpTokenCache, 1);
+
+  cache->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  cache->max_entries = MAX (max_entries, 1);
+  return cache;
+}
+
+void
+ed_rsvp_token_cache_free (EdRsvpTokenCache *cache)
+{
+  if (cache == NULL)
+    return;
+
+  g_hash_table_unref (cache->entries);
+  g_free (cache);
+}
+
+/**
+ * ed_rsvp_token_cache_verify:
+ *
+ * Like ed_rsvp_token_verify(), remembering the tokens that pass. Only a
+ * token that passed the whole check is kept, under its exact text, and
+ * its expiry is checked again at each use; revocation is the caller's
+ * check against the database either way. When full, the cache starts
+ * over rather than tracking recency.
+ */
+gboolean
+ed_rsvp_token_cache_verify (EdRsvpTokenCache  *cache,
+                            GBytes            *key,
+                            const char        *token,
+                            gint64             now,
+                            EdRsvpTokenClaims *claims)
+{
+  CachedToken *cached;
+  gint64 expires_at = 0;
+
+  g_return_val_if_fail (cache != NULL, FALSE);
+  g_return_val_if_fail (claims != NULL, FALSE);
+
+  if (token == NULL)
     return FALSE;
 
-  claims->event_id = ed_token_get_int_claim (object, "evt");
-  claims->guest_id = ed_token_get_int_claim (object, "gst");
-  claims->token_version = ed_token_get_int_claim (object, "ver");
+  cached = g_hash_table_lookup (cache->entries, token);
+  if (cached != NULL)
+    {
+      if (cached->expires_at <= now)
+        {
+          g_hash_table_remove (cache->entries, token);
+          return FALSE;
+        }
+      *claims = cached->claims;
+      return TRUE;
+    }
 
-  return claims->event_id > 0 && claims->guest_id > 0 && claims->token_version > 0;
+  if (!verify (key, token, now, claims, &expires_at))
+    return FALSE;
+
+  if (g_hash_table_size (cache->entries) >= cache->max_entries)
+    g_hash_table_remove_all (cache->entries);
+  cached = g_new (CachedToken, 1);
+  cached->claims = *claims;
+  cached->expires_at = expires_at;
+  g_hash_table_insert (cache->entries, g_strdup (token), cached);
+
+  return TRUE;
 }

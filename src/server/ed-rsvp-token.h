@@ -30,4 +30,19 @@ gboolean  ed_rsvp_token_verify (GBytes                   *key,
                                 gint64                    now,
                                 EdRsvpTokenClaims        *claims);
 
+/* Tokens verified before, so that a page polling its seats every few
+ * seconds costs one signature check rather than one per request.
+ */
+typedef struct _EdRsvpTokenCache EdRsvpTokenCache;
+
+EdRsvpTokenCache *ed_rsvp_token_cache_new    (guint              max_entries);
+void              ed_rsvp_token_cache_free   (EdRsvpTokenCache  *cache);
+gboolean          ed_rsvp_token_cache_verify (EdRsvpTokenCache  *cache,
+                                              GBytes            *key,
+                                              const char        *token,
+                                              gint64             now,
+                                              EdRsvpTokenClaims *claims);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdRsvpTokenCache, ed_rsvp_token_cache_free)
+
 G_END_DECLS

@@ -266,12 +266,16 @@ ed_store_delete_guest (EdStore  *self,
 
 /* The search words of a query: words of three or more characters go to the
  * trigram index as one FTS5 query; shorter ones, which the index cannot
- * find, are matched with ed_contains() on the case-folded columns.
+ * find, are matched with ed_contains() on the case-folded columns. Guests
+ * that the index does not hold yet (those above its watermark, added by a
+ * bulk import and not indexed yet) are matched with ed_contains() against
+ * the long words too.
  */
 typedef struct
 {
   GString   *match;
-  GPtrArray *words; /* short words, case-folded */
+  GPtrArray *words;      /* short words, case-folded */
+  GPtrArray *long_words; /* the words of @match, case-folded */
 } SearchTerms;
 
 static void
@@ -280,6 +284,7 @@ search_terms_clear (SearchTerms *terms)
   if (terms->match != NULL)
     g_string_free (terms->match, TRUE);
   g_clear_pointer (&terms->words, g_ptr_array_unref);
+  g_clear_pointer (&terms->long_words, g_ptr_array_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SearchTerms, search_terms_clear)
@@ -293,6 +298,7 @@ search_terms_init (SearchTerms *terms,
 
   terms->match = NULL;
   terms->words = g_ptr_array_new_with_free_func (g_free);
+  terms->long_words = g_ptr_array_new_with_free_func (g_free);
 
   if (query == NULL)
     return;
@@ -322,6 +328,7 @@ search_terms_init (SearchTerms *terms,
               g_string_append_c (terms->match, *p);
             }
           g_string_append_c (terms->match, '"');
+          g_ptr_array_add (terms->long_words, g_utf8_casefold (word, -1));
         }
       else
         {
@@ -343,6 +350,24 @@ static const char * const word_conditions[MAX_SEARCH_WORDS] = {
 #undef WORD_CONDITION
 };
 
+static const char * const long_word_parameters[MAX_SEARCH_WORDS] = {
+  ":long0", ":long1", ":long2", ":long3", ":long4", ":long5", ":long6", ":long7",
+};
+
+static const char * const long_word_conditions[MAX_SEARCH_WORDS] = {
+#define LONG_WORD_CONDITION(n) \
+  " AND (ed_contains(guests.email, :long" #n ") OR ed_contains(guests.first_name, :long" #n ")" \
+  " OR ed_contains(guests.last_name, :long" #n "))"
+  LONG_WORD_CONDITION (0), LONG_WORD_CONDITION (1), LONG_WORD_CONDITION (2), LONG_WORD_CONDITION (3),
+  LONG_WORD_CONDITION (4), LONG_WORD_CONDITION (5), LONG_WORD_CONDITION (6), LONG_WORD_CONDITION (7),
+#undef LONG_WORD_CONDITION
+};
+
+/* The guests the search index does not hold yet: a range of ids, empty
+ * (and free to look at) whenever the index is up to date.
+ */
+#define NOT_INDEXED "guests.id > (SELECT indexed_upto FROM guests_search_state)"
+
 /* Search words reach the trigram index in one of two ways. Either the index
  * drives the query (FROM guests_search CROSS JOIN guests, see
  * search_drives_query()): it yields matches in rowid order and stops with
@@ -358,17 +383,40 @@ search_drives_query (const EdGuestQuery *query,
 }
 
 static void
+append_long_word_conditions (GString           *sql,
+                             const SearchTerms *terms)
+{
+  for (guint i = 0; i < terms->long_words->len; i++)
+    g_string_append (sql, long_word_conditions[i]);
+}
+
+/* The filters other than the search index's: status and short words. */
+static void
+append_plain_filters (GString            *sql,
+                      const EdGuestQuery *query,
+                      const SearchTerms  *terms)
+{
+  if (query->has_status)
+    g_string_append (sql, " AND guests.status = :status");
+  for (guint i = 0; i < terms->words->len; i++)
+    g_string_append (sql, word_conditions[i]);
+}
+
+static void
 append_filters (GString           *sql,
                 const EdGuestQuery *query,
                 const SearchTerms  *terms,
                 gboolean            search_joined)
 {
-  if (query->has_status)
-    g_string_append (sql, " AND guests.status = :status");
   if (terms->match != NULL && !search_joined)
-    g_string_append (sql, " AND guests.id IN (SELECT rowid FROM guests_search WHERE guests_search MATCH :match)");
-  for (guint i = 0; i < terms->words->len; i++)
-    g_string_append (sql, word_conditions[i]);
+    {
+      g_string_append (sql, " AND guests.id IN (SELECT rowid FROM guests_search WHERE guests_search MATCH :match"
+                            " UNION ALL SELECT guests.id FROM guests WHERE " NOT_INDEXED
+                            " AND guests.event_id = :event");
+      append_long_word_conditions (sql, terms);
+      g_string_append (sql, ")");
+    }
+  append_plain_filters (sql, query, terms);
 }
 
 static void
@@ -387,6 +435,57 @@ bind_filters (sqlite3_stmt       *stmt,
   for (guint i = 0; i < terms->words->len; i++)
     sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, word_parameters[i]),
                        g_ptr_array_index (terms->words, i), -1, SQLITE_TRANSIENT);
+  for (guint i = 0; i < terms->long_words->len; i++)
+    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, long_word_parameters[i]),
+                       g_ptr_array_index (terms->long_words, i), -1, SQLITE_TRANSIENT);
+}
+
+/* The filters of a guest list, for other queries over the same guests
+ * (the CSV export).
+ */
+struct _EdStoreGuestFilter
+{
+  EdGuestQuery query;
+  SearchTerms  terms;
+};
+
+EdStoreGuestFilter *
+ed_store_guest_filter_new (const EdGuestQuery *query)
+{
+  EdStoreGuestFilter *filter = g_new0 (EdStoreGuestFilter, 1);
+
+  filter->query = *query;
+  filter->query.query = NULL;
+  search_terms_init (&filter->terms, query->query);
+  return filter;
+}
+
+void
+ed_store_guest_filter_free (EdStoreGuestFilter *filter)
+{
+  if (filter == NULL)
+    return;
+
+  search_terms_clear (&filter->terms);
+  g_free (filter);
+}
+
+/* Appends " AND …" conditions on the table "guests" of the event bound
+ * as :event.
+ */
+void
+ed_store_guest_filter_append_sql (const EdStoreGuestFilter *filter,
+                                  GString                  *sql)
+{
+  append_filters (sql, &filter->query, &filter->terms, FALSE);
+}
+
+void
+ed_store_guest_filter_bind (const EdStoreGuestFilter *filter,
+                            sqlite3_stmt             *stmt,
+                            gint64                    event_id)
+{
+  bind_filters (stmt, event_id, &filter->query, &filter->terms);
 }
 
 static gboolean
@@ -421,12 +520,22 @@ count_guests (EdStore            *self,
     }
 
   if (terms->match != NULL)
-    sql = g_string_new ("SELECT count(*) FROM guests_search CROSS JOIN guests"
-                        " ON guests.id = guests_search.rowid"
-                        " WHERE guests_search MATCH :match AND guests.event_id = :event");
+    {
+      sql = g_string_new ("SELECT (SELECT count(*) FROM guests_search CROSS JOIN guests"
+                          " ON guests.id = guests_search.rowid"
+                          " WHERE guests_search MATCH :match AND guests.event_id = :event");
+      append_plain_filters (sql, query, terms);
+      g_string_append (sql, ") + (SELECT count(*) FROM guests WHERE " NOT_INDEXED
+                            " AND guests.event_id = :event");
+      append_long_word_conditions (sql, terms);
+      append_plain_filters (sql, query, terms);
+      g_string_append (sql, ")");
+    }
   else
-    sql = g_string_new ("SELECT count(*) FROM guests WHERE guests.event_id = :event");
-  append_filters (sql, query, terms, terms->match != NULL);
+    {
+      sql = g_string_new ("SELECT count(*) FROM guests WHERE guests.event_id = :event");
+      append_filters (sql, query, terms, FALSE);
+    }
 
   rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
   if (rc != SQLITE_OK)
@@ -498,6 +607,9 @@ ed_store_list_guests (EdStore             *self,
 
   if (search_drives_query (query, &terms))
     {
+      /* Two arms, each in id order, merged: the index's matches and the
+       * guests it does not hold yet.
+       */
       sql = g_string_new ("SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests_search CROSS JOIN guests"
                           " ON guests.id = guests_search.rowid"
                           " WHERE guests_search MATCH :match AND guests.event_id = :event");
@@ -505,7 +617,13 @@ ed_store_list_guests (EdStore             *self,
       if (query->after > 0)
         g_string_append_printf (sql, " AND guests_search.rowid %s :after",
                                 query->descending ? "<" : ">");
-      g_string_append_printf (sql, " ORDER BY guests_search.rowid%s", direction);
+      g_string_append (sql, " UNION ALL SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests"
+                            " WHERE " NOT_INDEXED " AND guests.event_id = :event");
+      append_long_word_conditions (sql, &terms);
+      append_plain_filters (sql, query, &terms);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND guests.id %s :after", query->descending ? "<" : ">");
+      g_string_append_printf (sql, " ORDER BY 1%s", direction);
     }
   else
     {

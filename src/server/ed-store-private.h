@@ -32,6 +32,31 @@ struct _EdStore
   "id, name, description, venue, timezone, starts_at, ends_at, rsvp_deadline, " \
   "capacity, waitlist_enabled, max_party_size, created_at, updated_at"
 
+/* The triggers that keep the search index and the per-status counters up
+ * to date as guests are inserted. A bulk import drops them for its insert
+ * and creates them again, from these same texts, before it commits.
+ *
+ * guests_search holds exactly the guests whose id is at most
+ * guests_search_state.indexed_upto. A guest added while the index is up to
+ * date is indexed at once; the ones a bulk import adds are indexed later,
+ * in short transactions (ed_store_index_search_batch()), and searches scan
+ * them meanwhile.
+ */
+#define ED_STORE_SEARCH_INSERT_TRIGGER \
+  "CREATE TRIGGER guests_search_insert AFTER INSERT ON guests" \
+  "  WHEN new.id <= (SELECT indexed_upto FROM guests_search_state) + 1 BEGIN" \
+  "  INSERT INTO guests_search(rowid, email, first_name, last_name)" \
+  "    VALUES (new.id, new.email, new.first_name, new.last_name);" \
+  "  UPDATE guests_search_state SET indexed_upto = new.id WHERE indexed_upto < new.id;" \
+  "END;"
+
+#define ED_STORE_COUNTS_INSERT_TRIGGER \
+  "CREATE TRIGGER event_counts_insert AFTER INSERT ON guests BEGIN" \
+  "  INSERT INTO event_counts VALUES (new.event_id, new.status, 1, new.party_size)" \
+  "    ON CONFLICT (event_id, status) DO UPDATE" \
+  "    SET guests = guests + 1, seats = seats + excluded.seats;" \
+  "END;"
+
 gboolean      ed_store_set_error          (EdStore       *self,
                                            int            rc,
                                            GError       **error);
@@ -55,5 +80,17 @@ void          ed_store_bind_time_or_null  (sqlite3_stmt  *stmt,
 
 EdGuest      *ed_store_guest_from_row     (sqlite3_stmt  *stmt);
 char         *ed_store_extra_to_string    (JsonObject    *extra);
+
+typedef struct _EdStoreGuestFilter EdStoreGuestFilter;
+
+EdStoreGuestFilter *ed_store_guest_filter_new        (const EdGuestQuery        *query);
+void                ed_store_guest_filter_free       (EdStoreGuestFilter        *filter);
+void                ed_store_guest_filter_append_sql (const EdStoreGuestFilter  *filter,
+                                                      GString                   *sql);
+void                ed_store_guest_filter_bind       (const EdStoreGuestFilter  *filter,
+                                                      sqlite3_stmt              *stmt,
+                                                      gint64                     event_id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdStoreGuestFilter, ed_store_guest_filter_free)
 
 G_END_DECLS

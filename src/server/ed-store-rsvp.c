@@ -578,9 +578,14 @@ apply_answer (EdStore             *self,
       !close_gap (self, guest.event_id, guest.waitlist_position, 1, error))
     return FALSE;
 
-  if (!promote (self, guest.event_id, event.capacity, answer->now, &seats_taken,
-                &outcome->n_promoted, error))
-    return FALSE;
+  /* Only freed seats or a change in the line can let anyone in: a guest
+   * who was just accepted took seats, and the line's head did not fit
+   * before (or it would have been promoted then).
+   */
+  if (new_status != ED_RSVP_ACCEPTED || guest.status == ED_RSVP_ACCEPTED)
+    if (!promote (self, guest.event_id, event.capacity, answer->now, &seats_taken,
+                  &outcome->n_promoted, error))
+      return FALSE;
 
   /* The answer's own guest may have been promoted just now. */
   if (new_status == ED_RSVP_WAITLISTED && outcome->n_promoted > 0)
@@ -619,11 +624,15 @@ ed_store_apply_rsvp_answer (EdStore             *self,
                             EdRsvpOutcome       *outcome,
                             GError             **error)
 {
+  sqlite3_stmt *stmt;
+
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
   g_return_val_if_fail (answer != NULL && outcome != NULL, FALSE);
   g_return_val_if_fail (!sqlite3_get_autocommit (self->db), FALSE);
 
-  if (!ed_store_exec (self, "SAVEPOINT rsvp_answer", error))
+  /* Prepared once: a batch runs these hundreds of times. */
+  if (!(stmt = ed_store_prepare (self, "SAVEPOINT rsvp_answer", error)) ||
+      !ed_store_step_done (self, stmt, error))
     return FALSE;
 
   if (!apply_answer (self, answer, outcome, error))
@@ -632,7 +641,8 @@ ed_store_apply_rsvp_answer (EdStore             *self,
       return FALSE;
     }
 
-  return ed_store_exec (self, "RELEASE rsvp_answer", error);
+  return (stmt = ed_store_prepare (self, "RELEASE rsvp_answer", error)) != NULL &&
+         ed_store_step_done (self, stmt, error);
 }
 
 /**

@@ -198,6 +198,39 @@ static const char * const migrations[] = {
    */
   "CREATE INDEX guests_waitlist ON guests(event_id, waitlist_position)"
   "  WHERE waitlist_position IS NOT NULL;",
+
+  /* 6: search indexing that a bulk import can leave to the background.
+   * Trigram-indexing half a million guests takes seconds, longer than the
+   * import itself: guests_search now holds the guests up to a watermark,
+   * the import's guests above it are indexed afterwards in short
+   * transactions, and searches scan those meanwhile (see
+   * ED_STORE_SEARCH_INSERT_TRIGGER). Updates and deletes only touch the
+   * index for guests it holds. The insert triggers are redefined from the
+   * texts the import uses to recreate them.
+   */
+  "CREATE TABLE guests_search_state ("
+  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  indexed_upto INTEGER NOT NULL"
+  ");"
+  "INSERT INTO guests_search_state VALUES (1, (SELECT coalesce(max(id), 0) FROM guests));"
+  "DROP TRIGGER guests_search_insert;"
+  "DROP TRIGGER guests_search_delete;"
+  "DROP TRIGGER guests_search_update;"
+  "DROP TRIGGER event_counts_insert;"
+  ED_STORE_SEARCH_INSERT_TRIGGER
+  ED_STORE_COUNTS_INSERT_TRIGGER
+  "CREATE TRIGGER guests_search_delete AFTER DELETE ON guests"
+  "  WHEN old.id <= (SELECT indexed_upto FROM guests_search_state) BEGIN"
+  "  INSERT INTO guests_search(guests_search, rowid, email, first_name, last_name)"
+  "    VALUES ('delete', old.id, old.email, old.first_name, old.last_name);"
+  "END;"
+  "CREATE TRIGGER guests_search_update AFTER UPDATE OF email, first_name, last_name ON guests"
+  "  WHEN old.id <= (SELECT indexed_upto FROM guests_search_state) BEGIN"
+  "  INSERT INTO guests_search(guests_search, rowid, email, first_name, last_name)"
+  "    VALUES ('delete', old.id, old.email, old.first_name, old.last_name);"
+  "  INSERT INTO guests_search(rowid, email, first_name, last_name)"
+  "    VALUES (new.id, new.email, new.first_name, new.last_name);"
+  "END;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);

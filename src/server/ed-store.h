@@ -14,7 +14,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 5
+#define ED_STORE_SCHEMA_VERSION 6
 
 typedef struct
 {
@@ -236,6 +236,103 @@ gint64        ed_store_revoke_guest_link     (EdStore             *self,
                                               GError             **error);
 gint64        ed_store_get_seats_taken       (EdStore             *self,
                                               gint64               event_id,
+                                              GError             **error);
+
+/* Import and export */
+
+/* What an import does with a row whose address is already in the event
+ * (or earlier in the file).
+ */
+typedef enum
+{
+  ED_IMPORT_SKIP,    /* leave the guest as it is */
+  ED_IMPORT_UPDATE,  /* fill in the guest's names and extra fields from the row */
+} EdImportDuplicates;
+
+/* A row checked and ready to become a guest; strings are not kept. */
+typedef struct
+{
+  guint64     line;
+  const char *email;       /* normalized, valid */
+  const char *email_key;   /* case-folded email */
+  const char *first_name;  /* "" when the file has none */
+  const char *last_name;
+  const char *extra;       /* a JSON object of text values, or NULL */
+} EdImportRow;
+
+/* Hands out the next row; FALSE after the last one or with @error set. */
+typedef gboolean (*EdImportNextFunc) (gpointer      user_data,
+                                      EdImportRow  *row,
+                                      GError      **error);
+
+typedef struct
+{
+  gint64 imported;    /* new guests */
+  gint64 updated;     /* guests the file changed (ED_IMPORT_UPDATE) */
+  gint64 duplicates;  /* rows of an address already there that changed nothing */
+} EdImportCounts;
+
+/* One row of the CSV export; strings are valid during the callback only. */
+typedef struct
+{
+  gint64      id;
+  const char *email;
+  const char *email_key;
+  const char *first_name;
+  const char *last_name;
+  const char *extra;             /* JSON object or NULL */
+  const char *status;
+  gint        party_size;
+  gint64      waitlist_position; /* 0 when not waitlisted */
+  const char *responded_at;      /* RFC 3339, or NULL */
+  const char *last_delivery;     /* state of the guest's latest message, or NULL */
+} EdExportRow;
+
+typedef void (*EdExportRowFunc) (const EdExportRow *row,
+                                 gpointer           user_data);
+typedef void (*EdExtraFunc)     (const char        *extra,
+                                 gpointer           user_data);
+
+/* Where a key-paged export goes on: after the row it last handed out. */
+typedef struct
+{
+  gboolean  started;
+  gint64    after_id;
+  char     *after_key1;
+  char     *after_key2;
+} EdExportCursor;
+
+void          ed_export_cursor_clear         (EdExportCursor      *cursor);
+
+gboolean      ed_store_import_apply          (EdStore             *self,
+                                              gint64               event_id,
+                                              EdImportDuplicates   duplicates,
+                                              gboolean             dry_run,
+                                              guint                lock_timeout_ms,
+                                              EdImportNextFunc     next,
+                                              gpointer             user_data,
+                                              EdImportCounts      *counts,
+                                              GError             **error);
+gboolean      ed_store_index_search_batch    (EdStore             *self,
+                                              guint                max_rows,
+                                              guint               *n_indexed,
+                                              GError             **error);
+gint64        ed_store_count_unindexed       (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_checkpoint            (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_scan_extra_fields     (EdStore             *self,
+                                              gint64               event_id,
+                                              EdExtraFunc          func,
+                                              gpointer             user_data,
+                                              GError             **error);
+gint          ed_store_export_guests         (EdStore             *self,
+                                              gint64               event_id,
+                                              const EdGuestQuery  *query,
+                                              EdExportCursor      *cursor,
+                                              guint                limit,
+                                              EdExportRowFunc      func,
+                                              gpointer             user_data,
                                               GError             **error);
 
 G_END_DECLS
