@@ -24,6 +24,7 @@ typedef struct
   char          **segments;
   EdRouteFlags    flags;
   EdRouteHandler  handler;
+  EdRouteHandler  headers_handler; /* streaming routes only */
 } Route;
 
 struct _EdRouter
@@ -82,6 +83,33 @@ ed_router_add (EdRouter       *router,
   g_ptr_array_add (router->routes, route);
 }
 
+/**
+ * ed_router_add_streaming:
+ * @headers_handler: called when the request's headers have arrived, before
+ *   its body (see ed_router_dispatch_headers())
+ * @handler: called once the whole body has arrived, as for ed_router_add()
+ *
+ * Adds a route whose request body is not collected in memory: the headers
+ * handler checks the request and takes the body as it arrives (it sets
+ * up its own "got-chunk" handling and size limit).
+ */
+void
+ed_router_add_streaming (EdRouter       *router,
+                         const char     *method,
+                         const char     *pattern,
+                         EdRouteFlags    flags,
+                         EdRouteHandler  headers_handler,
+                         EdRouteHandler  handler)
+{
+  Route *route;
+
+  g_return_if_fail (headers_handler != NULL);
+
+  ed_router_add (router, method, pattern, flags, handler);
+  route = g_ptr_array_index (router->routes, router->routes->len - 1);
+  route->headers_handler = headers_handler;
+}
+
 static gboolean
 parse_id (const char *text,
           gint64     *id)
@@ -125,6 +153,27 @@ route_matches (const Route  *route,
     }
 
   return route->segments[i] == NULL && segments[i] == NULL;
+}
+
+static EdRequest *
+request_new (const Route       *route,
+             SoupServerMessage *msg,
+             GHashTable        *query,
+             const gint64      *ids,
+             const char        *token)
+{
+  EdRequest *request = g_atomic_rc_box_new0 (EdRequest);
+
+  request->msg = g_object_ref (msg);
+  request->query = query ? g_hash_table_ref (query)
+                         : g_hash_table_new (g_str_hash, g_str_equal);
+  request->route = route->pattern;
+  request->ids[0] = ids[0];
+  request->ids[1] = ids[1];
+  request->token = g_strdup (token);
+  ed_http_set_route (msg, route->pattern);
+
+  return request;
 }
 
 static void
@@ -190,15 +239,7 @@ ed_router_dispatch (EdRouter          *router,
           continue;
         }
 
-      request = g_atomic_rc_box_new0 (EdRequest);
-      request->msg = g_object_ref (msg);
-      request->query = query ? g_hash_table_ref (query)
-                             : g_hash_table_new (g_str_hash, g_str_equal);
-      request->route = route->pattern;
-      request->ids[0] = ids[0];
-      request->ids[1] = ids[1];
-      request->token = g_strdup (token);
-      ed_http_set_route (msg, route->pattern);
+      request = request_new (route, msg, query, ids, token);
 
       if ((route->flags & ED_ROUTE_AUTH) != 0 &&
           !auth_func (request, user_data, &error))
@@ -221,6 +262,68 @@ ed_router_dispatch (EdRouter          *router,
     }
 
   ed_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", "There is nothing at this address");
+}
+
+/**
+ * ed_router_dispatch_headers:
+ * @router: the routes
+ * @msg: a request whose headers have arrived
+ * @auth_func: checks credentials for routes that need them
+ * @user_data: passed to @auth_func and to the handler
+ *
+ * Calls the headers handler of the streaming route matching @msg, after
+ * checking its credentials (a 401 goes out before the body is read).
+ *
+ * Returns: %TRUE when @msg is for a streaming route: its headers handler
+ *   ran, or it was answered
+ */
+gboolean
+ed_router_dispatch_headers (EdRouter          *router,
+                            SoupServerMessage *msg,
+                            EdRouteAuthFunc    auth_func,
+                            gpointer           user_data)
+{
+  g_auto(GStrv) segments = NULL;
+  const char *method = soup_server_message_get_method (msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *path = g_uri_get_path (uri);
+
+  g_return_val_if_fail (router != NULL, FALSE);
+
+  if (path == NULL || path[0] != '/')
+    return FALSE;
+  segments = g_strsplit (path + 1, "/", -1);
+
+  for (guint i = 0; i < router->routes->len; i++)
+    {
+      const Route *route = g_ptr_array_index (router->routes, i);
+      g_autoptr(EdRequest) request = NULL;
+      g_autoptr(GHashTable) query = NULL;
+      g_autoptr(GError) error = NULL;
+      gint64 ids[2] = { 0, 0 };
+      const char *token = NULL;
+
+      if (route->headers_handler == NULL ||
+          strcmp (route->method, method) != 0 ||
+          !route_matches (route, segments, ids, &token))
+        continue;
+
+      if (g_uri_get_query (uri) != NULL)
+        query = soup_form_decode (g_uri_get_query (uri));
+      request = request_new (route, msg, query, ids, token);
+
+      if ((route->flags & ED_ROUTE_AUTH) != 0 &&
+          !auth_func (request, user_data, &error))
+        {
+          ed_http_reply_gerror (msg, error);
+          return TRUE;
+        }
+
+      route->headers_handler (request, user_data);
+      return TRUE;
+    }
+
+  return FALSE;
 }
 
 EdRequest *

@@ -48,6 +48,16 @@ void        ed_router_dispatch   (EdRouter           *router,
                                   GHashTable         *query,
                                   EdRouteAuthFunc     auth_func,
                                   gpointer            user_data);
+void        ed_router_add_streaming    (EdRouter           *router,
+                                        const char         *method,
+                                        const char         *pattern,
+                                        EdRouteFlags        flags,
+                                        EdRouteHandler      headers_handler,
+                                        EdRouteHandler      handler);
+gboolean    ed_router_dispatch_headers (EdRouter           *router,
+                                        SoupServerMessage  *msg,
+                                        EdRouteAuthFunc     auth_func,
+                                        gpointer            user_data);
 
 EdRequest  *ed_request_ref       (EdRequest          *request);
 void        ed_request_unref     (EdRequest          *request);
