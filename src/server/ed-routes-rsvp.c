@@ -205,6 +205,8 @@ reply_internal_error (SoupServerMessage *msg,
                       EdCatalog         *catalog,
                       const GError      *error)
 {
+  g_autofree char *text = NULL;
+
   g_warning ("%s %s: %s", soup_server_message_get_method (msg), ed_http_get_route (msg), error->message);
 
   if (wants_json)
@@ -215,16 +217,13 @@ reply_internal_error (SoupServerMessage *msg,
       return;
     }
 
-  {
-    g_autofree char *text = ed_html_escape (ed_catalog_gettext (catalog,
-                                                                "Something went wrong on our side. "
-                                                                "Please try again in a moment."));
-
-    reply_html (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, catalog,
-                g_strdup_printf ("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                                 "<title>500</title></head><body><p>%s</p></body></html>\n",
-                                 ed_catalog_get_language (catalog), text));
-  }
+  text = ed_html_escape (ed_catalog_gettext (catalog,
+                                             "Something went wrong on our side. "
+                                             "Please try again in a moment."));
+  reply_html (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, catalog,
+              g_strdup_printf ("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                               "<title>500</title></head><body><p>%s</p></body></html>\n",
+                               ed_catalog_get_language (catalog), text));
 }
 
 /* Checks the token: signature, HS256, expiry, and then that its guest
