@@ -29,6 +29,8 @@ level_name (GLogLevelFlags log_level)
   return "debug";
 }
 
+static GTimeZone *local_tz;
+
 GLogWriterOutput
 ed_log_writer (GLogLevelFlags   log_level,
                const GLogField *fields,
@@ -56,11 +58,16 @@ ed_log_writer (GLogLevelFlags   log_level,
         domain = fields[i].value;
     }
 
-  now = g_date_time_new_now_local ();
+  /* Looked up once: g_date_time_new_now_local() checks the zone files
+   * every time, which showed in the access log's share of the main loop.
+   */
+  if (g_once_init_enter (&local_tz))
+    g_once_init_leave (&local_tz, g_time_zone_new_local ());
+
+  now = g_date_time_new_now (local_tz);
   stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
   fprintf (stderr, "%s %s[%d] %s: %s\n", stamp, domain ? domain : "eventdeskd",
            (int) getpid (), level_name (log_level), message ? message : "");
-  fflush (stderr);
 
   return G_LOG_WRITER_HANDLED;
 }
