@@ -9,6 +9,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _EdTransfers EdTransfers;
+
 struct _EdDaemon
 {
   GObject          parent_instance;
@@ -20,6 +22,7 @@ struct _EdDaemon
   SoupServer      *server;
   EdRouter        *router;
   EdLoginThrottle *throttle;
+  EdTransfers     *transfers;
   char            *dummy_hash;
   char            *url;
   char            *public_url;
@@ -35,6 +38,7 @@ void ed_daemon_add_session_routes (EdDaemon *self);
 void ed_daemon_add_event_routes   (EdDaemon *self);
 void ed_daemon_add_guest_routes   (EdDaemon *self);
 void ed_daemon_add_transfer_routes (EdDaemon *self);
+void ed_daemon_stop_transfers      (EdDaemon *self);
 void ed_daemon_add_rsvp_routes    (EdDaemon *self);
 
 G_END_DECLS

@@ -29,9 +29,14 @@ G_DEFINE_FINAL_TYPE (EdDaemon, ed_daemon, G_TYPE_OBJECT)
 
 typedef struct
 {
-  gint64 started_us;
-  gsize  body_size;
+  gint64   started_us;
+  gsize    body_size;
+  gboolean streaming; /* a streaming route takes the body, with its own limit */
 } RequestState;
+
+static gboolean check_streaming_request (EdRequest  *request,
+                                         gpointer    user_data,
+                                         GError    **error);
 
 static void
 maybe_drained (EdDaemon *self)
@@ -61,6 +66,7 @@ on_msg_got_headers_cb (SoupServerMessage *msg,
                        EdDaemon          *self)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
 
   if (soup_server_message_get_status (msg) != 0)
     return;
@@ -71,6 +77,16 @@ on_msg_got_headers_cb (SoupServerMessage *msg,
                                     "Connection", "close");
       ed_http_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "shutting_down",
                            "The server is shutting down; try again in a moment");
+      return;
+    }
+
+  /* Uploads of any size go to their route as they arrive, never into
+   * memory, whether the route takes them or has already answered.
+   */
+  if (ed_router_dispatch_headers (self->router, msg, check_streaming_request, self))
+    {
+      state->streaming = TRUE;
+      soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
       return;
     }
 
@@ -85,6 +101,9 @@ on_msg_got_chunk_cb (SoupServerMessage *msg,
                      EdDaemon          *self)
 {
   RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
+
+  if (state->streaming)
+    return;
 
   state->body_size += g_bytes_get_size (chunk);
   if (state->body_size > self->config->max_body_size &&
@@ -221,6 +240,26 @@ origin_allowed (EdDaemon          *self,
   return g_strcmp0 (g_uri_get_scheme (public_uri), g_uri_get_scheme (origin_uri)) == 0 &&
          g_strcmp0 (g_uri_get_host (public_uri), g_uri_get_host (origin_uri)) == 0 &&
          g_uri_get_port (public_uri) == g_uri_get_port (origin_uri);
+}
+
+/* Streaming routes are checked before their body is read, so that
+ * server_cb()'s check of the Origin comes too late for them.
+ */
+static gboolean
+check_streaming_request (EdRequest  *request,
+                         gpointer    user_data,
+                         GError    **error)
+{
+  EdDaemon *self = user_data;
+
+  if (!origin_allowed (self, request->msg))
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_FORBIDDEN,
+                           "Requests from pages of other sites are refused");
+      return FALSE;
+    }
+
+  return check_session (request, user_data, error);
 }
 
 static void
@@ -523,6 +562,9 @@ ed_daemon_stop (EdDaemon *self)
   g_return_if_fail (ED_IS_DAEMON (self));
 
   g_clear_handle_id (&self->prune_source, g_source_remove);
+
+  /* Imports and the search indexer have connections of their own. */
+  ed_daemon_stop_transfers (self);
 
   if (self->server != NULL)
     {

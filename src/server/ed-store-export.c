@@ -163,15 +163,16 @@ ed_store_export_guests (EdStore             *self,
 
   ed_store_guest_filter_bind (filter, stmt, event_id);
   sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":limit"), limit);
+  /* Copied: the cursor moves on while the statement runs. */
   if (cursor->started)
     {
       sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":after"), cursor->after_id);
       if (sqlite3_bind_parameter_index (stmt, ":key1") > 0)
         sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":key1"),
-                           cursor->after_key1 ? cursor->after_key1 : "", -1, SQLITE_STATIC);
+                           cursor->after_key1 ? cursor->after_key1 : "", -1, SQLITE_TRANSIENT);
       if (sqlite3_bind_parameter_index (stmt, ":key2") > 0)
         sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":key2"),
-                           cursor->after_key2 ? cursor->after_key2 : "", -1, SQLITE_STATIC);
+                           cursor->after_key2 ? cursor->after_key2 : "", -1, SQLITE_TRANSIENT);
     }
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
