@@ -10,6 +10,7 @@
 #include "ed-catalog.h"
 #include "ed-error.h"
 #include "ed-rsvp-token.h"
+#include "ed-html-util.h"
 #include "ed-rsvp-util.h"
 #include "ed-test-daemon.h"
 #include "ed-test-http.h"
@@ -429,11 +430,11 @@ query_int (sqlite3    *db,
 static void
 test_html_escape (void)
 {
-  g_autofree char *script = ed_html_escape ("<script>alert(\"x\")</script>");
-  g_autofree char *quotes = ed_html_escape ("a \"b\" 'c' & d");
-  g_autofree char *plain = ed_html_escape ("Grüße, Zoë");
-  g_autofree char *empty = ed_html_escape (NULL);
-  g_autofree char *entity = ed_html_escape ("&amp;");
+  g_autofree char *script = ed_html_escape_text ("<script>alert(\"x\")</script>");
+  g_autofree char *quotes = ed_html_escape_text ("a \"b\" 'c' & d");
+  g_autofree char *plain = ed_html_escape_text ("Grüße, Zoë");
+  g_autofree char *empty = ed_html_escape_text (NULL);
+  g_autofree char *entity = ed_html_escape_text ("&amp;");
 
   g_assert_cmpstr (script, ==, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
   g_assert_cmpstr (quotes, ==, "a &quot;b&quot; &#39;c&#39; &amp; d");

@@ -23,7 +23,7 @@ static const char * const entities[256] = {
 /**
  * ed_html_escape_append:
  * @out: where to append
- * @text: text to escape
+ * @text: (nullable): text to escape; %NULL appends nothing
  * @length: bytes of @text, or -1 when it is NUL-terminated
  *
  * Appends @text to @out with `& < > " '` replaced by character references.
@@ -37,8 +37,9 @@ ed_html_escape_append (GString    *out,
   const char *run;
 
   g_return_if_fail (out != NULL);
-  g_return_if_fail (text != NULL || length == 0);
 
+  if (text == NULL)
+    return;
   if (length < 0)
     length = strlen (text);
   end = text + length;
@@ -60,19 +61,17 @@ ed_html_escape_append (GString    *out,
 
 /**
  * ed_html_escape_text:
- * @text: text to put into an HTML document
+ * @text: (nullable): text to put into an HTML document
  *
  * Returns: (transfer full): @text safe to use as HTML text or as a quoted
- *   attribute value
+ *   attribute value; "" for %NULL
  */
 char *
 ed_html_escape_text (const char *text)
 {
   GString *out;
 
-  g_return_val_if_fail (text != NULL, NULL);
-
-  out = g_string_sized_new (strlen (text) + 16);
+  out = g_string_sized_new (text ? strlen (text) + 16 : 1);
   ed_html_escape_append (out, text, -1);
   return g_string_free (out, FALSE);
 }

@@ -13,6 +13,7 @@
 #include "ed-resources.h"
 #include "ed-rsvp-page.h"
 #include "ed-rsvp-token.h"
+#include "ed-html-util.h"
 #include "ed-rsvp-util.h"
 #include "ed-time-util.h"
 
@@ -217,7 +218,7 @@ reply_internal_error (SoupServerMessage *msg,
       return;
     }
 
-  text = ed_html_escape (ed_catalog_gettext (catalog,
+  text = ed_html_escape_text (ed_catalog_gettext (catalog,
                                              "Something went wrong on our side. "
                                              "Please try again in a moment."));
   reply_html (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, catalog,

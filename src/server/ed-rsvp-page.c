@@ -6,11 +6,12 @@
 #include <string.h>
 
 #include "ed-rsvp-page.h"
+#include "ed-html-util.h"
 #include "ed-rsvp-util.h"
 #include "ed-time-util.h"
 
 /* The guest's page, rendered in C: every value from the database or the
- * request goes through ed_html_append_escaped(), and the page carries no
+ * request goes through ed_html_escape_append(), and the page carries no
  * inline script or style, so that a strict Content-Security-Policy holds.
  * It works without JavaScript (a plain form posting to the page itself);
  * /r/static/rsvp.js only adds the live seat count.
@@ -68,14 +69,14 @@ append_head (GString    *html,
              const char *title)
 {
   g_string_append (html, "<!DOCTYPE html>\n<html lang=\"");
-  ed_html_append_escaped (html, ed_catalog_get_language (catalog));
+  ed_html_escape_append (html, ed_catalog_get_language (catalog), -1);
   g_string_append (html, "\">\n<head>\n"
                          "<meta charset=\"utf-8\">\n"
                          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                          "<meta name=\"robots\" content=\"noindex, nofollow\">\n"
                          "<meta name=\"referrer\" content=\"no-referrer\">\n"
                          "<title>");
-  ed_html_append_escaped (html, title);
+  ed_html_escape_append (html, title, -1);
   g_string_append (html, "</title>\n"
                          "<link rel=\"stylesheet\" href=\"/r/static/rsvp.css\">\n"
                          "<script src=\"/r/static/rsvp.js\" defer></script>\n"
@@ -109,7 +110,7 @@ append_paragraphs (GString    *html,
         {
           if (j > 0)
             g_string_append (html, "<br>\n");
-          ed_html_append_escaped (html, lines[j]);
+          ed_html_escape_append (html, lines[j], -1);
         }
       g_string_append (html, "</p>\n");
     }
@@ -121,7 +122,7 @@ append_fact (GString    *html,
              const char *escaped_value)
 {
   g_string_append (html, "<div class=\"fact\"><dt>");
-  ed_html_append_escaped (html, term);
+  ed_html_escape_append (html, term, -1);
   g_string_append (html, "</dt><dd>");
   g_string_append (html, escaped_value);
   g_string_append (html, "</dd></div>\n");
@@ -222,16 +223,16 @@ append_seats (GString          *html,
     : ed_catalog_gettext (catalog, "The event is full.");
   g_autoptr(GString) value = g_string_new ("<span id=\"seats-left\" class=\"seats-left\" data-seats-url=\"");
 
-  ed_html_append_escaped (value, url);
+  ed_html_escape_append (value, url, -1);
   g_string_append (value, "\" data-thousands-separator=\"");
-  ed_html_append_escaped (value, ed_catalog_pgettext (catalog, "thousands separator", ","));
+  ed_html_escape_append (value, ed_catalog_pgettext (catalog, "thousands separator", ","), -1);
   g_string_append (value, "\" aria-live=\"polite\">");
-  ed_html_append_escaped (value, number);
+  ed_html_escape_append (value, number, -1);
   g_string_append (value, "</span> <span id=\"seats-full-note\" class=\"note\"");
   if (seats_left > 0)
     g_string_append (value, " hidden");
   g_string_append (value, ">");
-  ed_html_append_escaped (value, full_note);
+  ed_html_escape_append (value, full_note, -1);
   g_string_append (value, "</span>");
 
   append_fact (html, ed_catalog_gettext (catalog, "Seats left"), value->str);
@@ -253,9 +254,9 @@ append_form (GString          *html,
                                            "date", deadline, NULL);
 
   g_string_append (html, "<form class=\"answer-form\" method=\"post\" action=\"");
-  ed_html_append_escaped (html, action);
+  ed_html_escape_append (html, action, -1);
   g_string_append (html, "\">\n<fieldset class=\"choices\">\n<legend>");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog, "Will you come?"));
+  ed_html_escape_append (html, ed_catalog_gettext (catalog, "Will you come?"), -1);
   g_string_append (html, "</legend>\n");
 
   g_string_append_printf (html,
@@ -263,14 +264,14 @@ append_form (GString          *html,
                           "name=\"response\" value=\"accept\" required%s>"
                           "<label for=\"response-accept\">",
                           coming ? " checked" : "");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog, "Yes, I’ll come"));
+  ed_html_escape_append (html, ed_catalog_gettext (catalog, "Yes, I’ll come"), -1);
   g_string_append_printf (html,
                           "</label></div>\n"
                           "<div class=\"choice\"><input type=\"radio\" id=\"response-decline\" "
                           "name=\"response\" value=\"decline\"%s>"
                           "<label for=\"response-decline\">",
                           guest->status == ED_RSVP_DECLINED ? " checked" : "");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog, "No, I can’t come"));
+  ed_html_escape_append (html, ed_catalog_gettext (catalog, "No, I can’t come"), -1);
   g_string_append (html, "</label></div>\n</fieldset>\n");
 
   if (page->event->max_party_size > 1)
@@ -280,24 +281,24 @@ append_form (GString          *html,
                                               "max", max, NULL);
 
       g_string_append (html, "<div class=\"party\">\n<label for=\"party-size\">");
-      ed_html_append_escaped (html, ed_catalog_gettext (catalog, "How many people, including you?"));
+      ed_html_escape_append (html, ed_catalog_gettext (catalog, "How many people, including you?"), -1);
       g_string_append (html, "</label>\n<select id=\"party-size\" name=\"party_size\" "
                              "aria-describedby=\"party-size-hint\">\n");
       for (gint i = 1; i <= page->event->max_party_size; i++)
         g_string_append_printf (html, "<option value=\"%d\"%s>%d</option>\n",
                                 i, i == guest->party_size ? " selected" : "", i);
       g_string_append (html, "</select>\n<p id=\"party-size-hint\" class=\"hint\">");
-      ed_html_append_escaped (html, hint);
+      ed_html_escape_append (html, hint, -1);
       g_string_append (html, "</p>\n</div>\n");
     }
   else
     g_string_append (html, "<input type=\"hidden\" name=\"party_size\" value=\"1\">\n");
 
   g_string_append (html, "<button type=\"submit\" class=\"primary\">");
-  ed_html_append_escaped (html, answered ? ed_catalog_gettext (catalog, "Change my answer")
-                                         : ed_catalog_gettext (catalog, "Send my answer"));
+  ed_html_escape_append (html, answered ? ed_catalog_gettext (catalog, "Change my answer")
+                                         : ed_catalog_gettext (catalog, "Send my answer"), -1);
   g_string_append (html, "</button>\n<p class=\"hint\">");
-  ed_html_append_escaped (html, until);
+  ed_html_escape_append (html, until, -1);
   g_string_append (html, "</p>\n</form>\n");
 }
 
@@ -341,9 +342,9 @@ ed_rsvp_page_render (const EdRsvpPage *page,
                                "name", guest->first_name, NULL);
   else
     greeting = g_strdup (ed_catalog_gettext (catalog, "Hello, you’re invited to"));
-  ed_html_append_escaped (html, greeting);
+  ed_html_escape_append (html, greeting, -1);
   g_string_append (html, "</p>\n<h1>");
-  ed_html_append_escaped (html, event->name);
+  ed_html_escape_append (html, event->name, -1);
   g_string_append (html, "</h1>\n</header>\n");
 
   notice = notice_text (page, catalog);
@@ -352,7 +353,7 @@ ed_rsvp_page_render (const EdRsvpPage *page,
       g_string_append_printf (html, "<p id=\"notice\" class=\"notice notice-%s\" role=\"%s\" tabindex=\"-1\">",
                               ed_rsvp_notice_to_string (page->notice),
                               page->notice == ED_RSVP_NOTICE_SAVED ? "status" : "alert");
-      ed_html_append_escaped (html, notice);
+      ed_html_escape_append (html, notice, -1);
       g_string_append (html, "</p>\n");
     }
 
@@ -362,17 +363,17 @@ ed_rsvp_page_render (const EdRsvpPage *page,
   start_iso = ed_time_format_rfc3339 (event->starts_at);
   zone = ed_rsvp_expand (ed_catalog_gettext (catalog, "Time zone: {zone}"),
                          "zone", event->timezone, NULL);
-  ed_html_append_escaped (when_html, start_iso);
+  ed_html_escape_append (when_html, start_iso, -1);
   g_string_append (when_html, "\">");
-  ed_html_append_escaped (when_html, when);
+  ed_html_escape_append (when_html, when, -1);
   g_string_append (when_html, "</time><br><span class=\"note\">");
-  ed_html_append_escaped (when_html, zone);
+  ed_html_escape_append (when_html, zone, -1);
   g_string_append (when_html, "</span>");
   append_fact (html, ed_catalog_gettext (catalog, "When"), when_html->str);
 
   if (event->venue != NULL && *event->venue != '\0')
     {
-      g_autofree char *venue = ed_html_escape (event->venue);
+      g_autofree char *venue = ed_html_escape_text (event->venue);
 
       append_fact (html, ed_catalog_gettext (catalog, "Where"), venue);
     }
@@ -382,7 +383,7 @@ ed_rsvp_page_render (const EdRsvpPage *page,
   if (event->description != NULL && *event->description != '\0')
     {
       g_string_append (html, "<section class=\"description\" aria-label=\"");
-      ed_html_append_escaped (html, ed_catalog_gettext (catalog, "About the event"));
+      ed_html_escape_append (html, ed_catalog_gettext (catalog, "About the event"), -1);
       g_string_append (html, "\">\n");
       append_paragraphs (html, event->description);
       g_string_append (html, "</section>\n");
@@ -391,11 +392,11 @@ ed_rsvp_page_render (const EdRsvpPage *page,
   /* The answer */
   g_string_append (html, "<section class=\"answer\" aria-labelledby=\"answer-heading\">\n"
                          "<h2 id=\"answer-heading\">");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog, "Your answer"));
+  ed_html_escape_append (html, ed_catalog_gettext (catalog, "Your answer"), -1);
   g_string_append_printf (html, "</h2>\n<p id=\"current-answer\" class=\"status status-%s\">",
                           ed_rsvp_status_to_string (guest->status));
   status = status_text (page, catalog);
-  ed_html_append_escaped (html, status);
+  ed_html_escape_append (html, status, -1);
   g_string_append (html, "</p>\n");
 
   if (guest->status == ED_RSVP_ACCEPTED)
@@ -403,9 +404,9 @@ ed_rsvp_page_render (const EdRsvpPage *page,
       g_autofree char *ics = g_strconcat ("/r/", page->token, "/calendar.ics", NULL);
 
       g_string_append (html, "<p class=\"calendar\"><a class=\"button\" id=\"add-to-calendar\" href=\"");
-      ed_html_append_escaped (html, ics);
+      ed_html_escape_append (html, ics, -1);
       g_string_append (html, "\" download>");
-      ed_html_append_escaped (html, ed_catalog_gettext (catalog, "Add to calendar (.ics)"));
+      ed_html_escape_append (html, ed_catalog_gettext (catalog, "Add to calendar (.ics)"), -1);
       g_string_append (html, "</a></p>\n");
     }
 
@@ -419,7 +420,7 @@ ed_rsvp_page_render (const EdRsvpPage *page,
                                                   "date", deadline, NULL);
 
           g_string_append (html, "<p class=\"closed\">");
-          ed_html_append_escaped (html, text);
+          ed_html_escape_append (html, text, -1);
           g_string_append (html, "</p>\n");
         }
     }
@@ -427,8 +428,8 @@ ed_rsvp_page_render (const EdRsvpPage *page,
     append_form (html, page, catalog);
 
   g_string_append (html, "</section>\n</main>\n<footer class=\"footer\"><p>");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog,
-                                                    "This page is personal: please don’t share its address."));
+  ed_html_escape_append (html, ed_catalog_gettext (catalog,
+                                                    "This page is personal: please don’t share its address."), -1);
   g_string_append (html, "</p></footer>\n</body>\n</html>\n");
 
   return g_string_free (html, FALSE);
@@ -445,15 +446,15 @@ ed_rsvp_page_render_invalid_link (EdCatalog *catalog)
 
   append_head (html, catalog, title);
   g_string_append (html, "<body>\n<main class=\"card\">\n<header class=\"intro\">\n<h1>");
-  ed_html_append_escaped (html, title);
+  ed_html_escape_append (html, title, -1);
   g_string_append (html, "</h1>\n</header>\n<p>");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog,
+  ed_html_escape_append (html, ed_catalog_gettext (catalog,
                                                     "The link may be incomplete, or it may have been "
-                                                    "replaced by a newer one."));
+                                                    "replaced by a newer one."), -1);
   g_string_append (html, "</p>\n<p>");
-  ed_html_append_escaped (html, ed_catalog_gettext (catalog,
+  ed_html_escape_append (html, ed_catalog_gettext (catalog,
                                                     "Please open the link in your most recent invitation "
-                                                    "email, or ask the organizer of the event for a new one."));
+                                                    "email, or ask the organizer of the event for a new one."), -1);
   g_string_append (html, "</p>\n</main>\n</body>\n</html>\n");
 
   return g_string_free (html, FALSE);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "ed-html-util.h"
 #include "ed-rsvp-util.h"
 
 /* Helpers of the RSVP site: escaping for HTML and iCalendar, dates in the
@@ -14,54 +15,6 @@
 
 #define ICS_LINE_OCTETS 75
 #define FILE_NAME_MAX_CHARS 60
-
-/* Appends @text with the five characters that HTML gives meaning to
- * replaced by references, safe in element content and in quoted
- * attribute values alike.
- */
-void
-ed_html_append_escaped (GString    *out,
-                        const char *text)
-{
-  g_return_if_fail (out != NULL);
-
-  if (text == NULL)
-    return;
-
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      switch (*p)
-        {
-        case '&':
-          g_string_append (out, "&amp;");
-          break;
-        case '<':
-          g_string_append (out, "&lt;");
-          break;
-        case '>':
-          g_string_append (out, "&gt;");
-          break;
-        case '"':
-          g_string_append (out, "&quot;");
-          break;
-        case '\'':
-          g_string_append (out, "&#39;");
-          break;
-        default:
-          g_string_append_c (out, *p);
-          break;
-        }
-    }
-}
-
-char *
-ed_html_escape (const char *text)
-{
-  GString *out = g_string_new (NULL);
-
-  ed_html_append_escaped (out, text);
-  return g_string_free (out, FALSE);
-}
 
 /**
  * ed_rsvp_expand:

@@ -8,10 +8,6 @@
 
 G_BEGIN_DECLS
 
-char     *ed_html_escape          (const char  *text);
-void      ed_html_append_escaped  (GString     *out,
-                                   const char  *text);
-
 char     *ed_rsvp_expand          (const char  *template_text,
                                    ...) G_GNUC_NULL_TERMINATED;
 char     *ed_rsvp_format_number   (EdCatalog   *catalog,
