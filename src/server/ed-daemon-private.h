@@ -39,6 +39,7 @@ void ed_daemon_add_event_routes   (EdDaemon *self);
 void ed_daemon_add_guest_routes   (EdDaemon *self);
 void ed_daemon_add_transfer_routes (EdDaemon *self);
 void ed_daemon_stop_transfers      (EdDaemon *self);
-void ed_daemon_add_rsvp_routes    (EdDaemon *self);
+gboolean ed_daemon_add_rsvp_routes (EdDaemon  *self,
+                                    GError   **error);
 
 G_END_DECLS

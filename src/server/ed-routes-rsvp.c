@@ -834,16 +834,23 @@ handle_revoke_link (EdRequest *request,
   reply_link (self, request, request->ids[0]);
 }
 
-void
-ed_daemon_add_rsvp_routes (EdDaemon *self)
+gboolean
+ed_daemon_add_rsvp_routes (EdDaemon  *self,
+                           GError   **error)
 {
-  RsvpState *state = g_rc_box_new0 (RsvpState);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(EdStore) writer = NULL;
+  RsvpState *state;
 
   /* The store is open by now; the answers get a connection of their own. */
-  state->writer = ed_store_open (ed_store_get_path (self->store), &error);
-  if (state->writer == NULL)
-    g_error ("Cannot open a second connection to the database: %s", error->message);
+  writer = ed_store_open (ed_store_get_path (self->store), error);
+  if (writer == NULL)
+    {
+      g_prefix_error (error, "Cannot open a second connection to the database: ");
+      return FALSE;
+    }
+
+  state = g_rc_box_new0 (RsvpState);
+  state->writer = g_steal_pointer (&writer);
   state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
   state->tokens = ed_rsvp_token_cache_new (TOKEN_CACHE_SIZE);
   g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) release_state);
@@ -855,4 +862,6 @@ ed_daemon_add_rsvp_routes (EdDaemon *self)
   ed_router_add (self->router, "GET", "/r/{token}/calendar.ics", ED_ROUTE_PUBLIC, handle_calendar);
   ed_router_add (self->router, "GET", "/api/v1/guests/{id}/link", ED_ROUTE_AUTH, handle_get_link);
   ed_router_add (self->router, "POST", "/api/v1/guests/{id}/link/revoke", ED_ROUTE_AUTH, handle_revoke_link);
+
+  return TRUE;
 }
