@@ -87,6 +87,13 @@ on_msg_got_headers_cb (SoupServerMessage *msg,
     {
       state->streaming = TRUE;
       soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+      /* Refused before its body: a client that asked "Expect: 100-continue"
+       * never sends it, and libsoup's then reads the answer to the end of
+       * the connection.
+       */
+      if (soup_server_message_get_status (msg) != 0)
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                      "Connection", "close");
       return;
     }
 
