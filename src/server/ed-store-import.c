@@ -389,6 +389,8 @@ ed_store_import_apply (EdStore             *self,
   gint64 exists = 0;
   gint64 n_changes = 0;
   gboolean inserted;
+  gint64 start = g_get_monotonic_time ();
+  gint64 commit_start;
   int rc;
 
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
@@ -482,8 +484,14 @@ ed_store_import_apply (EdStore             *self,
       return TRUE;
     }
 
+  commit_start = g_get_monotonic_time ();
   if (ed_store_commit (self, error))
-    return TRUE;
+    {
+      g_debug ("Import into event %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " rows in %.2f s, committed in %.2f s",
+               event_id, source.n_rows, (commit_start - start) / 1e6,
+               (g_get_monotonic_time () - commit_start) / 1e6);
+      return TRUE;
+    }
 
 fail:
   ed_store_rollback (self);
