@@ -368,6 +368,14 @@ static const char * const long_word_conditions[MAX_SEARCH_WORDS] = {
  */
 #define NOT_INDEXED "guests.id > (SELECT indexed_upto FROM guests_search_state)"
 
+/* GUEST_COLUMNS_OF_GUESTS without the first, guests.id. */
+#define GUEST_COLUMNS_AFTER_ID \
+  "guests.event_id, guests.email, guests.first_name, guests.last_name, " \
+  "guests.extra, guests.status, guests.party_size, guests.waitlist_position, " \
+  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at"
+
+G_STATIC_ASSERT (sizeof ("guests.id, " GUEST_COLUMNS_AFTER_ID) == sizeof (GUEST_COLUMNS_OF_GUESTS));
+
 /* Search words reach the trigram index in one of two ways. Either the index
  * drives the query (FROM guests_search CROSS JOIN guests, see
  * search_drives_query()): it yields matches in rowid order and stops with
@@ -608,9 +616,12 @@ ed_store_list_guests (EdStore             *self,
   if (search_drives_query (query, &terms))
     {
       /* Two arms, each in id order, merged: the index's matches and the
-       * guests it does not hold yet.
+       * guests it does not hold yet. The first arm names the id by the
+       * index's rowid so that the index hands out its matches in order
+       * instead of having them sorted.
        */
-      sql = g_string_new ("SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests_search CROSS JOIN guests"
+      sql = g_string_new ("SELECT guests_search.rowid, " GUEST_COLUMNS_AFTER_ID
+                          " FROM guests_search CROSS JOIN guests"
                           " ON guests.id = guests_search.rowid"
                           " WHERE guests_search MATCH :match AND guests.event_id = :event");
       append_filters (sql, query, &terms, TRUE);
