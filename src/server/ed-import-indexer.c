@@ -18,6 +18,9 @@
 
 #define BATCH_ROWS 2000
 
+/* An import holds the write lock for seconds: wait for it to be done. */
+#define LOCK_TIMEOUT_MS 120000
+
 struct _EdImportIndexer
 {
   char         *db_path;
@@ -39,8 +42,10 @@ index_until_done (EdImportIndexer *self,
   gint64 started = g_get_monotonic_time ();
   guint n_indexed;
 
-  if (!(store = ed_store_open (self->db_path, error)) ||
-      !ed_store_checkpoint (store, error))
+  if (!(store = ed_store_open (self->db_path, error)))
+    return FALSE;
+  ed_store_set_lock_timeout (store, LOCK_TIMEOUT_MS);
+  if (!ed_store_checkpoint (store, error))
     return FALSE;
 
   do

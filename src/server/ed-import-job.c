@@ -288,7 +288,7 @@ spool_row_cb (const EdImportRow  *row,
  * back) and the rows are added after the upload, from the spool.
  */
 #define STALL_BUDGET_US (G_USEC_PER_SEC / 4)
-#define EARLY_LOCK_TIMEOUT_MS 100
+#define EARLY_LOCK_TIMEOUT_MS 1000
 #define LATE_LOCK_TIMEOUT_MS 60000
 
 typedef struct

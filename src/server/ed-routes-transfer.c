@@ -332,7 +332,14 @@ handle_import (EdRequest *request,
 {
   Upload *upload = g_object_get_data (G_OBJECT (request->msg), "ed-upload");
 
-  g_assert (upload != NULL && upload->alive);
+  /* The headers handler took every upload it did not answer. */
+  if (upload == NULL || !upload->alive)
+    {
+      g_warning ("An import request arrived whole without its upload");
+      ed_http_reply_error (request->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
+                           "The server could not complete the request; its log says why");
+      return;
+    }
 
   ed_import_job_end_input (upload->job);
   if (upload->done)

@@ -559,6 +559,18 @@ fail:
   return FALSE;
 }
 
+/* How long this connection waits for other writers before SQLITE_BUSY:
+ * background work waits its turn rather than fail.
+ */
+void
+ed_store_set_lock_timeout (EdStore *self,
+                           guint    timeout_ms)
+{
+  g_return_if_fail (ED_IS_STORE (self));
+
+  sqlite3_busy_timeout (self->db, (int) timeout_ms);
+}
+
 /* Returns how many guests the search index does not hold yet, or -1. */
 gint64
 ed_store_count_unindexed (EdStore  *self,

@@ -317,6 +317,8 @@ gboolean      ed_store_index_search_batch    (EdStore             *self,
                                               guint                max_rows,
                                               guint               *n_indexed,
                                               GError             **error);
+void          ed_store_set_lock_timeout      (EdStore             *self,
+                                              guint                timeout_ms);
 gint64        ed_store_count_unindexed       (EdStore             *self,
                                               GError             **error);
 gboolean      ed_store_checkpoint            (EdStore             *self,
