@@ -243,13 +243,20 @@ normalize_email (const char  *raw,
 {
   if (is_ascii (raw))
     {
-      char *at;
+      const char *at = strrchr (raw, '@');
+      gsize len = strlen (raw);
+      gsize domain = at != NULL ? (gsize) (at - raw) : len;
 
-      *email = g_strdup (raw);
-      if ((at = strrchr (*email, '@')) != NULL)
-        for (char *p = at + 1; *p; p++)
-          *p = g_ascii_tolower (*p);
-      *key = g_ascii_strdown (*email, -1);
+      /* One pass: the domain lower-cased in the address, all of it in the key. */
+      *email = g_malloc (len + 1);
+      *key = g_malloc (len + 1);
+      for (gsize i = 0; i <= len; i++)
+        {
+          char lower = g_ascii_tolower (raw[i]);
+
+          (*email)[i] = i > domain ? lower : raw[i];
+          (*key)[i] = lower;
+        }
       return;
     }
 
@@ -264,8 +271,18 @@ append_json_string (GString    *out,
   g_string_append_c (out, '"');
   for (const char *p = text; *p; p++)
     {
-      guchar c = *p;
+      const char *run = p;
+      guchar c;
 
+      /* Most text needs no escaping: copy it in runs. */
+      while ((guchar) *p >= 0x20 && *p != '"' && *p != '\\')
+        p++;
+      if (p > run)
+        g_string_append_len (out, run, p - run);
+      if (*p == '\0')
+        break;
+
+      c = *p;
       switch (c)
         {
         case '"':
