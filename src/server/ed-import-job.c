@@ -14,12 +14,12 @@
 #include "ed-time-util.h"
 
 /* One guest import: the main loop pushes the upload's chunks as they
- * arrive, a worker thread parses and checks them and spools the rows to a
- * temporary file, then adds them to the event in one transaction on a
- * database connection of its own (see ed-store-import.c). The main loop never waits for the
- * worker: it pauses the upload when the worker falls behind by more than
- * QUEUE_HIGH bytes, and the worker has it resumed once it is back under
- * QUEUE_LOW.
+ * arrive; a worker thread parses and checks them and spools the rows to a
+ * temporary file (ed-import-spool.c), while a second thread adds them to
+ * the event in one transaction on a database connection of its own
+ * (ed-store-import.c). The main loop never waits for the worker: it pauses
+ * the upload when the worker falls behind by more than QUEUE_HIGH bytes,
+ * and the worker has it resumed once it is back under QUEUE_LOW.
  */
 
 #define QUEUE_HIGH (4 * 1024 * 1024)
@@ -341,6 +341,11 @@ static gpointer
 early_apply_thread (gpointer user_data)
 {
   Apply *apply = user_data;
+
+  /* The write lock is taken once there are rows to write: a client slow
+   * to start does not hold it, nor use up the budget for waiting.
+   */
+  ed_import_spool_wait (apply->spool, apply->cancellable);
 
   /* Another import's insert is running: this one waits for the upload. */
   if (!g_mutex_trylock (&apply_lock))

@@ -207,6 +207,20 @@ ed_import_spool_close (EdImportSpool *self,
   g_mutex_unlock (&self->mutex);
 }
 
+/* Reader: waits, as long as it takes, until there is a row to read or
+ * the writer has closed the spool.
+ */
+void
+ed_import_spool_wait (EdImportSpool *self,
+                      GCancellable  *cancellable)
+{
+  g_mutex_lock (&self->mutex);
+  while (self->n_read == self->n_published && !self->closed &&
+         !g_cancellable_is_cancelled (cancellable))
+    g_cond_wait_until (&self->cond, &self->mutex, g_get_monotonic_time () + G_USEC_PER_SEC / 10);
+  g_mutex_unlock (&self->mutex);
+}
+
 /* Reader: starts again from the first row. */
 void
 ed_import_spool_rewind (EdImportSpool *self)

@@ -22,6 +22,8 @@ void           ed_import_spool_close        (EdImportSpool      *self,
                                              gboolean            complete);
 
 /* The reader's side, in another thread. */
+void           ed_import_spool_wait         (EdImportSpool      *self,
+                                             GCancellable       *cancellable);
 void           ed_import_spool_rewind       (EdImportSpool      *self);
 gboolean       ed_import_spool_read         (EdImportSpool      *self,
                                              gint64              max_wait_us,
