@@ -583,6 +583,19 @@ ed_import_job_wait (EdImportJob *self,
   return finished;
 }
 
+/* Returns when the job finished (Unix seconds), or 0 while it runs. */
+gint64
+ed_import_job_get_finished_at (EdImportJob *self)
+{
+  gint64 finished_at;
+
+  g_mutex_lock (&self->mutex);
+  finished_at = self->finished_at;
+  g_mutex_unlock (&self->mutex);
+
+  return finished_at;
+}
+
 /* Returns why the job failed ("no_email_column", "upload_incomplete",
  * "cancelled", …), or %NULL while it has not.
  */

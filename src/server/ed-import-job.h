@@ -53,6 +53,7 @@ void            ed_import_job_break_input      (EdImportJob         *self,
 
 gboolean        ed_import_job_wait             (EdImportJob         *self,
                                                 gint64               timeout_us);
+gint64          ed_import_job_get_finished_at  (EdImportJob         *self);
 const char     *ed_import_job_get_error_code   (EdImportJob         *self);
 void            ed_import_job_add_progress     (EdImportJob         *self,
                                                 JsonBuilder         *builder);

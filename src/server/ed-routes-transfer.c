@@ -12,6 +12,7 @@
 #include "ed-import-indexer.h"
 #include "ed-import-job.h"
 #include "ed-json-util.h"
+#include "ed-time-util.h"
 #include "ed-validate.h"
 
 /* Guest import (POST /api/v1/events/{id}/guests/import, and GET of the same
@@ -27,6 +28,9 @@
  */
 
 #define MAX_IMPORT_BYTES (G_GINT64_CONSTANT (2) * 1024 * 1024 * 1024)
+
+/* How long the progress of a finished import stays to be read. */
+#define IMPORT_KEPT_SECONDS (24 * 3600)
 #define QUERY_MAX_CHARS 200
 
 /* How long a stopping daemon waits for workers to let go of the database. */
@@ -246,6 +250,24 @@ is_csv_content_type (SoupServerMessage *msg)
                           g_ascii_strcasecmp (type, "application/csv") == 0);
 }
 
+/* Each report may list a thousand rows: keep them for a day. */
+static void
+forget_old_imports (EdTransfers *transfers)
+{
+  gint64 oldest = ed_time_now () - IMPORT_KEPT_SECONDS;
+  GHashTableIter iter;
+  gpointer job;
+
+  g_hash_table_iter_init (&iter, transfers->imports);
+  while (g_hash_table_iter_next (&iter, NULL, &job))
+    {
+      gint64 finished_at = ed_import_job_get_finished_at (job);
+
+      if (finished_at != 0 && finished_at < oldest)
+        g_hash_table_iter_remove (&iter);
+    }
+}
+
 /* Headers of an upload: checked before the body is read. */
 static void
 handle_import_headers (EdRequest *request,
@@ -306,6 +328,8 @@ handle_import_headers (EdRequest *request,
                            "(GET /api/v1/events/%" G_GINT64_FORMAT "/guests/import)", event->id);
       return;
     }
+
+  forget_old_imports (transfers);
 
   upload = g_atomic_rc_box_new0 (Upload);
   upload->transfers = transfers_ref (transfers);
