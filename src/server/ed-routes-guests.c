@@ -231,41 +231,6 @@ reply_store_error (EdDaemon     *self,
   ed_http_reply_json (request->msg, SOUP_STATUS_CONFLICT, builder);
 }
 
-static gboolean
-parse_sort (const char  *text,
-            EdGuestSort *sort,
-            gboolean    *descending)
-{
-  static const struct {
-    const char  *name;
-    EdGuestSort  sort;
-  } sorts[] = {
-    { "created", ED_GUEST_SORT_CREATED },
-    { "name", ED_GUEST_SORT_NAME },
-    { "email", ED_GUEST_SORT_EMAIL },
-  };
-
-  *sort = ED_GUEST_SORT_CREATED;
-  *descending = FALSE;
-  if (text == NULL || *text == '\0')
-    return TRUE;
-
-  if (*text == '-')
-    {
-      *descending = TRUE;
-      text++;
-    }
-
-  for (guint i = 0; i < G_N_ELEMENTS (sorts); i++)
-    if (strcmp (text, sorts[i].name) == 0)
-      {
-        *sort = sorts[i].sort;
-        return TRUE;
-      }
-
-  return FALSE;
-}
-
 static void
 handle_list_guests (EdRequest *request,
                     gpointer   user_data)
@@ -299,7 +264,7 @@ handle_list_guests (EdRequest *request,
         ed_validate_fail (fields, "status",
                           "must be one of pending, accepted, declined, waitlisted, cancelled");
     }
-  if (!parse_sort (ed_request_get_query (request, "sort"), &query.sort, &query.descending))
+  if (!ed_guest_sort_parse (ed_request_get_query (request, "sort"), &query.sort, &query.descending))
     ed_validate_fail (fields, "sort", "must be one of name, email, created, each optionally after “-” for descending order");
   if (q != NULL && (!g_utf8_validate (q, -1, NULL) || g_utf8_strlen (q, -1) > QUERY_MAX_CHARS))
     ed_validate_fail (fields, "q", "must be text of at most %d characters", QUERY_MAX_CHARS);

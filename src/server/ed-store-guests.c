@@ -737,3 +737,47 @@ ed_store_list_rsvp_history (EdStore  *self,
 
   return g_steal_pointer (&changes);
 }
+
+/**
+ * ed_guest_sort_parse:
+ * @text: (nullable): the `sort` parameter of a guest list: created, name or
+ *   email, optionally after "-" for descending order
+ * @sort: (out): the order
+ * @descending: (out): whether it is reversed
+ *
+ * Returns: %FALSE if @text names no order
+ */
+gboolean
+ed_guest_sort_parse (const char  *text,
+                     EdGuestSort *sort,
+                     gboolean    *descending)
+{
+  static const struct {
+    const char  *name;
+    EdGuestSort  sort;
+  } sorts[] = {
+    { "created", ED_GUEST_SORT_CREATED },
+    { "name", ED_GUEST_SORT_NAME },
+    { "email", ED_GUEST_SORT_EMAIL },
+  };
+
+  *sort = ED_GUEST_SORT_CREATED;
+  *descending = FALSE;
+  if (text == NULL || *text == '\0')
+    return TRUE;
+
+  if (*text == '-')
+    {
+      *descending = TRUE;
+      text++;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (sorts); i++)
+    if (strcmp (text, sorts[i].name) == 0)
+      {
+        *sort = sorts[i].sort;
+        return TRUE;
+      }
+
+  return FALSE;
+}

@@ -35,6 +35,10 @@ typedef enum
   ED_GUEST_SORT_EMAIL,
 } EdGuestSort;
 
+gboolean ed_guest_sort_parse (const char  *text,
+                              EdGuestSort *sort,
+                              gboolean    *descending);
+
 typedef struct
 {
   const char   *query;        /* words matched against names and email, or NULL */
