@@ -8,7 +8,6 @@
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ed-ctl-client.h"
@@ -16,6 +15,7 @@
 #include "ed-ctl-error.h"
 #include "ed-ctl-progress.h"
 #include "ed-ctl-session.h"
+#include "ed-terminal-util.h"
 
 /* eventdeskctl COMMAND [OPTION…]: login, logout, import, export. Each
  * command parses its own options; what it prints for people goes to
@@ -41,48 +41,6 @@ typedef char SecretString;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretString, free_secret)
 
 static char *
-read_line (FILE *stream)
-{
-  g_autoptr(GString) line = g_string_new (NULL);
-  int c;
-
-  while ((c = fgetc (stream)) != EOF && c != '\n')
-    if (line->len <= PASSWORD_MAX_BYTES)
-      g_string_append_c (line, (char) c);
-
-  if (c == EOF && line->len == 0)
-    return NULL;
-  if (line->len > 0 && line->str[line->len - 1] == '\r')
-    g_string_truncate (line, line->len - 1);
-
-  return g_string_free (g_steal_pointer (&line), FALSE);
-}
-
-static char *
-prompt_without_echo (FILE       *tty,
-                     const char *prompt)
-{
-  struct termios saved, quiet;
-  char *line;
-
-  fputs (prompt, tty);
-  fflush (tty);
-
-  if (tcgetattr (fileno (tty), &saved) != 0)
-    return NULL;
-  quiet = saved;
-  quiet.c_lflag &= ~(tcflag_t) ECHO;
-  quiet.c_lflag |= ECHONL;
-  if (tcsetattr (fileno (tty), TCSAFLUSH, &quiet) != 0)
-    return NULL;
-
-  line = read_line (tty);
-  tcsetattr (fileno (tty), TCSAFLUSH, &saved);
-
-  return line;
-}
-
-static char *
 read_password (gboolean   from_stdin,
                GError   **error)
 {
@@ -91,7 +49,7 @@ read_password (gboolean   from_stdin,
 
   if (from_stdin)
     {
-      if (!(password = read_line (stdin)))
+      if (!(password = ed_terminal_read_line (stdin, PASSWORD_MAX_BYTES)))
         g_set_error_literal (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("No password on standard input"));
       return password;
     }
@@ -104,7 +62,7 @@ read_password (gboolean   from_stdin,
                              "pipe it in and add --password-stdin"));
       return NULL;
     }
-  password = prompt_without_echo (tty, _("Password: "));
+  password = ed_terminal_prompt_hidden (tty, _("Password: "), PASSWORD_MAX_BYTES);
   fclose (tty);
 
   if (password == NULL)

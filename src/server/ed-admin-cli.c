@@ -7,13 +7,13 @@
 #include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ed-admin-cli.h"
 #include "ed-config.h"
 #include "ed-data-dir.h"
 #include "ed-error.h"
+#include "ed-terminal-util.h"
 #include "ed-password.h"
 #include "ed-store.h"
 #include "ed-time-util.h"
@@ -46,51 +46,6 @@ check_username (const char  *name,
   return TRUE;
 }
 
-static char *
-read_line (FILE *stream)
-{
-  g_autoptr(GString) line = g_string_new (NULL);
-  int c;
-
-  while ((c = fgetc (stream)) != EOF && c != '\n')
-    {
-      if (line->len > ED_PASSWORD_MAX_LENGTH + 1)
-        continue;
-      g_string_append_c (line, (char) c);
-    }
-
-  if (c == EOF && line->len == 0)
-    return NULL;
-  if (line->len > 0 && line->str[line->len - 1] == '\r')
-    g_string_truncate (line, line->len - 1);
-
-  return g_string_free (g_steal_pointer (&line), FALSE);
-}
-
-static char *
-prompt_without_echo (FILE       *tty,
-                     const char *prompt)
-{
-  struct termios saved, quiet;
-  char *line;
-
-  fputs (prompt, tty);
-  fflush (tty);
-
-  if (tcgetattr (fileno (tty), &saved) != 0)
-    return NULL;
-  quiet = saved;
-  quiet.c_lflag &= ~(tcflag_t) ECHO;
-  quiet.c_lflag |= ECHONL;
-  if (tcsetattr (fileno (tty), TCSAFLUSH, &quiet) != 0)
-    return NULL;
-
-  line = read_line (tty);
-  tcsetattr (fileno (tty), TCSAFLUSH, &saved);
-
-  return line;
-}
-
 static void
 free_secret (char *secret)
 {
@@ -112,7 +67,7 @@ read_password (gboolean   from_stdin,
 
   if (from_stdin)
     {
-      first = read_line (stdin);
+      first = ed_terminal_read_line (stdin, ED_PASSWORD_MAX_LENGTH + 1);
       if (first == NULL)
         {
           g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID,
@@ -133,7 +88,7 @@ read_password (gboolean   from_stdin,
       return NULL;
     }
 
-  first = prompt_without_echo (tty, _("New password: "));
+  first = ed_terminal_prompt_hidden (tty, _("New password: "), ED_PASSWORD_MAX_LENGTH + 1);
   if (first == NULL)
     {
       fclose (tty);
@@ -146,7 +101,7 @@ read_password (gboolean   from_stdin,
       return NULL;
     }
 
-  second = prompt_without_echo (tty, _("Repeat the password: "));
+  second = ed_terminal_prompt_hidden (tty, _("Repeat the password: "), ED_PASSWORD_MAX_LENGTH + 1);
   fclose (tty);
   if (second == NULL || strcmp (first, second) != 0)
     {
