@@ -240,8 +240,14 @@ await_result (GMainContext  *context,
   return *result != NULL;
 }
 
-static void
-remove_tree (const char *path)
+/**
+ * ed_test_remove_tree:
+ * @path: a folder a test made
+ *
+ * Removes @path and everything in it, without following symbolic links.
+ */
+void
+ed_test_remove_tree (const char *path)
 {
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
   const char *name;
@@ -251,7 +257,7 @@ remove_tree (const char *path)
       g_autofree char *child = g_build_filename (path, name, NULL);
 
       if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
+        ed_test_remove_tree (child);
       else
         g_unlink (child);
     }
@@ -314,7 +320,7 @@ ed_test_daemon_free (EdTestDaemon *self)
     g_assert_cmpint (ed_test_daemon_stop (self), ==, 0);
 
   slots[self->slot].used = FALSE;
-  remove_tree (self->data_dir);
+  ed_test_remove_tree (self->data_dir);
   g_unlink (self->log_path);
 
   g_free (self->data_dir);

@@ -43,4 +43,6 @@ int           ed_test_daemon_stop         (EdTestDaemon        *self);
 void          ed_test_daemon_kill         (EdTestDaemon        *self);
 void          ed_test_daemon_restart      (EdTestDaemon        *self);
 
+void          ed_test_remove_tree         (const char          *path);
+
 G_END_DECLS

@@ -16,10 +16,14 @@
 #include "ed-terminal-util.h"
 #include "ed-password.h"
 #include "ed-store.h"
+#include "ed-store-backup.h"
 #include "ed-time-util.h"
 
 /* eventdeskd admin add|list|passwd|remove: works on the database directly,
  * so it takes the data directory's lock and refuses while a daemon runs.
+ * eventdeskd admin backup is the exception: it only reads, through its own
+ * read-only connection (see ed-store-backup.c), and works while the daemon
+ * runs.
  */
 
 #define USERNAME_MAX_CHARS 64
@@ -138,6 +142,27 @@ open_store (EdConfig  *config,
   return store;
 }
 
+static gboolean
+run_backup (EdConfig    *config,
+            const char  *backup_path,
+            GError     **error)
+{
+  g_autofree char *db_path = ed_config_get_db_path (config);
+  g_autofree char *secret_path = ed_config_get_secret_path (config);
+  g_autofree char *size = NULL;
+  EdStoreBackupInfo info = { 0 };
+
+  if (!ed_store_backup (db_path, backup_path, &info, error))
+    return FALSE;
+
+  size = g_format_size ((guint64) (info.pages * info.page_size));
+  g_print (_("Wrote a copy of %s to %s (%s, schema version %d).\n"),
+           db_path, backup_path, size, info.schema_version);
+  g_print (_("Keep a copy of %s with it: without that key, restored sessions and RSVP links no longer work.\n"),
+           secret_path);
+  return TRUE;
+}
+
 static char *
 format_time (gint64 unix_seconds)
 {
@@ -230,7 +255,7 @@ run_command (EdStore     *store,
     }
 
   g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-               _("Unknown admin command “%s”; use add, list, passwd or remove"), command);
+               _("Unknown admin command “%s”; use add, list, passwd, remove or backup"), command);
   return FALSE;
 }
 
@@ -264,11 +289,13 @@ ed_admin_cli_run (int    argc,
     { NULL }
   };
 
-  context = g_option_context_new (_("add|list|passwd|remove [NAME] — manage the admins who can log in"));
+  context = g_option_context_new (_("add|list|passwd|remove [NAME] | backup FILE — manage the admins who can log in, back up the database"));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context,
     _("The admin commands work on the database directly and refuse to run while\n"
-      "eventdeskd runs on the same data directory: stop the daemon first."));
+      "eventdeskd runs on the same data directory: stop the daemon first.\n"
+      "The exception is “backup FILE”, which writes a consistent copy of the\n"
+      "database to FILE while the daemon runs and goes on writing."));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -286,7 +313,16 @@ ed_admin_cli_run (int    argc,
     }
 
   command = argv[1];
-  if (strcmp (command, "list") != 0)
+  if (strcmp (command, "backup") == 0)
+    {
+      if (argc != 3)
+        {
+          g_printerr (_("eventdeskd admin backup: give exactly one FILE to write\n"));
+          return 2;
+        }
+      name = argv[2];
+    }
+  else if (strcmp (command, "list") != 0)
     {
       if (argc != 3)
         {
@@ -315,6 +351,16 @@ ed_admin_cli_run (int    argc,
     {
       g_free (config->data_dir);
       config->data_dir = g_steal_pointer (&data_dir);
+    }
+
+  if (strcmp (command, "backup") == 0)
+    {
+      if (!run_backup (config, name, &error))
+        {
+          g_printerr ("eventdeskd admin backup: %s\n", error->message);
+          return 1;
+        }
+      return 0;
     }
 
   if (!(store = open_store (config, &lock_fd, &error)))
