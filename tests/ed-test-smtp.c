@@ -593,3 +593,19 @@ ed_test_parse_with_python (const char *eml_path)
   g_assert_no_error (error);
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
+
+/* Parses a message as a mail reader would; the test fails when it cannot. */
+GMimeMessage *
+ed_test_parse_with_gmime (GBytes *bytes)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (bytes, &size);
+  GMimeStream *stream = g_mime_stream_mem_new_with_buffer (data, size);
+  GMimeParser *parser = g_mime_parser_new_with_stream (stream);
+  GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
+
+  g_object_unref (parser);
+  g_object_unref (stream);
+  g_assert_nonnull (message);
+  return message;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gmime/gmime.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -48,5 +49,6 @@ char             *ed_test_capture_server_get_path      (EdTestSmtpServer   *self
 char             *ed_test_make_certificate             (const char         *dir,
                                                         char              **key_path);
 JsonObject       *ed_test_parse_with_python            (const char         *eml_path);
+GMimeMessage     *ed_test_parse_with_gmime             (GBytes             *bytes);
 
 G_END_DECLS

@@ -43,7 +43,6 @@ static const char * const calendar_text =
   "END:VCALENDAR\r\n";
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeParser, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeStream, g_object_unref)
 
 /* ---- messages ---- */
@@ -105,19 +104,6 @@ make_message (const char *to_address,
   g_assert_true (ed_mail_message_set_list_unsubscribe (message, UNSUBSCRIBE_URL, &error));
   g_assert_no_error (error);
   return g_steal_pointer (&message);
-}
-
-static GMimeMessage *
-parse_with_gmime (GBytes *bytes)
-{
-  gsize size;
-  const char *data = g_bytes_get_data (bytes, &size);
-  g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer (data, size);
-  g_autoptr(GMimeParser) parser = g_mime_parser_new_with_stream (stream);
-  GMimeMessage *message = g_mime_parser_construct_message (parser, NULL);
-
-  g_assert_nonnull (message);
-  return message;
 }
 
 static char *
@@ -199,7 +185,7 @@ check_invitation_with_gmime (GBytes     *bytes,
                              const char *html,
                              gboolean    with_calendar)
 {
-  g_autoptr(GMimeMessage) parsed = parse_with_gmime (bytes);
+  g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
   GMimeObject *object = GMIME_OBJECT (parsed);
   InternetAddressList *to = g_mime_message_get_to (parsed);
   InternetAddressList *from = g_mime_message_get_from (parsed);
@@ -318,7 +304,7 @@ test_message_structure (void)
   g_assert_cmpstr (ed_mail_message_get_envelope_to (message), ==, GUEST_ADDRESS);
   g_assert_cmpstr (ed_mail_message_get_message_id (message), ==, "campaign-3.guest-42@events.example.org");
   {
-    g_autoptr(GMimeMessage) parsed = parse_with_gmime (bytes);
+    g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
 
     assert_raw_header (GMIME_OBJECT (parsed), "Message-ID", "<campaign-3.guest-42@events.example.org>");
   }
@@ -363,7 +349,7 @@ test_message_text_only (void)
   g_assert_no_error (error);
   assert_wire_format (bytes);
 
-  parsed = parse_with_gmime (bytes);
+  parsed = ed_test_parse_with_gmime (bytes);
   part = g_mime_message_get_mime_part (parsed);
   g_assert_true (g_mime_content_type_is_type (g_mime_object_get_content_type (part), "text", "plain"));
   g_assert_cmpint (g_mime_part_get_content_encoding (GMIME_PART (part)), ==, GMIME_CONTENT_ENCODING_7BIT);
@@ -398,7 +384,7 @@ test_message_header_injection (void)
   g_assert_no_error (error);
   assert_wire_format (bytes);
 
-  parsed = parse_with_gmime (bytes);
+  parsed = ed_test_parse_with_gmime (bytes);
   headers = g_mime_object_get_header_list (GMIME_OBJECT (parsed));
   g_assert_false (g_mime_header_list_contains (headers, "Bcc"));
   g_assert_false (g_mime_header_list_contains (headers, "X-Evil"));
@@ -713,7 +699,7 @@ test_smtp_capture (void)
     {
       g_autoptr(JsonObject) envelope = ed_test_capture_server_get_envelope (server, i + 1);
       g_autoptr(GBytes) received = ed_test_capture_server_get_message (server, i + 1);
-      g_autoptr(GMimeMessage) parsed = parse_with_gmime (received);
+      g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (received);
       g_autofree char *path = ed_test_capture_server_get_path (server, i + 1);
       g_autoptr(JsonObject) python = ed_test_parse_with_python (path);
       JsonArray *parts = json_object_get_array_member (python, "parts");
@@ -1343,7 +1329,7 @@ test_maildir_deliver (void)
         g_assert_true (g_str_has_suffix (expected->str, body));
 
         file_bytes = g_bytes_new (contents, strlen (contents));
-        parsed = parse_with_gmime (file_bytes);
+        parsed = ed_test_parse_with_gmime (file_bytes);
         g_assert_cmpstr (g_mime_message_get_subject (parsed), ==, SUBJECT);
       }
   }

@@ -25,22 +25,39 @@ ed_rsvp_status_to_string (EdRsvpStatus status)
 }
 
 gboolean
-ed_rsvp_status_from_string (const char   *str,
-                            EdRsvpStatus *status)
+ed_enum_from_name (const char * const *names,
+                   guint               n_names,
+                   const char         *str,
+                   guint              *index)
 {
-  g_return_val_if_fail (status != NULL, FALSE);
+  g_return_val_if_fail (names != NULL && index != NULL, FALSE);
 
   if (str == NULL)
     return FALSE;
 
-  for (guint i = 0; i < ED_RSVP_N_STATUSES; i++)
+  for (guint i = 0; i < n_names; i++)
     {
-      if (strcmp (str, rsvp_status_names[i]) == 0)
+      if (strcmp (str, names[i]) == 0)
         {
-          *status = i;
+          *index = i;
           return TRUE;
         }
     }
 
   return FALSE;
+}
+
+gboolean
+ed_rsvp_status_from_string (const char   *str,
+                            EdRsvpStatus *status)
+{
+  guint index;
+
+  g_return_val_if_fail (status != NULL, FALSE);
+
+  if (!ed_enum_from_name (rsvp_status_names, ED_RSVP_N_STATUSES, str, &index))
+    return FALSE;
+
+  *status = index;
+  return TRUE;
 }

@@ -16,6 +16,12 @@ typedef enum
 
 #define ED_RSVP_N_STATUSES (ED_RSVP_CANCELLED + 1)
 
+/* The index of @str in @names, for the enums stored as names. */
+gboolean    ed_enum_from_name          (const char * const *names,
+                                        guint               n_names,
+                                        const char         *str,
+                                        guint              *index);
+
 const char *ed_rsvp_status_to_string   (EdRsvpStatus  status);
 gboolean    ed_rsvp_status_from_string (const char   *str,
                                         EdRsvpStatus *status);

@@ -36,14 +36,6 @@
 
 #define PROMOTION_PRIORITY 100
 
-#define PROMOTION_SUBJECT "A place for you at {{event_name}}"
-#define PROMOTION_TEXT \
-  "Hello {{first_name}},\n\n" \
-  "good news: a place has become free at {{event_name}}, and it is yours. " \
-  "You were on the waiting list and are now confirmed.\n\n" \
-  "If you can no longer come, please say so on your personal page, so that " \
-  "the next guest in line can have the seat:\n{{rsvp_url}}\n"
-
 typedef struct
 {
   gint64        event_id;
@@ -284,7 +276,10 @@ close_gap (EdStore  *self,
   return ed_store_step_done (self, stmt, error);
 }
 
-/* The event's transactional campaign for promotion mail, made on first use. */
+/* The event's transactional campaign for promotion mail, made on first
+ * use; its empty subject and text make the renderer use its built-in,
+ * translatable ones (ed-mail-render.c).
+ */
 static gboolean
 get_promotion_campaign (EdStore  *self,
                         gint64    event_id,
@@ -314,13 +309,11 @@ get_promotion_campaign (EdStore  *self,
   if (!(stmt = ed_store_prepare (self,
                                  "INSERT INTO campaigns (event_id, kind, audience, subject, text_body, "
                                  "state, transactional, created_at, updated_at, launched_at) "
-                                 "VALUES (?1, 'waitlist_promotion', 'promoted', ?2, ?3, 'running', 1, ?4, ?4, ?4)",
+                                 "VALUES (?1, 'waitlist_promotion', 'promoted', '', '', 'running', 1, ?2, ?2, ?2)",
                                  error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, event_id);
-  sqlite3_bind_text (stmt, 2, PROMOTION_SUBJECT, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, PROMOTION_TEXT, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 4, now);
+  sqlite3_bind_int64 (stmt, 2, now);
   if (!ed_store_step_done (self, stmt, error))
     return FALSE;
 
