@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "ed-campaign.h"
 #include "ed-enums.h"
 #include "ed-event.h"
 #include "ed-guest.h"
@@ -339,6 +340,72 @@ gint          ed_store_export_guests         (EdStore             *self,
                                               guint                limit,
                                               EdExportRowFunc      func,
                                               gpointer             user_data,
+                                              GError             **error);
+
+/* The mail queue, as the mailer's own connection works it
+ * (ed-store-queue.c)
+ */
+
+/* A message claimed for sending, with its guest. */
+typedef struct
+{
+  gint64   id;
+  gint64   campaign_id;
+  guint    attempts;      /* attempts before this one */
+  gint64   created_at;
+  EdGuest *guest;
+} EdQueuedMessage;
+
+void ed_queued_message_free (EdQueuedMessage *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdQueuedMessage, ed_queued_message_free)
+
+typedef enum
+{
+  ED_DELIVERY_SENT,
+  ED_DELIVERY_RETRY,
+  ED_DELIVERY_FAILED,
+} EdDeliveryOutcome;
+
+/* What became of one attempt; the text is borrowed. */
+typedef struct
+{
+  gint64             message_id;
+  EdDeliveryOutcome  outcome;
+  guint              code;             /* the SMTP reply code, 0 for none */
+  const char        *text;
+  gint64             at;
+  gint64             next_attempt_at;  /* for ED_DELIVERY_RETRY */
+} EdDeliveryRecord;
+
+gboolean      ed_store_requeue_sending       (EdStore             *self,
+                                              gint64              *n_requeued,
+                                              GError             **error);
+GPtrArray    *ed_store_list_running_campaigns (EdStore            *self,
+                                              GError             **error);
+gboolean      ed_store_claim_messages        (EdStore             *self,
+                                              gint64               campaign_id,
+                                              gint64               now,
+                                              guint                max_messages,
+                                              GPtrArray           *messages,
+                                              GError             **error);
+gboolean      ed_store_record_deliveries     (EdStore             *self,
+                                              const EdDeliveryRecord *records,
+                                              guint                n_records,
+                                              GError             **error);
+gboolean      ed_store_release_messages      (EdStore             *self,
+                                              const gint64        *message_ids,
+                                              guint                n_messages,
+                                              GError             **error);
+gboolean      ed_store_finish_campaign_if_done (EdStore           *self,
+                                              gint64               campaign_id,
+                                              gint64               now,
+                                              gboolean            *finished,
+                                              GError             **error);
+gboolean      ed_store_pause_failing_campaign (EdStore            *self,
+                                              gint64               campaign_id,
+                                              const char          *reason,
+                                              gint64               now,
+                                              gboolean            *paused,
                                               GError             **error);
 
 G_END_DECLS

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdesk-store"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-error.h"
+#include "ed-store-private.h"
+
+/* The mail queue as the mailer sees it: claiming due messages, writing
+ * what became of them, and the campaign states that follow from that.
+ *
+ * Messages are claimed per running campaign (there are few) over the
+ * messages_campaign_state index, transactional campaigns first, rather
+ * than over one global “due” order: a paused campaign's half million
+ * queued messages would otherwise be stepped over by every claim. A
+ * campaign's queued messages come in id order, that is in the order the
+ * launch queued them; its retries when their time has come.
+ */
+
+void
+ed_queued_message_free (EdQueuedMessage *message)
+{
+  if (message == NULL)
+    return;
+
+  g_clear_pointer (&message->guest, ed_guest_free);
+  g_free (message);
+}
+
+/**
+ * ed_store_requeue_sending:
+ * @self: a store
+ * @n_requeued: (out) (optional): how many messages went back
+ * @error: return location for an error
+ *
+ * Puts messages left in `sending` (by a crash: a clean stop writes every
+ * result) back into the queue. They may have reached the server before
+ * the crash, so they may arrive twice: delivery is at least once.
+ */
+gboolean
+ed_store_requeue_sending (EdStore  *self,
+                          gint64   *n_requeued,
+                          GError  **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  /* per campaign, over the (campaign_id, state) index */
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE messages SET state = 'queued' "
+                                 "WHERE campaign_id IN (SELECT id FROM campaigns) AND state = 'sending'",
+                                 error)) ||
+      !ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  if (n_requeued != NULL)
+    *n_requeued = sqlite3_changes64 (self->db);
+  return TRUE;
+}
+
+/**
+ * ed_store_list_running_campaigns:
+ * @self: a store
+ * @error: return location for an error
+ *
+ * Returns: (transfer container) (element-type EdCampaign): the running
+ *   campaigns with their templates, transactional ones first
+ */
+GPtrArray *
+ed_store_list_running_campaigns (EdStore  *self,
+                                 GError  **error)
+{
+  g_autoptr(GPtrArray) campaigns = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_campaign_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT id, event_id, kind, audience, transactional, subject, text_body, "
+                                 "html_body, created_at, updated_at, launched_at FROM campaigns "
+                                 "WHERE state = 'running' ORDER BY transactional DESC, id", error)))
+    return NULL;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      EdCampaign *campaign = ed_campaign_new ();
+
+      campaign->id = sqlite3_column_int64 (stmt, 0);
+      campaign->event_id = sqlite3_column_int64 (stmt, 1);
+      if (!ed_campaign_kind_from_string ((const char *) sqlite3_column_text (stmt, 2), &campaign->kind))
+        campaign->kind = ED_CAMPAIGN_KIND_UPDATE;
+      g_free (campaign->audience);
+      campaign->audience = ed_store_column_strdup (stmt, 3);
+      campaign->transactional = sqlite3_column_int (stmt, 4) != 0;
+      g_free (campaign->subject);
+      campaign->subject = ed_store_column_strdup (stmt, 5);
+      g_free (campaign->text);
+      campaign->text = ed_store_column_strdup (stmt, 6);
+      g_free (campaign->html);
+      campaign->html = ed_store_column_strdup (stmt, 7);
+      campaign->state = ED_CAMPAIGN_STATE_RUNNING;
+      campaign->created_at = sqlite3_column_int64 (stmt, 8);
+      campaign->updated_at = sqlite3_column_int64 (stmt, 9);
+      campaign->launched_at = sqlite3_column_int64 (stmt, 10);
+      g_ptr_array_add (campaigns, campaign);
+    }
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&campaigns);
+}
+
+/* The guest's columns, then the message's. */
+#define CLAIM_MESSAGE_COLUMN 13
+
+/* Reads the due rows first and moves them to `sending` after: a row
+ * updated under a running SELECT may leave or re-enter its index range.
+ */
+static gboolean
+claim_rows (EdStore       *self,
+            sqlite3_stmt  *select,
+            GPtrArray     *messages,
+            guint          max_messages,
+            GError       **error)
+{
+  sqlite3_stmt *update;
+  guint first = messages->len;
+  int rc = SQLITE_DONE;
+
+  while (messages->len < max_messages && (rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      EdQueuedMessage *message = g_new0 (EdQueuedMessage, 1);
+
+      message->guest = ed_store_guest_from_row (select);
+      message->id = sqlite3_column_int64 (select, CLAIM_MESSAGE_COLUMN);
+      message->campaign_id = sqlite3_column_int64 (select, CLAIM_MESSAGE_COLUMN + 1);
+      message->attempts = sqlite3_column_int (select, CLAIM_MESSAGE_COLUMN + 2);
+      message->created_at = sqlite3_column_int64 (select, CLAIM_MESSAGE_COLUMN + 3);
+      g_ptr_array_add (messages, message);
+    }
+  sqlite3_reset (select);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return ed_store_set_error (self, rc, error);
+
+  for (guint i = first; i < messages->len; i++)
+    {
+      EdQueuedMessage *message = g_ptr_array_index (messages, i);
+
+      if (!(update = ed_store_prepare (self, "UPDATE messages SET state = 'sending' WHERE id = ?", error)))
+        return FALSE;
+      sqlite3_bind_int64 (update, 1, message->id);
+      if (!ed_store_step_done (self, update, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * ed_store_claim_messages:
+ * @self: a store
+ * @campaign_id: a running campaign
+ * @now: the time; retries due by then are taken
+ * @max_messages: at most this many
+ * @messages: (element-type EdQueuedMessage): where the claimed messages
+ *   are added, each with its guest
+ * @error: return location for an error
+ *
+ * Moves up to @max_messages of the campaign's due messages (retries
+ * first, then queued ones in the order they were queued) to `sending`,
+ * in one transaction.
+ */
+gboolean
+ed_store_claim_messages (EdStore    *self,
+                         gint64      campaign_id,
+                         gint64      now,
+                         guint       max_messages,
+                         GPtrArray  *messages,
+                         GError    **error)
+{
+  sqlite3_stmt *stmt;
+  guint before;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (messages != NULL, FALSE);
+
+  before = messages->len;
+  max_messages += before;
+
+  if (!ed_store_begin (self, error))
+    return FALSE;
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT " GUEST_COLUMNS_OF_GUESTS ", m.id, m.campaign_id, m.attempts, m.created_at "
+                                 "FROM messages m JOIN guests ON guests.id = m.guest_id "
+                                 "WHERE m.campaign_id = ?1 AND m.state = 'retry' AND m.next_attempt_at <= ?2",
+                                 error)))
+    goto fail;
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+  sqlite3_bind_int64 (stmt, 2, now);
+  if (!claim_rows (self, stmt, messages, max_messages, error))
+    goto fail;
+
+  if (messages->len < max_messages)
+    {
+      if (!(stmt = ed_store_prepare (self,
+                                     "SELECT " GUEST_COLUMNS_OF_GUESTS ", m.id, m.campaign_id, m.attempts, m.created_at "
+                                     "FROM messages m JOIN guests ON guests.id = m.guest_id "
+                                     "WHERE m.campaign_id = ?1 AND m.state = 'queued' ORDER BY m.id",
+                                     error)))
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, campaign_id);
+      if (!claim_rows (self, stmt, messages, max_messages, error))
+        goto fail;
+    }
+
+  if (!ed_store_commit (self, error))
+    goto fail;
+
+  return TRUE;
+
+fail:
+  ed_store_rollback (self);
+  g_ptr_array_set_size (messages, before);
+  return FALSE;
+}
+
+static const char *
+delivery_state (EdDeliveryOutcome outcome)
+{
+  switch (outcome)
+    {
+    case ED_DELIVERY_SENT:
+      return "sent";
+    case ED_DELIVERY_RETRY:
+      return "retry";
+    case ED_DELIVERY_FAILED:
+      return "failed";
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+/**
+ * ed_store_record_deliveries:
+ * @self: a store
+ * @records: (array length=n_records): what became of some attempts
+ * @n_records: how many
+ * @error: return location for an error
+ *
+ * Writes the attempts in one transaction: each message's state, attempt
+ * count, last reply and time, and one delivery_log row per attempt. A
+ * message that is no longer `sending` (its campaign was cancelled
+ * meanwhile) keeps its state; the attempt is logged all the same.
+ */
+gboolean
+ed_store_record_deliveries (EdStore                 *self,
+                            const EdDeliveryRecord  *records,
+                            guint                    n_records,
+                            GError                 **error)
+{
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (n_records == 0 || records != NULL, FALSE);
+
+  if (n_records == 0)
+    return TRUE;
+
+  if (!ed_store_begin (self, error))
+    return FALSE;
+
+  for (guint i = 0; i < n_records; i++)
+    {
+      const EdDeliveryRecord *record = &records[i];
+      const char *state = delivery_state (record->outcome);
+      sqlite3_stmt *stmt;
+
+      if (!(stmt = ed_store_prepare (self,
+                                     "UPDATE messages SET state = ?2, attempts = attempts + 1, "
+                                     "last_code = ?3, last_text = ?4, next_attempt_at = ?5, "
+                                     "sent_at = CASE WHEN ?2 = 'sent' THEN ?6 ELSE sent_at END "
+                                     "WHERE id = ?1 AND state = 'sending'", error)))
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, record->message_id);
+      sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
+      if (record->code != 0)
+        sqlite3_bind_int (stmt, 3, (int) record->code);
+      else
+        sqlite3_bind_null (stmt, 3);
+      ed_store_bind_text_or_null (stmt, 4, record->text);
+      sqlite3_bind_int64 (stmt, 5, record->outcome == ED_DELIVERY_RETRY ? record->next_attempt_at : record->at);
+      sqlite3_bind_int64 (stmt, 6, record->at);
+      if (!ed_store_step_done (self, stmt, error))
+        goto fail;
+
+      if (!(stmt = ed_store_prepare (self,
+                                     "INSERT INTO delivery_log (message_id, at, result, code, text) "
+                                     "VALUES (?, ?, ?, ?, ?)", error)))
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, record->message_id);
+      sqlite3_bind_int64 (stmt, 2, record->at);
+      sqlite3_bind_text (stmt, 3, state, -1, SQLITE_STATIC);
+      if (record->code != 0)
+        sqlite3_bind_int (stmt, 4, (int) record->code);
+      else
+        sqlite3_bind_null (stmt, 4);
+      ed_store_bind_text_or_null (stmt, 5, record->text);
+      if (!ed_store_step_done (self, stmt, error))
+        goto fail;
+    }
+
+  if (!ed_store_commit (self, error))
+    goto fail;
+
+  return TRUE;
+
+fail:
+  ed_store_rollback (self);
+  return FALSE;
+}
+
+/**
+ * ed_store_finish_campaign_if_done:
+ * @self: a store
+ * @campaign_id: a campaign
+ * @now: the time
+ * @finished: (out): whether the campaign became done just now
+ * @error: return location for an error
+ *
+ * A running campaign with nothing left to send (no message queued,
+ * sending or waiting for a retry) becomes `done`.
+ */
+gboolean
+ed_store_finish_campaign_if_done (EdStore   *self,
+                                  gint64     campaign_id,
+                                  gint64     now,
+                                  gboolean  *finished,
+                                  GError   **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (finished != NULL, FALSE);
+
+  *finished = FALSE;
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE campaigns SET state = 'done', finished_at = ?2, updated_at = ?2 "
+                                 "WHERE id = ?1 AND state = 'running' AND NOT EXISTS "
+                                 "(SELECT 1 FROM messages WHERE campaign_id = ?1 "
+                                 "AND state IN ('queued', 'sending', 'retry'))", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+  sqlite3_bind_int64 (stmt, 2, now);
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  *finished = sqlite3_changes (self->db) > 0;
+  return TRUE;
+}
+
+/**
+ * ed_store_pause_failing_campaign:
+ * @self: a store
+ * @campaign_id: a running campaign
+ * @reason: why, for the organizer
+ * @now: the time
+ * @paused: (out): whether the campaign was running and is paused now
+ * @error: return location for an error
+ */
+gboolean
+ed_store_pause_failing_campaign (EdStore     *self,
+                                 gint64       campaign_id,
+                                 const char  *reason,
+                                 gint64       now,
+                                 gboolean    *paused,
+                                 GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (reason != NULL && paused != NULL, FALSE);
+
+  *paused = FALSE;
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE campaigns SET state = 'paused', updated_at = ?3 "
+                                 "WHERE id = ?1 AND state = 'running' AND ?2 IS NOT NULL", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+  sqlite3_bind_text (stmt, 2, reason, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 3, now);
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  *paused = sqlite3_changes (self->db) > 0;
+  return TRUE;
+}
+
+/**
+ * ed_store_release_messages:
+ * @self: a store
+ * @message_ids: (array length=n_messages): messages claimed and not sent
+ * @n_messages: how many
+ * @error: return location for an error
+ *
+ * Puts claimed messages that were never attempted (the mailer is
+ * stopping) back in the queue, as they were.
+ */
+gboolean
+ed_store_release_messages (EdStore       *self,
+                           const gint64  *message_ids,
+                           guint          n_messages,
+                           GError       **error)
+{
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (n_messages == 0 || message_ids != NULL, FALSE);
+
+  if (n_messages == 0)
+    return TRUE;
+
+  if (!ed_store_begin (self, error))
+    return FALSE;
+
+  for (guint i = 0; i < n_messages; i++)
+    {
+      sqlite3_stmt *stmt;
+
+      /* a retry keeps its attempts; it was due, so it is due still */
+      if (!(stmt = ed_store_prepare (self,
+                                     "UPDATE messages SET state = CASE WHEN attempts > 0 THEN 'retry' ELSE 'queued' END "
+                                     "WHERE id = ? AND state = 'sending'", error)))
+        goto fail;
+      sqlite3_bind_int64 (stmt, 1, message_ids[i]);
+      if (!ed_store_step_done (self, stmt, error))
+        goto fail;
+    }
+
+  if (!ed_store_commit (self, error))
+    goto fail;
+
+  return TRUE;
+
+fail:
+  ed_store_rollback (self);
+  return FALSE;
+}
