@@ -28,6 +28,7 @@ class Server:
         self.args = args
         self.directory = args.dir
         self.n_messages = 0
+        self.deferred = set()
         self.connections = []
         self.tls_context = None
         if args.tls_cert:
@@ -157,6 +158,10 @@ class Server:
                 if address in self.args.reject_rcpt:
                     await reply("550 5.1.1 <%s>: Recipient address rejected: User unknown" % address)
                     continue
+                if address in self.args.defer_rcpt_once and address not in self.deferred:
+                    self.deferred.add(address)
+                    await reply("450 4.2.0 <%s>: Recipient address rejected: Greylisted, try again later" % address)
+                    continue
                 envelope["rcpt_to"].append(address)
                 await reply("250 2.1.5 Ok")
             elif verb == "DATA":
@@ -202,6 +207,8 @@ async def main():
                         help="offer AUTH PLAIN, require it, and accept this password")
     parser.add_argument("--reject-rcpt", action="append", default=[],
                         help="answer 550 to RCPT TO this address")
+    parser.add_argument("--defer-rcpt-once", action="append", default=[],
+                        help="answer 450 to the first RCPT TO this address, 250 to the next")
     parser.add_argument("--drop-second-mail", action="store_true",
                         help="close a connection without a reply at its second MAIL FROM")
     args = parser.parse_args()

@@ -9,6 +9,7 @@
 #include "ed-config.h"
 #include "ed-error.h"
 #include "ed-mail-transport.h"
+#include "ed-mailer.h"
 
 EdConfig *
 ed_config_new (void)
@@ -17,9 +18,13 @@ ed_config_new (void)
 
   config->listen = g_strdup (ED_CONFIG_DEFAULT_LISTEN);
   config->data_dir = g_build_filename (g_get_user_data_dir (), "eventdeskd", NULL);
-  config->mail_from = g_strdup ("Eventdesk <eventdesk@localhost>");
+  config->mail_from = g_strdup ("Eventdesk <eventdesk@localhost.localdomain>");
   config->mail_connections = 4;
   config->mail_rate = 50.0;
+  config->mail_retry_delay = ED_MAILER_DEFAULT_RETRY_DELAY;
+  config->mail_retry_max_age = ED_MAILER_DEFAULT_RETRY_MAX_AGE;
+  config->mail_failure_threshold = ED_MAILER_DEFAULT_FAILURE_THRESHOLD;
+  config->mail_timeout = ED_MAILER_DEFAULT_TIMEOUT;
   config->session_hours = 12;
   config->max_body_size = 1024 * 1024;
 
@@ -45,7 +50,8 @@ ed_config_free (EdConfig *config)
 
 static const char * const known_keys[] = {
   "listen", "data-dir", "public-url", "mail-transport", "mail-password", "mail-from",
-  "mail-connections", "mail-rate", "session-hours", NULL,
+  "mail-connections", "mail-rate", "session-hours",
+  "mail-retry-delay", "mail-retry-max-age", "mail-failure-threshold", "mail-timeout", NULL,
 };
 
 static gboolean
@@ -90,6 +96,32 @@ read_int (GKeyFile    *keyfile,
       g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
                    "%s: key “%s” in [%s] must be a whole number",
                    path, key, ED_CONFIG_GROUP);
+      return FALSE;
+    }
+
+  *value = number;
+  return TRUE;
+}
+
+static gboolean
+read_double (GKeyFile    *keyfile,
+             const char  *path,
+             const char  *key,
+             const char  *what,
+             double      *value,
+             GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  double number;
+
+  if (!g_key_file_has_key (keyfile, ED_CONFIG_GROUP, key, NULL))
+    return TRUE;
+
+  number = g_key_file_get_double (keyfile, ED_CONFIG_GROUP, key, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "%s: key “%s” in [%s] must be %s", path, key, ED_CONFIG_GROUP, what);
       return FALSE;
     }
 
@@ -157,22 +189,17 @@ ed_config_load_file (EdConfig    *config,
       !read_string (keyfile, "mail-password", &config->mail_password, error) ||
       !read_string (keyfile, "mail-from", &config->mail_from, error) ||
       !read_int (keyfile, path, "mail-connections", &config->mail_connections, error) ||
-      !read_int (keyfile, path, "session-hours", &config->session_hours, error))
+      !read_int (keyfile, path, "session-hours", &config->session_hours, error) ||
+      !read_int (keyfile, path, "mail-retry-delay", &config->mail_retry_delay, error) ||
+      !read_int (keyfile, path, "mail-retry-max-age", &config->mail_retry_max_age, error) ||
+      !read_int (keyfile, path, "mail-timeout", &config->mail_timeout, error))
     return FALSE;
 
-  if (g_key_file_has_key (keyfile, ED_CONFIG_GROUP, "mail-rate", NULL))
-    {
-      double rate = g_key_file_get_double (keyfile, ED_CONFIG_GROUP, "mail-rate", &local_error);
-
-      if (local_error != NULL)
-        {
-          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                       "%s: key “mail-rate” in [%s] must be a number of messages per second",
-                       path, ED_CONFIG_GROUP);
-          return FALSE;
-        }
-      config->mail_rate = rate;
-    }
+  if (!read_double (keyfile, path, "mail-rate", "a number of messages per second",
+                    &config->mail_rate, error) ||
+      !read_double (keyfile, path, "mail-failure-threshold", "a number from 0 to 1",
+                    &config->mail_failure_threshold, error))
+    return FALSE;
 
   return TRUE;
 }
@@ -282,11 +309,42 @@ ed_config_validate (EdConfig  *config,
       return FALSE;
     }
 
-  if (!(config->mail_rate > 0.0 && config->mail_rate <= 100000.0))
+  if (!(config->mail_rate >= 0.0 && config->mail_rate <= 100000.0))
     {
       g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                   "mail-rate must be more than 0 and at most 100000 messages per second, not %g",
+                   "mail-rate must be from 0 (no limit) to 100000 messages per second, not %g",
                    config->mail_rate);
+      return FALSE;
+    }
+
+  if (config->mail_retry_delay < 1 || config->mail_retry_delay > ED_MAILER_MAX_RETRY_DELAY)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "mail-retry-delay must be from 1 to %d seconds, not %d",
+                   ED_MAILER_MAX_RETRY_DELAY, config->mail_retry_delay);
+      return FALSE;
+    }
+
+  if (config->mail_retry_max_age < 1 || config->mail_retry_max_age > 30 * 86400)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "mail-retry-max-age must be from 1 to 2592000 seconds (30 days), not %d",
+                   config->mail_retry_max_age);
+      return FALSE;
+    }
+
+  if (!(config->mail_failure_threshold > 0.0 && config->mail_failure_threshold <= 1.0))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "mail-failure-threshold must be more than 0 and at most 1 (1: never pause), not %g",
+                   config->mail_failure_threshold);
+      return FALSE;
+    }
+
+  if (config->mail_timeout < 1 || config->mail_timeout > 600)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "mail-timeout must be from 1 to 600 seconds, not %d", config->mail_timeout);
       return FALSE;
     }
 

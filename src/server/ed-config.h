@@ -23,7 +23,11 @@ typedef struct
   char   *mail_password;
   char   *mail_from;
   gint    mail_connections;
-  double  mail_rate;
+  double  mail_rate;              /* 0: no limit */
+  gint    mail_retry_delay;       /* seconds before the first retry */
+  gint    mail_retry_max_age;     /* seconds after which a message is no longer retried */
+  double  mail_failure_threshold; /* share of failed attempts that pauses a campaign */
+  gint    mail_timeout;           /* seconds one SMTP attempt may take */
   gint    session_hours;
   gsize   max_body_size;
 } EdConfig;

@@ -5,6 +5,7 @@
 
 #include "ed-daemon.h"
 #include "ed-login-throttle.h"
+#include "ed-mailer.h"
 #include "ed-router.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,7 @@ struct _EdDaemon
   EdRouter        *router;
   EdLoginThrottle *throttle;
   EdTransfers     *transfers;
+  EdMailer        *mailer;
   char            *dummy_hash;
   char            *url;
   char            *public_url;
@@ -41,5 +43,6 @@ void ed_daemon_add_transfer_routes (EdDaemon *self);
 void ed_daemon_stop_transfers      (EdDaemon *self);
 gboolean ed_daemon_add_rsvp_routes (EdDaemon  *self,
                                     GError   **error);
+void     ed_daemon_wake_mailer     (EdDaemon  *self);
 
 G_END_DECLS

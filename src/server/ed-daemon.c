@@ -332,6 +332,50 @@ handle_healthz (EdRequest *request,
   ed_http_reply_json (request->msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, builder);
 }
 
+/* The mailer sends from its own threads with its own connection; it is
+ * started once the public URL for the links in the messages is known.
+ */
+static gboolean
+start_mailer (EdDaemon  *self,
+              GError   **error)
+{
+  g_autofree char *db_path = ed_config_get_db_path (self->config);
+  g_autofree char *maildir = NULL;
+  EdMailerOptions options = { 0 };
+
+  /* the embedded default: a Maildir in the data directory */
+  if (self->config->mail_transport == NULL)
+    maildir = g_strconcat ("maildir:", self->config->data_dir, G_DIR_SEPARATOR_S "maildir", NULL);
+
+  options.db_path = db_path;
+  options.transport = maildir != NULL ? maildir : self->config->mail_transport;
+  options.password = self->config->mail_password;
+  options.mail_from = self->config->mail_from;
+  options.public_url = self->public_url;
+  options.secret = self->secret;
+  options.connections = (guint) self->config->mail_connections;
+  options.rate = self->config->mail_rate;
+  options.retry_delay = (guint) self->config->mail_retry_delay;
+  options.retry_max_age = (guint) self->config->mail_retry_max_age;
+  options.failure_threshold = self->config->mail_failure_threshold;
+  options.timeout = (guint) self->config->mail_timeout;
+
+  self->mailer = ed_mailer_new (&options);
+  return ed_mailer_start (self->mailer, error);
+}
+
+/* Tells the mailer that messages were queued (a launch, a resume, an
+ * answer that queued a confirmation); never blocks.
+ */
+void
+ed_daemon_wake_mailer (EdDaemon *self)
+{
+  g_return_if_fail (ED_IS_DAEMON (self));
+
+  if (self->mailer != NULL)
+    ed_mailer_wake (self->mailer);
+}
+
 static gboolean
 prune_sessions_cb (gpointer user_data)
 {
@@ -522,6 +566,9 @@ ed_daemon_start (EdDaemon  *self,
   if (g_str_has_suffix (self->public_url, "/"))
     self->public_url[strlen (self->public_url) - 1] = '\0';
 
+  if (!start_mailer (self, error))
+    return FALSE;
+
   self->prune_source = g_timeout_add_seconds (PRUNE_INTERVAL_SECONDS, prune_sessions_cb, self);
 
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
@@ -573,6 +620,13 @@ ed_daemon_stop (EdDaemon *self)
 
   /* Imports and the search indexer have connections of their own. */
   ed_daemon_stop_transfers (self);
+
+  /* Lets the messages being sent finish and writes their results. */
+  if (self->mailer != NULL)
+    {
+      ed_mailer_stop (self->mailer);
+      g_clear_object (&self->mailer);
+    }
 
   if (self->server != NULL)
     {

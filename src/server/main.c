@@ -78,7 +78,7 @@ main (int   argc,
   g_autofree char *mail_transport = NULL;
   g_autofree char *mail_from = NULL;
   gint mail_connections = 0;
-  double mail_rate = 0;
+  double mail_rate = -1;
   gboolean version = FALSE;
   Context context = { 0 };
   guint sigterm, sigint;
@@ -98,7 +98,7 @@ main (int   argc,
     { "mail-connections", 0, 0, G_OPTION_ARG_INT, &mail_connections,
       N_("SMTP connections to keep open"), N_("N") },
     { "mail-rate", 0, 0, G_OPTION_ARG_DOUBLE, &mail_rate,
-      N_("Most messages sent per second"), N_("PER_SECOND") },
+      N_("Most messages sent per second; 0 for no limit"), N_("PER_SECOND") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -160,7 +160,7 @@ main (int   argc,
 #undef OVERRIDE
   if (mail_connections != 0)
     config->mail_connections = mail_connections;
-  if (mail_rate != 0)
+  if (mail_rate >= 0)
     config->mail_rate = mail_rate;
 
   if (!ed_config_validate (config, &error))
