@@ -5,10 +5,14 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "ed-campaign.h"
 #include "ed-error.h"
 #include "ed-mail-render.h"
 #include "ed-rsvp-token.h"
+#include "ed-test-daemon.h"
+#include "ed-test-http.h"
 #include "ed-test-smtp.h"
 
 #define FROM "Sommerfest Köln <einladung@events.example.org>"
@@ -512,6 +516,579 @@ test_render_threads (void)
     g_thread_join (threads[i]);
 }
 
+
+/* ---- the campaign API, against the real daemon ---- */
+
+#define ADMIN_NAME "admin"
+#define ADMIN_PASSWORD "correct horse battery staple"
+#define N_IMPORTED 2000
+
+typedef struct
+{
+  EdTestDaemon *daemon;
+  SoupSession  *session;
+  char         *token;
+  gint64        event_id;
+  gint64        guests[5];  /* ann, bob (accepted), cem (declined), dora, eve (pending) */
+} Fixture;
+
+static EdTestResponse *request (Fixture    *fixture,
+                                const char *method,
+                                const char *json_body,
+                                const char *path_format,
+                                ...) G_GNUC_PRINTF (4, 5);
+
+static EdTestResponse *
+request (Fixture    *fixture,
+         const char *method,
+         const char *json_body,
+         const char *path_format,
+         ...)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  va_list args;
+
+  va_start (args, path_format);
+  path = g_strdup_vprintf (path_format, args);
+  va_end (args);
+  url = ed_test_daemon_url (fixture->daemon, path);
+
+  return ed_test_http_request (fixture->session, method, url, fixture->token, json_body, NULL);
+}
+
+static gint64
+create_guest (Fixture    *fixture,
+              const char *email,
+              const char *first_name,
+              const char *status)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autofree char *body = g_strdup_printf ("{\"email\":\"%s\",\"first_name\":\"%s\"}", email, first_name);
+  gint64 id;
+
+  response = request (fixture, "POST", body, "/api/v1/events/%" G_GINT64_FORMAT "/guests", fixture->event_id);
+  ed_test_assert_status (response, SOUP_STATUS_CREATED);
+  id = json_object_get_int_member (ed_test_response_get_object (response), "id");
+
+  if (status != NULL)
+    {
+      g_autoptr(EdTestResponse) patched = NULL;
+      g_autofree char *answer = g_strdup_printf ("{\"status\":\"%s\"}", status);
+
+      patched = request (fixture, "PATCH", answer, "/api/v1/guests/%" G_GINT64_FORMAT, id);
+      ed_test_assert_status (patched, SOUP_STATUS_OK);
+    }
+
+  return id;
+}
+
+/* A running daemon, an admin logged in, one event with five guests. */
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autofree char *url = NULL;
+
+  fixture->daemon = ed_test_daemon_new ();
+  fixture->session = ed_test_http_session_new ();
+  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
+  ed_test_daemon_start (fixture->daemon);
+  fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                                       ADMIN_NAME, ADMIN_PASSWORD);
+
+  response = request (fixture, "POST",
+                      "{\"name\":\"Sommerfest in Köln\",\"starts_at\":\"2027-07-04T16:30:00Z\","
+                      "\"capacity\":100,\"timezone\":\"Europe/Berlin\",\"venue\":\"Rheinpark\"}",
+                      "/api/v1/events");
+  ed_test_assert_status (response, SOUP_STATUS_CREATED);
+  fixture->event_id = json_object_get_int_member (ed_test_response_get_object (response), "id");
+
+  fixture->guests[0] = create_guest (fixture, "ann@example.org", "Ann", "accepted");
+  fixture->guests[1] = create_guest (fixture, "bob@example.org", "Bob", "accepted");
+  fixture->guests[2] = create_guest (fixture, "cem@example.org", "Cem", "declined");
+  fixture->guests[3] = create_guest (fixture, "dora@example.org", "Dóra", NULL);
+  fixture->guests[4] = create_guest (fixture, "eve@example.org", SCRIPT_NAME, NULL);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_clear_pointer (&fixture->token, g_free);
+  g_clear_object (&fixture->session);
+  g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
+}
+
+/* Creates a campaign from @body and returns its id. */
+static gint64
+create_campaign (Fixture    *fixture,
+                 const char *body)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+
+  response = request (fixture, "POST", body, "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", fixture->event_id);
+  ed_test_assert_status (response, SOUP_STATUS_CREATED);
+  return json_object_get_int_member (ed_test_response_get_object (response), "id");
+}
+
+static EdTestResponse *
+campaign_action (Fixture    *fixture,
+                 gint64      campaign_id,
+                 const char *action)
+{
+  return request (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/%s", campaign_id, action);
+}
+
+static gint64
+count_of (JsonObject *campaign,
+          const char *state)
+{
+  return json_object_get_int_member (json_object_get_object_member (campaign, "counts"), state);
+}
+
+/* Messages not cancelled: the mailer may have taken some on by now. */
+static gint64
+count_live (JsonObject *campaign)
+{
+  return count_of (campaign, "queued") + count_of (campaign, "sending") + count_of (campaign, "sent") +
+         count_of (campaign, "retry") + count_of (campaign, "failed");
+}
+
+static gint64
+audience_count (Fixture    *fixture,
+                const char *audience)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autofree char *escaped = g_uri_escape_string (audience, NULL, FALSE);
+
+  response = request (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/audience?audience=%s",
+                      fixture->event_id, escaped);
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  return json_object_get_int_member (ed_test_response_get_object (response), "count");
+}
+
+/* Runs SQL on the daemon's database beside it (WAL lets both in): for
+ * states only the mailer makes, such as failed messages.
+ */
+static gint64 run_sql (Fixture    *fixture,
+                       const char *format,
+                       ...) G_GNUC_PRINTF (2, 3);
+
+static gint64
+run_sql (Fixture    *fixture,
+         const char *format,
+         ...)
+{
+  g_autofree char *path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
+  g_autofree char *sql = NULL;
+  va_list args;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = 0;
+
+  va_start (args, format);
+  sql = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  if (value == 0)
+    value = sqlite3_changes (db);
+  sqlite3_close (db);
+  return value;
+}
+
+static void
+test_api_create_default (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autoptr(EdTestResponse) german = NULL;
+  JsonObject *campaign;
+
+  response = request (fixture, "POST", "{}", "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", fixture->event_id);
+  ed_test_assert_status (response, SOUP_STATUS_CREATED);
+  campaign = ed_test_response_get_object (response);
+  g_assert_true (g_str_has_prefix (ed_test_response_get_header (response, "Location"), "/api/v1/campaigns/"));
+  g_assert_cmpstr (json_object_get_string_member (campaign, "kind"), ==, "invitation");
+  g_assert_cmpstr (json_object_get_string_member (campaign, "state"), ==, "draft");
+  g_assert_cmpstr (json_object_get_string_member (campaign, "audience"), ==, "all");
+  g_assert_cmpstr (json_object_get_string_member (campaign, "subject"), ==, "Invitation: {{event_name}}");
+  g_assert_nonnull (strstr (json_object_get_string_member (campaign, "text"), "{{rsvp_url}}"));
+  g_assert_nonnull (strstr (json_object_get_string_member (campaign, "html"), "<html lang=\"en\">"));
+  g_assert_cmpint (json_object_get_int_member (campaign, "total"), ==, 0);
+  g_assert_cmpint (count_of (campaign, "queued"), ==, 0);
+  g_assert_true (json_object_get_null_member (campaign, "state_reason"));
+  g_assert_true (json_object_get_null_member (campaign, "launched_at"));
+
+  german = request (fixture, "POST", "{\"language\":\"de\",\"audience\":\"status:accepted\"}",
+                    "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", fixture->event_id);
+  ed_test_assert_status (german, SOUP_STATUS_CREATED);
+  campaign = ed_test_response_get_object (german);
+  g_assert_cmpstr (json_object_get_string_member (campaign, "subject"), ==, "Einladung: {{event_name}}");
+  g_assert_nonnull (strstr (json_object_get_string_member (campaign, "html"), "<html lang=\"de\">"));
+  g_assert_cmpstr (json_object_get_string_member (campaign, "audience"), ==, "status:accepted");
+}
+
+static void
+test_api_validation (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  static const struct {
+    const char *body;
+    const char *field;
+    const char *message_part;
+  } cases[] = {
+    { "{\"subjekt\":\"Hi\"}", "subjekt", "not a known field" },
+    { "{\"subject\":5}", "subject", "must be a string" },
+    { "{\"kind\":\"confirmation\"}", "kind", "invitation, reminder, update" },
+    { "{\"subject\":\"Hi {{frist_name}}\",\"text\":\"x\"}", "subject", "{{frist_name}}" },
+    { "{\"subject\":\"Hi\",\"text\":\"Dear {{first_name}\"}", "text", "not “}”" },
+    { "{\"subject\":\"Hi\",\"text\":\"x\",\"html\":\"<p>{{unknown_thing}}</p>\"}", "html", "{{unknown_thing}}" },
+    { "{\"audience\":\"status:maybe\"}", "audience", "“maybe”" },
+    { "{\"audience\":\"everyone\"}", "audience", "not an audience" },
+    { "{\"language\":\"../../etc\"}", "language", "language code" },
+    { "{\"subject\":\"two\\nlines\"}", "subject", "one line" },
+  };
+  g_autoptr(EdTestResponse) missing = NULL;
+  g_autoptr(EdTestResponse) listed = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(EdTestResponse) response = NULL;
+      const char *message;
+
+      response = request (fixture, "POST", cases[i].body, "/api/v1/events/%" G_GINT64_FORMAT "/campaigns",
+                          fixture->event_id);
+      ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+      message = ed_test_response_get_error_field (response, cases[i].field);
+      if (message == NULL || strstr (message, cases[i].message_part) == NULL)
+        ed_test_response_dump (response);
+      g_assert_nonnull (message);
+      g_assert_nonnull (strstr (message, cases[i].message_part));
+    }
+
+  missing = request (fixture, "POST", "{}", "/api/v1/events/999/campaigns");
+  ed_test_assert_error (missing, SOUP_STATUS_NOT_FOUND, "not_found");
+
+  /* Nothing of the refused ones was stored. */
+  listed = request (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", fixture->event_id);
+  ed_test_assert_status (listed, SOUP_STATUS_OK);
+  g_assert_cmpint (json_object_get_int_member (ed_test_response_get_object (listed), "total"), ==, 0);
+}
+
+static void
+test_api_get_list_edit (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  gint64 first = create_campaign (fixture, "{\"kind\":\"reminder\",\"subject\":\"Reminder: {{event_name}}\","
+                                           "\"text\":\"See you, {{first_name}}: {{rsvp_url}}\"}");
+  gint64 second = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) page1 = NULL;
+  g_autoptr(EdTestResponse) page2 = NULL;
+  g_autoptr(EdTestResponse) got = NULL;
+  g_autoptr(EdTestResponse) edited = NULL;
+  g_autoptr(EdTestResponse) bad_edit = NULL;
+  g_autoptr(EdTestResponse) launched = NULL;
+  g_autoptr(EdTestResponse) refused = NULL;
+  g_autoptr(EdTestResponse) unknown = NULL;
+  JsonObject *object;
+  JsonArray *items;
+
+  page1 = request (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/campaigns?limit=1", fixture->event_id);
+  ed_test_assert_status (page1, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (page1);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (items, 0), "id"), ==, first);
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (object, "next"), ==, first);
+
+  page2 = request (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/campaigns?limit=1&after=%" G_GINT64_FORMAT,
+                   fixture->event_id, first);
+  object = ed_test_response_get_object (page2);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (items, 0), "id"), ==, second);
+  g_assert_true (json_object_get_null_member (object, "next"));
+
+  got = request (fixture, "GET", NULL, "/api/v1/campaigns/%" G_GINT64_FORMAT, first);
+  ed_test_assert_status (got, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (got);
+  g_assert_cmpstr (json_object_get_string_member (object, "kind"), ==, "reminder");
+  g_assert_true (json_object_get_null_member (object, "html"));
+
+  edited = request (fixture, "PATCH", "{\"subject\":\"Soon: {{event_name}}\",\"audience\":\"status:declined,accepted\","
+                                      "\"html\":\"<p>{{first_name}}</p>\"}",
+                    "/api/v1/campaigns/%" G_GINT64_FORMAT, first);
+  ed_test_assert_status (edited, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (edited);
+  g_assert_cmpstr (json_object_get_string_member (object, "subject"), ==, "Soon: {{event_name}}");
+  g_assert_cmpstr (json_object_get_string_member (object, "audience"), ==, "status:accepted,declined");
+  g_assert_cmpstr (json_object_get_string_member (object, "html"), ==, "<p>{{first_name}}</p>");
+  g_assert_cmpstr (json_object_get_string_member (object, "text"), ==, "See you, {{first_name}}: {{rsvp_url}}");
+
+  bad_edit = request (fixture, "PATCH", "{\"text\":\"{{nope}}\",\"language\":\"de\"}",
+                      "/api/v1/campaigns/%" G_GINT64_FORMAT, first);
+  ed_test_assert_error (bad_edit, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_nonnull (strstr (ed_test_response_get_error_field (bad_edit, "text"), "{{nope}}"));
+  g_assert_nonnull (ed_test_response_get_error_field (bad_edit, "language"));
+
+  launched = campaign_action (fixture, first, "launch");
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  refused = request (fixture, "PATCH", "{\"subject\":\"Too late\"}", "/api/v1/campaigns/%" G_GINT64_FORMAT, first);
+  ed_test_assert_error (refused, SOUP_STATUS_CONFLICT, "conflict");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_object_get_object_member (ed_test_response_get_object (refused), "error"), "message"),
+                            "only a draft or a paused campaign can be edited"));
+
+  unknown = request (fixture, "GET", NULL, "/api/v1/campaigns/424242");
+  ed_test_assert_error (unknown, SOUP_STATUS_NOT_FOUND, "not_found");
+}
+
+static void
+test_api_audience (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) bad = NULL;
+  g_autoptr(EdTestResponse) launched = NULL;
+  gint64 invitation;
+
+  g_assert_cmpint (audience_count (fixture, "all"), ==, 5);
+  g_assert_cmpint (audience_count (fixture, "status:accepted"), ==, 2);
+  g_assert_cmpint (audience_count (fixture, "status:accepted,declined"), ==, 3);
+  g_assert_cmpint (audience_count (fixture, "status:waitlisted"), ==, 0);
+  g_assert_cmpint (audience_count (fixture, "not_invited"), ==, 5);
+
+  bad = request (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/audience?audience=status:", fixture->event_id);
+  ed_test_assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_nonnull (ed_test_response_get_error_field (bad, "audience"));
+
+  /* An invitation queued for the accepted guests: they are invited now. */
+  invitation = create_campaign (fixture, "{\"audience\":\"status:accepted\"}");
+  launched = campaign_action (fixture, invitation, "launch");
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  g_assert_cmpint (audience_count (fixture, "not_invited"), ==, 3);
+
+  /* Unsubscribed guests are no bulk audience's. */
+  run_sql (fixture, "UPDATE guests SET unsubscribed_at = 1 WHERE email = 'dora@example.org'");
+  g_assert_cmpint (audience_count (fixture, "all"), ==, 4);
+  g_assert_cmpint (audience_count (fixture, "not_invited"), ==, 2);
+  g_assert_cmpint (audience_count (fixture, "status:pending"), ==, 1);
+}
+
+/* Launch queues exactly the audience, in one go, and only once. */
+static void
+test_api_launch (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) imported = NULL;
+  g_autoptr(EdTestResponse) launched = NULL;
+  g_autoptr(EdTestResponse) again = NULL;
+  g_autoptr(EdTestResponse) empty = NULL;
+  g_autoptr(EdTestResponse) missing = NULL;
+  g_autoptr(GString) csv = g_string_new ("email,first_name\n");
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  gint64 campaign_id, nobody, expected;
+  JsonObject *object;
+
+  for (guint i = 0; i < N_IMPORTED; i++)
+    g_string_append_printf (csv, "guest%u@example.org,Gast %u\n", i, i);
+  body = g_bytes_new (csv->str, csv->len);
+  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests/import", fixture->event_id);
+  url = ed_test_daemon_url (fixture->daemon, path);
+  imported = ed_test_http_request_bytes (fixture->session, "POST", url, fixture->token, "text/csv", body, FALSE);
+  g_assert_cmpuint (imported->status / 100, ==, 2);
+
+  run_sql (fixture, "UPDATE guests SET unsubscribed_at = 1 WHERE email IN ('guest7@example.org', 'guest8@example.org')");
+  expected = audience_count (fixture, "all");
+  g_assert_cmpint (expected, ==, 5 + N_IMPORTED - 2);
+
+  campaign_id = create_campaign (fixture, "{}");
+  launched = campaign_action (fixture, campaign_id, "launch");
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (launched);
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), !=, "draft");
+  g_assert_false (json_object_get_null_member (object, "launched_at"));
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, expected);
+  g_assert_cmpint (count_live (object), ==, expected);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT,
+                                                      campaign_id), ==, expected);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages JOIN guests ON guests.id = messages.guest_id "
+                                     "WHERE guests.unsubscribed_at IS NOT NULL"), ==, 0);
+
+  again = campaign_action (fixture, campaign_id, "launch");
+  ed_test_assert_error (again, SOUP_STATUS_CONFLICT, "conflict");
+  g_assert_nonnull (strstr (json_object_get_string_member (json_object_get_object_member (ed_test_response_get_object (again), "error"), "message"),
+                            "only a draft can be launched"));
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages"), ==, expected);
+
+  /* Nobody in the audience: the campaign is done at once. */
+  nobody = create_campaign (fixture, "{\"audience\":\"status:waitlisted\"}");
+  empty = campaign_action (fixture, nobody, "launch");
+  ed_test_assert_status (empty, SOUP_STATUS_OK);
+  g_assert_cmpstr (json_object_get_string_member (ed_test_response_get_object (empty), "state"), ==, "done");
+
+  missing = campaign_action (fixture, 424242, "launch");
+  ed_test_assert_error (missing, SOUP_STATUS_NOT_FOUND, "not_found");
+}
+
+static const char *
+state_of (EdTestResponse *response)
+{
+  return json_object_get_string_member (ed_test_response_get_object (response), "state");
+}
+
+static void
+assert_refused (Fixture    *fixture,
+                gint64      campaign_id,
+                const char *action,
+                const char *why)
+{
+  g_autoptr(EdTestResponse) response = campaign_action (fixture, campaign_id, action);
+  const char *message;
+
+  ed_test_assert_error (response, SOUP_STATUS_CONFLICT, "conflict");
+  message = json_object_get_string_member (json_object_get_object_member (ed_test_response_get_object (response), "error"),
+                                           "message");
+  if (strstr (message, why) == NULL)
+    g_test_message ("%s: %s", action, message);
+  g_assert_nonnull (strstr (message, why));
+}
+
+static void
+test_api_transitions (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{\"kind\":\"update\",\"subject\":\"News\",\"text\":\"{{rsvp_url}}\"}");
+  gint64 blank = create_campaign (fixture, "{\"kind\":\"update\",\"subject\":\"News\"}");
+  g_autoptr(EdTestResponse) paused = NULL;
+  g_autoptr(EdTestResponse) edited = NULL;
+  g_autoptr(EdTestResponse) resumed = NULL;
+  g_autoptr(EdTestResponse) retried = NULL;
+  g_autoptr(EdTestResponse) cancelled = NULL;
+  JsonObject *object;
+
+  assert_refused (fixture, blank, "launch", "has no text yet");
+  assert_refused (fixture, campaign_id, "pause", "only a running campaign can be paused");
+  assert_refused (fixture, campaign_id, "resume", "only a paused campaign can be resumed");
+  assert_refused (fixture, campaign_id, "retry-failed", "launch it first");
+
+  {
+    g_autoptr(EdTestResponse) launched = campaign_action (fixture, campaign_id, "launch");
+    ed_test_assert_status (launched, SOUP_STATUS_OK);
+  }
+
+  paused = campaign_action (fixture, campaign_id, "pause");
+  ed_test_assert_status (paused, SOUP_STATUS_OK);
+  g_assert_cmpstr (state_of (paused), ==, "paused");
+  assert_refused (fixture, campaign_id, "pause", "only a running campaign can be paused");
+
+  /* A paused campaign can be edited; the next messages use the edit. */
+  edited = request (fixture, "PATCH", "{\"subject\":\"Changed\"}", "/api/v1/campaigns/%" G_GINT64_FORMAT, campaign_id);
+  ed_test_assert_status (edited, SOUP_STATUS_OK);
+
+  /* As if it had paused itself: resume forgets why. */
+  run_sql (fixture, "UPDATE campaigns SET state_reason = 'too many failures' WHERE id = %" G_GINT64_FORMAT,
+                                     campaign_id);
+  resumed = campaign_action (fixture, campaign_id, "resume");
+  ed_test_assert_status (resumed, SOUP_STATUS_OK);
+  g_assert_cmpstr (state_of (resumed), ==, "running");
+  g_assert_true (json_object_get_null_member (ed_test_response_get_object (resumed), "state_reason"));
+
+  /* Failed messages of a done campaign go out again. */
+  g_assert_cmpint (run_sql (fixture, "UPDATE messages SET state = 'failed', attempts = 3, last_code = 550 "
+                              "WHERE campaign_id = %" G_GINT64_FORMAT " AND guest_id IN (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")",
+                              campaign_id, fixture->guests[0], fixture->guests[1]), ==, 2);
+  run_sql (fixture, "UPDATE campaigns SET state = 'done' WHERE id = %" G_GINT64_FORMAT, campaign_id);
+  retried = campaign_action (fixture, campaign_id, "retry-failed");
+  ed_test_assert_status (retried, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (retried);
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "running");
+  g_assert_cmpint (count_of (object, "failed"), ==, 0);
+  g_assert_cmpint (count_live (object), ==, 5);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT
+                                                      " AND attempts = 0 AND last_code IS NULL", campaign_id), ==, 5);
+
+  cancelled = campaign_action (fixture, campaign_id, "cancel");
+  ed_test_assert_status (cancelled, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (cancelled);
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "cancelled");
+  g_assert_false (json_object_get_null_member (object, "finished_at"));
+  g_assert_cmpint (count_of (object, "queued") + count_of (object, "retry"), ==, 0);
+  g_assert_cmpint (count_of (object, "cancelled") + count_of (object, "sent") + count_of (object, "sending") +
+                   count_of (object, "failed"), ==, 5);
+
+  assert_refused (fixture, campaign_id, "cancel", "already ended");
+  assert_refused (fixture, campaign_id, "resume", "only a paused campaign");
+  assert_refused (fixture, campaign_id, "retry-failed", "stays cancelled");
+  assert_refused (fixture, campaign_id, "launch", "only a draft");
+}
+
+/* The counters the triggers keep agree with the messages. */
+static void
+test_api_counts (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) launched = campaign_action (fixture, campaign_id, "launch");
+  g_autoptr(EdTestResponse) got = NULL;
+  JsonObject *object;
+
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  run_sql (fixture, "UPDATE messages SET state = CASE guest_id WHEN %" G_GINT64_FORMAT " THEN 'sent' "
+                         "WHEN %" G_GINT64_FORMAT " THEN 'retry' ELSE state END WHERE campaign_id = %" G_GINT64_FORMAT,
+                         fixture->guests[0], fixture->guests[1], campaign_id);
+  run_sql (fixture, "DELETE FROM guests WHERE id = %" G_GINT64_FORMAT, fixture->guests[4]);
+
+  got = request (fixture, "GET", NULL, "/api/v1/campaigns/%" G_GINT64_FORMAT, campaign_id);
+  object = ed_test_response_get_object (got);
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==,
+                   run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT,
+                                                      campaign_id));
+  g_assert_cmpint (count_of (object, "retry") + count_of (object, "sending") + count_of (object, "sent") +
+                   count_of (object, "queued") + count_of (object, "failed"), ==, json_object_get_int_member (object, "total"));
+  g_assert_cmpint (count_of (object, "sent"), >=, 1);
+}
+
+static void
+test_api_unauthorized (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  static const char * const routes[] = {
+    "GET", "/api/v1/events/1/campaigns",
+    "POST", "/api/v1/events/1/campaigns",
+    "GET", "/api/v1/events/1/audience",
+    "GET", "/api/v1/campaigns/1",
+    "PATCH", "/api/v1/campaigns/1",
+    "POST", "/api/v1/campaigns/1/launch",
+    "POST", "/api/v1/campaigns/1/pause",
+    "POST", "/api/v1/campaigns/1/resume",
+    "POST", "/api/v1/campaigns/1/cancel",
+    "POST", "/api/v1/campaigns/1/retry-failed",
+  };
+
+  create_campaign (fixture, "{}");
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i += 2)
+    {
+      g_autofree char *url = ed_test_daemon_url (fixture->daemon, routes[i + 1]);
+      g_autoptr(EdTestResponse) response = ed_test_http_request (fixture->session, routes[i], url, NULL, "{}", NULL);
+
+      ed_test_assert_error (response, SOUP_STATUS_UNAUTHORIZED, "unauthorized");
+    }
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages"), ==, 0);
+}
+
+#define ADD_API_TEST(path, func) \
+  g_test_add ("/campaigns/api/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
 int
 main (int   argc,
       char *argv[])
@@ -527,6 +1104,14 @@ main (int   argc,
   g_test_add_func ("/campaigns/render/parts", test_render_parts);
   g_test_add_func ("/campaigns/render/errors", test_render_errors);
   g_test_add_func ("/campaigns/render/threads", test_render_threads);
+  ADD_API_TEST ("create-default", test_api_create_default);
+  ADD_API_TEST ("validation", test_api_validation);
+  ADD_API_TEST ("get-list-edit", test_api_get_list_edit);
+  ADD_API_TEST ("audience", test_api_audience);
+  ADD_API_TEST ("launch", test_api_launch);
+  ADD_API_TEST ("transitions", test_api_transitions);
+  ADD_API_TEST ("counts", test_api_counts);
+  ADD_API_TEST ("unauthorized", test_api_unauthorized);
 
   return g_test_run ();
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "ed-campaign.h"
 #include "ed-enums.h"
+#include "ed-error.h"
 #include "ed-json-util.h"
 
 G_DEFINE_BOXED_TYPE (EdCampaign, ed_campaign, ed_campaign_copy, ed_campaign_free)
@@ -23,6 +26,17 @@ static const char * const state_names[ED_CAMPAIGN_N_STATES] = {
   [ED_CAMPAIGN_STATE_DONE] = "done",
   [ED_CAMPAIGN_STATE_CANCELLED] = "cancelled",
 };
+
+static const char * const message_state_names[ED_MESSAGE_N_STATES] = {
+  [ED_MESSAGE_STATE_QUEUED] = "queued",
+  [ED_MESSAGE_STATE_SENDING] = "sending",
+  [ED_MESSAGE_STATE_SENT] = "sent",
+  [ED_MESSAGE_STATE_RETRY] = "retry",
+  [ED_MESSAGE_STATE_FAILED] = "failed",
+  [ED_MESSAGE_STATE_CANCELLED] = "cancelled",
+};
+
+#define AUDIENCE_STATUS_PREFIX "status:"
 
 const char *
 ed_campaign_kind_to_string (EdCampaignKind kind)
@@ -137,4 +151,129 @@ ed_campaign_add_json_members (const EdCampaign *campaign,
   ed_json_add_time (builder, "updated_at", campaign->updated_at);
   ed_json_add_time (builder, "launched_at", campaign->launched_at);
   ed_json_add_time (builder, "finished_at", campaign->finished_at);
+}
+
+const char *
+ed_message_state_to_string (EdMessageState state)
+{
+  g_return_val_if_fail ((guint) state < ED_MESSAGE_N_STATES, NULL);
+
+  return message_state_names[state];
+}
+
+gboolean
+ed_message_state_from_string (const char     *str,
+                              EdMessageState *state)
+{
+  guint index;
+
+  g_return_val_if_fail (state != NULL, FALSE);
+
+  if (!ed_enum_from_name (message_state_names, ED_MESSAGE_N_STATES, str, &index))
+    return FALSE;
+
+  *state = index;
+  return TRUE;
+}
+
+/**
+ * ed_audience_parse:
+ * @text: an audience as written in a campaign: `all`, `not_invited` or
+ *   `status:S1,S2…` with RSVP statuses
+ * @audience: (out): what it means
+ * @error: return location for an %ED_ERROR_INVALID saying what is wrong
+ */
+gboolean
+ed_audience_parse (const char  *text,
+                   EdAudience  *audience,
+                   GError     **error)
+{
+  g_auto(GStrv) names = NULL;
+
+  g_return_val_if_fail (audience != NULL, FALSE);
+
+  memset (audience, 0, sizeof *audience);
+
+  if (text == NULL || strlen (text) > ED_AUDIENCE_MAX_CHARS)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "must be all, not_invited or status: with RSVP statuses, "
+                   "at most %d characters", ED_AUDIENCE_MAX_CHARS);
+      return FALSE;
+    }
+
+  if (strcmp (text, "all") == 0)
+    {
+      audience->kind = ED_AUDIENCE_ALL;
+      return TRUE;
+    }
+  if (strcmp (text, "not_invited") == 0)
+    {
+      audience->kind = ED_AUDIENCE_NOT_INVITED;
+      return TRUE;
+    }
+  if (!g_str_has_prefix (text, AUDIENCE_STATUS_PREFIX))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "“%s” is not an audience: write all, not_invited, or status: "
+                   "followed by RSVP statuses, e.g. status:accepted,waitlisted", text);
+      return FALSE;
+    }
+
+  audience->kind = ED_AUDIENCE_STATUS;
+  names = g_strsplit (text + strlen (AUDIENCE_STATUS_PREFIX), ",", -1);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      EdRsvpStatus status;
+
+      if (!ed_rsvp_status_from_string (g_strstrip (names[i]), &status))
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                       "“%s” in “%s” is not an RSVP status (pending, accepted, declined, "
+                       "waitlisted, cancelled)", names[i], text);
+          return FALSE;
+        }
+      audience->statuses |= 1u << status;
+    }
+
+  if (audience->statuses == 0)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "“%s” names no RSVP status, e.g. status:accepted", text);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The audience written the one way it is stored: statuses in their order. */
+char *
+ed_audience_to_string (const EdAudience *audience)
+{
+  GString *out;
+
+  g_return_val_if_fail (audience != NULL, NULL);
+
+  switch (audience->kind)
+    {
+    case ED_AUDIENCE_ALL:
+      return g_strdup ("all");
+    case ED_AUDIENCE_NOT_INVITED:
+      return g_strdup ("not_invited");
+    case ED_AUDIENCE_STATUS:
+    default:
+      break;
+    }
+
+  out = g_string_new (AUDIENCE_STATUS_PREFIX);
+  for (guint i = 0; i < ED_RSVP_N_STATUSES; i++)
+    {
+      if ((audience->statuses & (1u << i)) == 0)
+        continue;
+      if (out->len > strlen (AUDIENCE_STATUS_PREFIX))
+        g_string_append_c (out, ',');
+      g_string_append (out, ed_rsvp_status_to_string (i));
+    }
+
+  return g_string_free (out, FALSE);
 }

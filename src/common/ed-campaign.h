@@ -3,6 +3,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "ed-enums.h"
+
 G_BEGIN_DECLS
 
 #define ED_TYPE_CAMPAIGN (ed_campaign_get_type ())
@@ -66,5 +68,49 @@ gboolean     ed_campaign_state_from_string (const char       *str,
                                             EdCampaignState  *state);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdCampaign, ed_campaign_free)
+
+/* A queued message's state (messages.state). */
+typedef enum
+{
+  ED_MESSAGE_STATE_QUEUED,
+  ED_MESSAGE_STATE_SENDING,
+  ED_MESSAGE_STATE_SENT,
+  ED_MESSAGE_STATE_RETRY,
+  ED_MESSAGE_STATE_FAILED,
+  ED_MESSAGE_STATE_CANCELLED,
+} EdMessageState;
+
+#define ED_MESSAGE_N_STATES (ED_MESSAGE_STATE_CANCELLED + 1)
+
+const char  *ed_message_state_to_string    (EdMessageState    state);
+gboolean     ed_message_state_from_string  (const char       *str,
+                                            EdMessageState   *state);
+
+/* Which guests a bulk campaign goes to; the grammar is in
+ * docs/templates.md:
+ *
+ *   all                        every guest of the event
+ *   not_invited                guests without a sent or queued invitation
+ *   status:accepted,waitlisted guests with any of these RSVP statuses
+ */
+typedef enum
+{
+  ED_AUDIENCE_ALL,
+  ED_AUDIENCE_NOT_INVITED,
+  ED_AUDIENCE_STATUS,
+} EdAudienceKind;
+
+typedef struct
+{
+  EdAudienceKind kind;
+  guint          statuses;  /* ED_AUDIENCE_STATUS: bit 1 << EdRsvpStatus per status */
+} EdAudience;
+
+#define ED_AUDIENCE_MAX_CHARS 200
+
+gboolean     ed_audience_parse             (const char       *text,
+                                            EdAudience       *audience,
+                                            GError          **error);
+char        *ed_audience_to_string         (const EdAudience *audience);
 
 G_END_DECLS

@@ -44,5 +44,7 @@ void ed_daemon_stop_transfers      (EdDaemon *self);
 gboolean ed_daemon_add_rsvp_routes (EdDaemon  *self,
                                     GError   **error);
 void     ed_daemon_wake_mailer     (EdDaemon  *self);
+gboolean ed_daemon_add_campaign_routes (EdDaemon  *self,
+                                        GError   **error);
 
 G_END_DECLS

@@ -558,6 +558,8 @@ ed_daemon_start (EdDaemon  *self,
   ed_daemon_add_transfer_routes (self);
   if (!ed_daemon_add_rsvp_routes (self, error))
     return FALSE;
+  if (!ed_daemon_add_campaign_routes (self, error))
+    return FALSE;
 
   if (!listen_on (self, error))
     return FALSE;

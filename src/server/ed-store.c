@@ -231,6 +231,38 @@ static const char * const migrations[] = {
   "  INSERT INTO guests_search(rowid, email, first_name, last_name)"
   "    VALUES (new.id, new.email, new.first_name, new.last_name);"
   "END;",
+
+  /* 7: campaigns. Why a campaign paused itself; a guest's unsubscribe,
+   * which keeps them out of later bulk campaigns; and each campaign's
+   * messages counted by state, kept by triggers, so that a dashboard
+   * polling a half-million-message campaign reads six rows instead of
+   * counting them (ed-store-campaigns.c).
+   */
+  "ALTER TABLE campaigns ADD COLUMN state_reason TEXT;"
+  "ALTER TABLE guests ADD COLUMN unsubscribed_at INTEGER;"
+  "CREATE TABLE campaign_counts ("
+  "  campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,"
+  "  state TEXT NOT NULL,"
+  "  messages INTEGER NOT NULL,"
+  "  PRIMARY KEY (campaign_id, state)"
+  ") WITHOUT ROWID;"
+  "CREATE TRIGGER campaign_counts_insert AFTER INSERT ON messages BEGIN"
+  "  INSERT INTO campaign_counts VALUES (new.campaign_id, new.state, 1)"
+  "    ON CONFLICT (campaign_id, state) DO UPDATE SET messages = messages + 1;"
+  "END;"
+  "CREATE TRIGGER campaign_counts_delete AFTER DELETE ON messages BEGIN"
+  "  UPDATE campaign_counts SET messages = messages - 1"
+  "    WHERE campaign_id = old.campaign_id AND state = old.state;"
+  "END;"
+  "CREATE TRIGGER campaign_counts_update AFTER UPDATE OF state ON messages"
+  "  WHEN old.state IS NOT new.state BEGIN"
+  "  UPDATE campaign_counts SET messages = messages - 1"
+  "    WHERE campaign_id = old.campaign_id AND state = old.state;"
+  "  INSERT INTO campaign_counts VALUES (new.campaign_id, new.state, 1)"
+  "    ON CONFLICT (campaign_id, state) DO UPDATE SET messages = messages + 1;"
+  "END;"
+  "INSERT INTO campaign_counts"
+  "  SELECT campaign_id, state, count(*) FROM messages GROUP BY campaign_id, state;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 6
+#define ED_STORE_SCHEMA_VERSION 7
 
 typedef struct
 {
@@ -406,6 +406,58 @@ gboolean      ed_store_pause_failing_campaign (EdStore            *self,
                                               const char          *reason,
                                               gint64               now,
                                               gboolean            *paused,
+                                              GError             **error);
+
+/* Campaigns (ed-store-campaigns.c) */
+typedef struct
+{
+  gint64 states[ED_MESSAGE_N_STATES];
+  gint64 total;
+} EdMessageCounts;
+
+typedef enum
+{
+  ED_CAMPAIGN_ACTION_LAUNCH,
+  ED_CAMPAIGN_ACTION_PAUSE,
+  ED_CAMPAIGN_ACTION_RESUME,
+  ED_CAMPAIGN_ACTION_CANCEL,
+  ED_CAMPAIGN_ACTION_RETRY_FAILED,
+} EdCampaignAction;
+
+gboolean      ed_store_insert_campaign       (EdStore             *self,
+                                              EdCampaign          *campaign,
+                                              GError             **error);
+EdCampaign   *ed_store_get_campaign          (EdStore             *self,
+                                              gint64               campaign_id,
+                                              GError             **error);
+gboolean      ed_store_update_campaign       (EdStore             *self,
+                                              EdCampaign          *campaign,
+                                              GError             **error);
+GPtrArray    *ed_store_list_campaigns        (EdStore             *self,
+                                              gint64               event_id,
+                                              gint64               after,
+                                              guint                limit,
+                                              gboolean            *has_more,
+                                              GError             **error);
+gint64        ed_store_count_campaigns       (EdStore             *self,
+                                              gint64               event_id,
+                                              GError             **error);
+gboolean      ed_store_get_message_counts    (EdStore             *self,
+                                              gint64               campaign_id,
+                                              gint                 transactional,
+                                              EdMessageCounts     *counts,
+                                              GError             **error);
+gint64        ed_store_count_audience        (EdStore             *self,
+                                              gint64               event_id,
+                                              const EdAudience    *audience,
+                                              GError             **error);
+gboolean      ed_store_prepare_for_bulk      (EdStore             *self,
+                                              GError             **error);
+gboolean      ed_store_run_campaign_action   (EdStore             *self,
+                                              gint64               campaign_id,
+                                              EdCampaignAction     action,
+                                              gint64               now,
+                                              gint64              *n_changed,
                                               GError             **error);
 
 G_END_DECLS

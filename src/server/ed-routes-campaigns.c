@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-daemon-private.h"
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-json-util.h"
+#include "ed-resources.h"
+#include "ed-template.h"
+#include "ed-template-fields.h"
+#include "ed-time-util.h"
+#include "ed-validate.h"
+
+/* /api/v1/events/{id}/campaigns, /api/v1/campaigns/{id} and its actions,
+ * /api/v1/events/{id}/audience.
+ *
+ * Launch, cancel and retry-failed write a row per message, half a million
+ * for a large event, so every action runs in a worker thread on a
+ * database connection of its own (one action at a time), while the
+ * request waits paused; the reply goes out after the commit.
+ */
+
+#define STATE_KEY "ed-campaigns-state"
+#define MAIL_RESOURCE_DIR "/org/eventdesk/eventdeskd/mail/"
+#define SUBJECT_MAX_CHARS 500
+#define BODY_MAX_CHARS 200000
+#define LANGUAGE_MAX_CHARS 16
+#define PAGE_LIMIT_DEFAULT 50
+#define PAGE_LIMIT_MAX 500
+
+static const char * const create_fields[] = {
+  "kind", "audience", "subject", "text", "html", "language", NULL,
+};
+
+static const char * const edit_fields[] = {
+  "kind", "audience", "subject", "text", "html", NULL,
+};
+
+typedef struct
+{
+  GMutex    lock;    /* held by the one action using the writer */
+  EdStore  *writer;
+} CampaignsState;
+
+typedef struct
+{
+  CampaignsState   *state;
+  EdDaemon         *daemon;
+  EdRequest        *request;
+  EdStore          *reader;   /* the main loop's, for the reply */
+  gint64            campaign_id;
+  EdCampaignAction  action;
+  gint64            n_changed;
+  gint64            elapsed_us;
+} ActionJob;
+
+static void
+campaigns_state_free (CampaignsState *state)
+{
+  if (state->writer != NULL)
+    ed_store_close (state->writer);
+  g_clear_object (&state->writer);
+  g_mutex_clear (&state->lock);
+}
+
+static void
+release_state (CampaignsState *state)
+{
+  g_atomic_rc_box_release_full (state, (GDestroyNotify) campaigns_state_free);
+}
+
+static CampaignsState *
+get_state (EdDaemon *self)
+{
+  return g_object_get_data (G_OBJECT (self), STATE_KEY);
+}
+
+static void
+action_job_free (ActionJob *job)
+{
+  g_clear_pointer (&job->request, ed_request_unref);
+  g_clear_object (&job->reader);
+  g_clear_object (&job->daemon);
+  release_state (job->state);
+  g_free (job);
+}
+
+static void
+add_counts (JsonBuilder           *builder,
+            const EdMessageCounts *counts)
+{
+  json_builder_set_member_name (builder, "counts");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < ED_MESSAGE_N_STATES; i++)
+    ed_json_add_int (builder, ed_message_state_to_string (i), counts->states[i]);
+  json_builder_end_object (builder);
+  ed_json_add_int (builder, "total", counts->total);
+}
+
+static gboolean
+add_campaign (EdStore           *store,
+              JsonBuilder       *builder,
+              const EdCampaign  *campaign,
+              GError           **error)
+{
+  EdMessageCounts counts;
+
+  if (!ed_store_get_message_counts (store, campaign->id, -1, &counts, error))
+    return FALSE;
+
+  json_builder_begin_object (builder);
+  ed_campaign_add_json_members (campaign, builder);
+  add_counts (builder, &counts);
+  json_builder_end_object (builder);
+  return TRUE;
+}
+
+static void
+reply_campaign (EdStore   *store,
+                EdRequest *request,
+                guint      status,
+                gint64     campaign_id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(EdCampaign) campaign = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(campaign = ed_store_get_campaign (store, campaign_id, &error)) ||
+      !add_campaign (store, builder, campaign, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_http_reply_json (request->msg, status, builder);
+}
+
+/* The default invitation of data/mail/, built in: LANGUAGE/NAME when
+ * there is a translation, else the English NAME.
+ */
+static char *
+load_default_template (const char *language,
+                       const char *name)
+{
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (language != NULL && g_strcmp0 (language, "en") != 0)
+    {
+      g_autofree char *path = g_strconcat (MAIL_RESOURCE_DIR, language, "/", name, NULL);
+
+      bytes = g_resource_lookup_data (ed_server_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    }
+  if (bytes == NULL)
+    {
+      g_autofree char *path = g_strconcat (MAIL_RESOURCE_DIR, name, NULL);
+
+      bytes = g_resource_lookup_data (ed_server_get_resource (), path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    }
+  g_return_val_if_fail (bytes != NULL, g_strdup (""));
+
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+static gboolean
+is_language_code (const char *text)
+{
+  gsize len = strlen (text);
+
+  if (len < 2 || len > LANGUAGE_MAX_CHARS)
+    return FALSE;
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalpha (*p) && *p != '_' && *p != '-')
+      return FALSE;
+
+  return TRUE;
+}
+
+/* A template field: set when present and valid, its placeholders checked. */
+static void
+read_template (JsonObject      *body,
+               const char      *name,
+               EdValidateFlags  flags,
+               guint            max_chars,
+               char           **field,
+               JsonObject      *fields)
+{
+  g_autofree char *value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!ed_validate_has (body, name))
+    return;
+  if (!(value = ed_validate_string (body, name, flags, max_chars, fields)))
+    return;
+
+  if (!ed_template_check (value, ed_template_fields_get_names (), &error))
+    {
+      ed_validate_fail (fields, name, "%s", error->message);
+      return;
+    }
+
+  g_free (*field);
+  *field = g_steal_pointer (&value);
+}
+
+static void
+apply_campaign_fields (JsonObject *body,
+                       EdCampaign *campaign,
+                       gboolean    creating,
+                       JsonObject *fields)
+{
+  g_autofree char *kind = NULL;
+  g_autofree char *audience = NULL;
+  g_autofree char *language = NULL;
+  JsonNode *html;
+
+  ed_validate_known_members (body, creating ? create_fields : edit_fields, fields);
+
+  if (ed_validate_has (body, "kind") &&
+      (kind = ed_validate_string (body, "kind", ED_VALIDATE_REQUIRED, 40, fields)))
+    {
+      EdCampaignKind value;
+
+      if (ed_campaign_kind_from_string (kind, &value) && value <= ED_CAMPAIGN_KIND_UPDATE)
+        campaign->kind = value;
+      else
+        ed_validate_fail (fields, "kind", "must be one of invitation, reminder, update");
+    }
+
+  if (ed_validate_has (body, "audience") &&
+      (audience = ed_validate_string (body, "audience", ED_VALIDATE_REQUIRED, ED_AUDIENCE_MAX_CHARS, fields)))
+    {
+      g_autoptr(GError) error = NULL;
+      EdAudience parsed;
+
+      if (ed_audience_parse (audience, &parsed, &error))
+        {
+          g_free (campaign->audience);
+          campaign->audience = ed_audience_to_string (&parsed);
+        }
+      else
+        ed_validate_fail (fields, "audience", "%s", error->message);
+    }
+
+  if (creating && ed_validate_has (body, "language") &&
+      (language = ed_validate_string (body, "language", ED_VALIDATE_REQUIRED, LANGUAGE_MAX_CHARS, fields)) &&
+      !is_language_code (language))
+    ed_validate_fail (fields, "language", "must be a language code such as en or de");
+
+  read_template (body, "subject", ED_VALIDATE_NONE, SUBJECT_MAX_CHARS, &campaign->subject, fields);
+  read_template (body, "text", ED_VALIDATE_MULTILINE | ED_VALIDATE_RAW, BODY_MAX_CHARS, &campaign->text, fields);
+
+  html = json_object_get_member (body, "html");
+  if (html != NULL && JSON_NODE_HOLDS_NULL (html))
+    g_clear_pointer (&campaign->html, g_free);
+  else
+    read_template (body, "html", ED_VALIDATE_MULTILINE | ED_VALIDATE_RAW, BODY_MAX_CHARS, &campaign->html, fields);
+
+  /* A new invitation without its texts starts from the default one. */
+  if (creating && campaign->kind == ED_CAMPAIGN_KIND_INVITATION &&
+      !ed_validate_has (body, "subject") && !ed_validate_has (body, "text") &&
+      json_object_get_size (fields) == 0)
+    {
+      g_autofree char *subject = load_default_template (language, "invitation.subject");
+
+      g_free (campaign->subject);
+      campaign->subject = g_strdup (g_strstrip (subject));
+      g_free (campaign->text);
+      campaign->text = load_default_template (language, "invitation.txt");
+      if (!ed_validate_has (body, "html"))
+        {
+          g_free (campaign->html);
+          campaign->html = load_default_template (language, "invitation.html");
+        }
+    }
+}
+
+/* GET /api/v1/events/{id}/campaigns */
+static void
+handle_list_campaigns (EdRequest *request,
+                       gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GPtrArray) campaigns = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 after, limit, total;
+  gboolean has_more = FALSE;
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_validate_query_int (request->query, "after", 0, G_MAXINT64, 0, &after, fields);
+  ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &limit, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!(campaigns = ed_store_list_campaigns (self->store, event->id, after, (guint) limit, &has_more, &error)) ||
+      (total = ed_store_count_campaigns (self->store, event->id, &error)) < 0)
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < campaigns->len; i++)
+    if (!add_campaign (self->store, builder, g_ptr_array_index (campaigns, i), &error))
+      {
+        ed_http_reply_gerror (request->msg, error);
+        return;
+      }
+  json_builder_end_array (builder);
+  ed_json_add_int (builder, "total", total);
+  if (has_more && campaigns->len > 0)
+    ed_json_add_int (builder, "next", ((EdCampaign *) g_ptr_array_index (campaigns, campaigns->len - 1))->id);
+  else
+    ed_json_add_null (builder, "next");
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* POST /api/v1/events/{id}/campaigns */
+static void
+handle_create_campaign (EdRequest *request,
+                        gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdCampaign) campaign = ed_campaign_new ();
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *location = NULL;
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+      !(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  campaign->event_id = event->id;
+  apply_campaign_fields (body, campaign, TRUE, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!ed_store_insert_campaign (self->store, campaign, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "ED_ADMIN", request->username,
+                    "MESSAGE", "Admin “%s” created campaign %" G_GINT64_FORMAT " (%s) of event %" G_GINT64_FORMAT,
+                    request->username, campaign->id, ed_campaign_kind_to_string (campaign->kind), event->id);
+
+  location = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT, campaign->id);
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Location", location);
+  reply_campaign (self->store, request, SOUP_STATUS_CREATED, campaign->id);
+}
+
+/* GET /api/v1/campaigns/{id} */
+static void
+handle_get_campaign (EdRequest *request,
+                     gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+
+  reply_campaign (self->store, request, SOUP_STATUS_OK, request->ids[0]);
+}
+
+/* PATCH /api/v1/campaigns/{id} */
+static void
+handle_update_campaign (EdRequest *request,
+                        gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdCampaign) campaign = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(campaign = ed_store_get_campaign (self->store, request->ids[0], &error)) ||
+      !(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  apply_campaign_fields (body, campaign, FALSE, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!ed_store_update_campaign (self->store, campaign, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  reply_campaign (self->store, request, SOUP_STATUS_OK, campaign->id);
+}
+
+/* GET /api/v1/events/{id}/audience?audience=… */
+static void
+handle_audience (EdRequest *request,
+                 gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *normalized = NULL;
+  const char *text = ed_request_get_query (request, "audience");
+  EdAudience audience;
+  gint64 count;
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  if (!ed_audience_parse (text ? text : "all", &audience, &error))
+    {
+      ed_validate_fail (fields, "audience", "%s", error->message);
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if ((count = ed_store_count_audience (self->store, event->id, &audience, &error)) < 0)
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  normalized = ed_audience_to_string (&audience);
+  json_builder_begin_object (builder);
+  ed_json_add_string (builder, "audience", normalized);
+  ed_json_add_int (builder, "count", count);
+  json_builder_end_object (builder);
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* Actions */
+
+static const char *
+action_name (EdCampaignAction action)
+{
+  switch (action)
+    {
+    case ED_CAMPAIGN_ACTION_LAUNCH:
+      return "launched";
+    case ED_CAMPAIGN_ACTION_PAUSE:
+      return "paused";
+    case ED_CAMPAIGN_ACTION_RESUME:
+      return "resumed";
+    case ED_CAMPAIGN_ACTION_CANCEL:
+      return "cancelled";
+    case ED_CAMPAIGN_ACTION_RETRY_FAILED:
+      return "retried the failed messages of";
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+static void
+run_action_in_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  ActionJob *job = task_data;
+  GError *error = NULL;
+  gint64 started = g_get_monotonic_time ();
+  gboolean ok;
+
+  g_mutex_lock (&job->state->lock);
+  ok = ed_store_run_campaign_action (job->state->writer, job->campaign_id, job->action,
+                                     ed_time_now (), &job->n_changed, &error);
+  g_mutex_unlock (&job->state->lock);
+  job->elapsed_us = g_get_monotonic_time () - started;
+
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_action_done_cb (GObject      *source_object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ActionJob *job = g_task_get_task_data (G_TASK (result));
+  EdRequest *request = job->request;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    ed_http_reply_gerror (request->msg, error);
+  else
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                        "ED_ADMIN", request->username,
+                        "MESSAGE", "Admin “%s” %s campaign %" G_GINT64_FORMAT
+                        " (%" G_GINT64_FORMAT " messages, %" G_GINT64_FORMAT " ms)",
+                        request->username, action_name (job->action), job->campaign_id,
+                        job->n_changed, job->elapsed_us / 1000);
+      /* Messages to send now: the mailer need not wait for its next look. */
+      if (job->action == ED_CAMPAIGN_ACTION_LAUNCH || job->action == ED_CAMPAIGN_ACTION_RESUME ||
+          job->action == ED_CAMPAIGN_ACTION_RETRY_FAILED)
+        ed_daemon_wake_mailer (job->daemon);
+      reply_campaign (job->reader, request, SOUP_STATUS_OK, job->campaign_id);
+    }
+
+  ed_request_unpause (request);
+}
+
+static void
+start_action (EdDaemon         *self,
+              EdRequest        *request,
+              EdCampaignAction  action)
+{
+  g_autoptr(GTask) task = NULL;
+  ActionJob *job;
+
+  job = g_new0 (ActionJob, 1);
+  job->state = g_atomic_rc_box_acquire (get_state (self));
+  job->daemon = g_object_ref (self);
+  job->request = ed_request_ref (request);
+  job->reader = g_object_ref (self->store);
+  job->campaign_id = request->ids[0];
+  job->action = action;
+
+  ed_request_pause (request);
+  task = g_task_new (NULL, NULL, on_action_done_cb, NULL);
+  g_task_set_source_tag (task, start_action);
+  g_task_set_task_data (task, job, (GDestroyNotify) action_job_free);
+  g_task_run_in_thread (task, run_action_in_thread);
+}
+
+static void
+handle_launch (EdRequest *request,
+               gpointer   user_data)
+{
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_LAUNCH);
+}
+
+static void
+handle_pause (EdRequest *request,
+              gpointer   user_data)
+{
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_PAUSE);
+}
+
+static void
+handle_resume (EdRequest *request,
+               gpointer   user_data)
+{
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_RESUME);
+}
+
+static void
+handle_cancel (EdRequest *request,
+               gpointer   user_data)
+{
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_CANCEL);
+}
+
+static void
+handle_retry_failed (EdRequest *request,
+                     gpointer   user_data)
+{
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_RETRY_FAILED);
+}
+
+gboolean
+ed_daemon_add_campaign_routes (EdDaemon  *self,
+                               GError   **error)
+{
+  g_autoptr(EdStore) writer = NULL;
+  CampaignsState *state;
+
+  writer = ed_store_open (ed_store_get_path (self->store), error);
+  if (writer == NULL || !ed_store_prepare_for_bulk (writer, error))
+    {
+      g_prefix_error (error, "Cannot open a second connection to the database: ");
+      return FALSE;
+    }
+
+  state = g_atomic_rc_box_new0 (CampaignsState);
+  g_mutex_init (&state->lock);
+  state->writer = g_steal_pointer (&writer);
+  g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) release_state);
+
+  ed_router_add (self->router, "GET", "/api/v1/events/{id}/campaigns", ED_ROUTE_AUTH, handle_list_campaigns);
+  ed_router_add (self->router, "POST", "/api/v1/events/{id}/campaigns", ED_ROUTE_AUTH, handle_create_campaign);
+  ed_router_add (self->router, "GET", "/api/v1/events/{id}/audience", ED_ROUTE_AUTH, handle_audience);
+  ed_router_add (self->router, "GET", "/api/v1/campaigns/{id}", ED_ROUTE_AUTH, handle_get_campaign);
+  ed_router_add (self->router, "PATCH", "/api/v1/campaigns/{id}", ED_ROUTE_AUTH, handle_update_campaign);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/launch", ED_ROUTE_AUTH, handle_launch);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/pause", ED_ROUTE_AUTH, handle_pause);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/resume", ED_ROUTE_AUTH, handle_resume);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/cancel", ED_ROUTE_AUTH, handle_cancel);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/retry-failed", ED_ROUTE_AUTH, handle_retry_failed);
+
+  return TRUE;
+}

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdesk-store"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-error.h"
+#include "ed-store-private.h"
+
+/* Campaigns, their audiences and their life: draft → running ⇄ paused →
+ * done, or cancelled.
+ *
+ * Launch enqueues the whole audience with one INSERT … SELECT in one
+ * transaction: a campaign is either a draft with no messages or running
+ * with all of them. The messages' counts by state live in
+ * campaign_counts, kept by triggers on messages (migration 7), so reading
+ * a campaign's progress costs six rows however large it is.
+ *
+ * Audiences are SQL over the event's guests in id order (guests_event);
+ * bulk audiences leave out unsubscribed guests. Every statement is a
+ * constant string; the audience's kind and statuses are bound values.
+ */
+
+#define CAMPAIGN_COLUMNS \
+  "id, event_id, kind, audience, subject, text_body, html_body, state, transactional, " \
+  "state_reason, created_at, updated_at, launched_at, finished_at"
+
+/* The guests of each kind of audience, ?1 the event and ?2 the status
+ * bits (1 << EdRsvpStatus); an invitation counts as sent or queued in any
+ * state but failed and cancelled. One statement per kind, so that each
+ * is planned for what it does.
+ */
+#define AUDIENCE_ALL_WHERE \
+  "guests.event_id = ?1 AND guests.unsubscribed_at IS NULL AND ?2 IS NOT NULL"
+#define AUDIENCE_NOT_INVITED_WHERE \
+  "guests.event_id = ?1 AND guests.unsubscribed_at IS NULL AND ?2 IS NOT NULL " \
+  "AND NOT EXISTS (SELECT 1 FROM messages JOIN campaigns ON campaigns.id = messages.campaign_id " \
+  "  WHERE messages.guest_id = guests.id AND campaigns.kind = 'invitation' " \
+  "  AND messages.state IN ('queued', 'sending', 'sent', 'retry'))"
+#define AUDIENCE_STATUS_WHERE \
+  "guests.event_id = ?1 AND guests.unsubscribed_at IS NULL " \
+  "AND (?2 >> (CASE guests.status WHEN 'pending' THEN 0 WHEN 'accepted' THEN 1 " \
+  "  WHEN 'declined' THEN 2 WHEN 'waitlisted' THEN 3 ELSE 4 END)) & 1"
+
+#define ENQUEUE_SQL(where) \
+  "INSERT INTO messages (campaign_id, guest_id, state, priority, next_attempt_at, created_at) " \
+  "SELECT ?3, guests.id, 'queued', 0, ?4, ?4 FROM guests WHERE " where " ORDER BY guests.id " \
+  "ON CONFLICT (campaign_id, guest_id) DO NOTHING"
+
+/* Indexed by EdAudienceKind. */
+static const char * const count_audience_sql[] = {
+  "SELECT count(*) FROM guests WHERE " AUDIENCE_ALL_WHERE,
+  "SELECT count(*) FROM guests WHERE " AUDIENCE_NOT_INVITED_WHERE,
+  "SELECT count(*) FROM guests WHERE " AUDIENCE_STATUS_WHERE,
+};
+
+static const char * const enqueue_sql[] = {
+  ENQUEUE_SQL (AUDIENCE_ALL_WHERE),
+  ENQUEUE_SQL (AUDIENCE_NOT_INVITED_WHERE),
+  ENQUEUE_SQL (AUDIENCE_STATUS_WHERE),
+};
+
+/* Pages a launch may hold in memory: its indexes grow by half a million
+ * entries spread over the guest index, and a small cache would write
+ * pages out and read them back again.
+ */
+#define BULK_CACHE_KIB 65536
+
+G_STATIC_ASSERT (ED_AUDIENCE_ALL == 0 && ED_AUDIENCE_NOT_INVITED == 1 && ED_AUDIENCE_STATUS == 2);
+G_STATIC_ASSERT (G_N_ELEMENTS (enqueue_sql) == ED_AUDIENCE_STATUS + 1);
+G_STATIC_ASSERT (ED_RSVP_PENDING == 0 && ED_RSVP_ACCEPTED == 1 && ED_RSVP_DECLINED == 2 &&
+                 ED_RSVP_WAITLISTED == 3 && ED_RSVP_CANCELLED == 4);
+
+static EdCampaign *
+campaign_from_row (sqlite3_stmt *stmt)
+{
+  EdCampaign *campaign = g_new0 (EdCampaign, 1);
+
+  campaign->id = sqlite3_column_int64 (stmt, 0);
+  campaign->event_id = sqlite3_column_int64 (stmt, 1);
+  if (!ed_campaign_kind_from_string ((const char *) sqlite3_column_text (stmt, 2), &campaign->kind))
+    campaign->kind = ED_CAMPAIGN_KIND_UPDATE;
+  campaign->audience = ed_store_column_strdup (stmt, 3);
+  campaign->subject = ed_store_column_strdup (stmt, 4);
+  campaign->text = ed_store_column_strdup (stmt, 5);
+  campaign->html = ed_store_column_strdup (stmt, 6);
+  if (!ed_campaign_state_from_string ((const char *) sqlite3_column_text (stmt, 7), &campaign->state))
+    campaign->state = ED_CAMPAIGN_STATE_PAUSED;
+  campaign->transactional = sqlite3_column_int (stmt, 8) != 0;
+  campaign->state_reason = ed_store_column_strdup (stmt, 9);
+  campaign->created_at = sqlite3_column_int64 (stmt, 10);
+  campaign->updated_at = sqlite3_column_int64 (stmt, 11);
+  campaign->launched_at = sqlite3_column_int64 (stmt, 12);
+  campaign->finished_at = sqlite3_column_int64 (stmt, 13);
+
+  return campaign;
+}
+
+static gboolean
+set_not_found (gint64   campaign_id,
+               GError **error)
+{
+  g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND, "There is no campaign %" G_GINT64_FORMAT, campaign_id);
+  return FALSE;
+}
+
+/**
+ * ed_store_insert_campaign:
+ * @campaign: the campaign; its id and timestamps are set
+ *
+ * Adds a draft (or, for the system's transactional campaigns, whatever
+ * state @campaign has).
+ */
+gboolean
+ed_store_insert_campaign (EdStore     *self,
+                          EdCampaign  *campaign,
+                          GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (campaign != NULL, FALSE);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "INSERT INTO campaigns (event_id, kind, audience, subject, text_body, "
+                                 "html_body, state, transactional, created_at, updated_at) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error)))
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, campaign->event_id);
+  sqlite3_bind_text (stmt, 2, ed_campaign_kind_to_string (campaign->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, campaign->audience ? campaign->audience : "all", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, campaign->subject ? campaign->subject : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 5, campaign->text ? campaign->text : "", -1, SQLITE_TRANSIENT);
+  ed_store_bind_text_or_null (stmt, 6, campaign->html);
+  sqlite3_bind_text (stmt, 7, ed_campaign_state_to_string (campaign->state), -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 8, campaign->transactional ? 1 : 0);
+  sqlite3_bind_int64 (stmt, 9, now);
+  sqlite3_bind_int64 (stmt, 10, now);
+
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  campaign->id = sqlite3_last_insert_rowid (self->db);
+  campaign->created_at = now;
+  campaign->updated_at = now;
+  return TRUE;
+}
+
+EdCampaign *
+ed_store_get_campaign (EdStore  *self,
+                       gint64    campaign_id,
+                       GError  **error)
+{
+  sqlite3_stmt *stmt;
+  EdCampaign *campaign = NULL;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  if (!(stmt = ed_store_prepare (self, "SELECT " CAMPAIGN_COLUMNS " FROM campaigns WHERE id = ?", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    campaign = campaign_from_row (stmt);
+  else if (rc == SQLITE_DONE)
+    set_not_found (campaign_id, error);
+  else
+    ed_store_set_error (self, rc, error);
+  sqlite3_reset (stmt);
+
+  return campaign;
+}
+
+/**
+ * ed_store_update_campaign:
+ * @campaign: the campaign with its new audience, subject and bodies
+ *
+ * Saves an edit; only a draft or a paused campaign may change, anything
+ * else is %ED_ERROR_CONFLICT.
+ */
+gboolean
+ed_store_update_campaign (EdStore     *self,
+                          EdCampaign  *campaign,
+                          GError     **error)
+{
+  g_autoptr(EdCampaign) current = NULL;
+  sqlite3_stmt *stmt;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (campaign != NULL, FALSE);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE campaigns SET kind = ?2, audience = ?3, subject = ?4, text_body = ?5, "
+                                 "html_body = ?6, updated_at = ?7 "
+                                 "WHERE id = ?1 AND state IN ('draft', 'paused')", error)))
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, campaign->id);
+  sqlite3_bind_text (stmt, 2, ed_campaign_kind_to_string (campaign->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, campaign->audience ? campaign->audience : "all", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, campaign->subject ? campaign->subject : "", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 5, campaign->text ? campaign->text : "", -1, SQLITE_TRANSIENT);
+  ed_store_bind_text_or_null (stmt, 6, campaign->html);
+  sqlite3_bind_int64 (stmt, 7, now);
+
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (self->db) > 0)
+    {
+      campaign->updated_at = now;
+      return TRUE;
+    }
+
+  if (!(current = ed_store_get_campaign (self, campaign->id, error)))
+    return FALSE;
+  g_set_error (error, ED_ERROR, ED_ERROR_CONFLICT,
+               "Campaign %" G_GINT64_FORMAT " is %s; only a draft or a paused campaign can be edited",
+               campaign->id, ed_campaign_state_to_string (current->state));
+  return FALSE;
+}
+
+/**
+ * ed_store_list_campaigns:
+ * @after: the campaign id the previous page ended on, or 0
+ * @limit: the page size
+ * @has_more: (out): whether another page follows
+ *
+ * Returns: (transfer container) (element-type EdCampaign): the event's
+ *   campaigns in the order they were made
+ */
+GPtrArray *
+ed_store_list_campaigns (EdStore   *self,
+                         gint64     event_id,
+                         gint64     after,
+                         guint      limit,
+                         gboolean  *has_more,
+                         GError   **error)
+{
+  g_autoptr(GPtrArray) campaigns = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_campaign_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT " CAMPAIGN_COLUMNS " FROM campaigns WHERE event_id = ? AND id > ? "
+                                 "ORDER BY id LIMIT ?", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  sqlite3_bind_int64 (stmt, 2, after);
+  sqlite3_bind_int64 (stmt, 3, (gint64) limit + 1);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (campaigns, campaign_from_row (stmt));
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  *has_more = campaigns->len > limit;
+  if (*has_more)
+    g_ptr_array_set_size (campaigns, limit);
+
+  return g_steal_pointer (&campaigns);
+}
+
+/* Returns the number of campaigns of the event, or -1 on error. */
+gint64
+ed_store_count_campaigns (EdStore  *self,
+                          gint64    event_id,
+                          GError  **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 count = -1;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), -1);
+
+  if (!(stmt = ed_store_prepare (self, "SELECT count(*) FROM campaigns WHERE event_id = ?", error)))
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  else
+    ed_store_set_error (self, rc, error);
+  sqlite3_reset (stmt);
+
+  return count;
+}
+
+/**
+ * ed_store_get_message_counts:
+ * @campaign_id: a campaign, or 0 for all campaigns
+ * @transactional: with @campaign_id 0: -1 for every campaign, 0 for bulk
+ *   campaigns only, 1 for transactional ones only
+ * @counts: (out): messages per state, and their total
+ *
+ * Reads the counters the triggers keep, never the messages.
+ */
+gboolean
+ed_store_get_message_counts (EdStore          *self,
+                             gint64            campaign_id,
+                             gint              transactional,
+                             EdMessageCounts  *counts,
+                             GError          **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (counts != NULL, FALSE);
+
+  memset (counts, 0, sizeof *counts);
+
+  if (campaign_id > 0)
+    stmt = ed_store_prepare (self,
+                             "SELECT state, messages FROM campaign_counts WHERE campaign_id = ?1", error);
+  else
+    stmt = ed_store_prepare (self,
+                             "SELECT campaign_counts.state, sum(campaign_counts.messages) "
+                             "FROM campaign_counts JOIN campaigns ON campaigns.id = campaign_counts.campaign_id "
+                             "WHERE ?2 < 0 OR campaigns.transactional = ?2 "
+                             "GROUP BY campaign_counts.state", error);
+  if (stmt == NULL)
+    return FALSE;
+  if (campaign_id > 0)
+    sqlite3_bind_int64 (stmt, 1, campaign_id);
+  else
+    sqlite3_bind_int (stmt, 2, transactional);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      EdMessageState state;
+
+      if (!ed_message_state_from_string ((const char *) sqlite3_column_text (stmt, 0), &state))
+        continue;
+      counts->states[state] = sqlite3_column_int64 (stmt, 1);
+      counts->total += counts->states[state];
+    }
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_DONE)
+    return ed_store_set_error (self, rc, error);
+
+  return TRUE;
+}
+
+/* Returns the number of guests in the audience, or -1 on error. */
+gint64
+ed_store_count_audience (EdStore           *self,
+                         gint64             event_id,
+                         const EdAudience  *audience,
+                         GError           **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 count = -1;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), -1);
+  g_return_val_if_fail (audience != NULL, -1);
+
+  g_return_val_if_fail ((guint) audience->kind < G_N_ELEMENTS (count_audience_sql), -1);
+
+  if (!(stmt = ed_store_prepare (self, count_audience_sql[audience->kind], error)))
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  sqlite3_bind_int (stmt, 2, (int) audience->statuses);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    count = sqlite3_column_int64 (stmt, 0);
+  else
+    ed_store_set_error (self, rc, error);
+  sqlite3_reset (stmt);
+
+  return count;
+}
+
+static gboolean
+enqueue_audience (EdStore     *self,
+                  EdCampaign  *campaign,
+                  gint64       now,
+                  gint64      *n_queued,
+                  GError     **error)
+{
+  EdAudience audience;
+  sqlite3_stmt *stmt;
+
+  if (!ed_audience_parse (campaign->audience, &audience, error))
+    {
+      g_prefix_error (error, "The campaign's audience: ");
+      return FALSE;
+    }
+
+  /* One statement for the whole audience; a guest already queued (there
+   * is none for a draft, but the constraint says so) is left alone.
+   */
+  if (!(stmt = ed_store_prepare (self, enqueue_sql[audience.kind], error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, campaign->event_id);
+  sqlite3_bind_int (stmt, 2, (int) audience.statuses);
+  sqlite3_bind_int64 (stmt, 3, campaign->id);
+  sqlite3_bind_int64 (stmt, 4, now);
+
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  *n_queued = sqlite3_changes64 (self->db);
+  return TRUE;
+}
+
+static gboolean
+write_state (EdStore          *self,
+             EdCampaign       *campaign,
+             EdCampaignState   state,
+             gint64            now,
+             GError          **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE campaigns SET state = ?2, updated_at = ?3, "
+                                 "launched_at = CASE WHEN ?2 = 'running' THEN coalesce(launched_at, ?3) ELSE launched_at END, "
+                                 "finished_at = CASE WHEN ?2 IN ('done', 'cancelled') THEN ?3 "
+                                 "  WHEN ?2 = 'running' THEN NULL ELSE finished_at END, "
+                                 "state_reason = CASE WHEN ?2 = 'paused' THEN state_reason ELSE NULL END "
+                                 "WHERE id = ?1", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, campaign->id);
+  sqlite3_bind_text (stmt, 2, ed_campaign_state_to_string (state), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, now);
+
+  return ed_store_step_done (self, stmt, error);
+}
+
+static gboolean
+update_messages (EdStore     *self,
+                 const char  *sql,
+                 gint64       campaign_id,
+                 gint64       now,
+                 gint64      *n_changed,
+                 GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (!(stmt = ed_store_prepare (self, sql, error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+  sqlite3_bind_int64 (stmt, 2, now);
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+
+  *n_changed = sqlite3_changes64 (self->db);
+  return TRUE;
+}
+
+static gboolean
+refuse (EdCampaign  *campaign,
+        const char  *action,
+        const char  *why,
+        GError     **error)
+{
+  g_set_error (error, ED_ERROR, ED_ERROR_CONFLICT,
+               "Campaign %" G_GINT64_FORMAT " cannot be %s: it is %s; %s",
+               campaign->id, action, ed_campaign_state_to_string (campaign->state), why);
+  return FALSE;
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (const char *p = text; p != NULL && *p != '\0'; p++)
+    if (!g_ascii_isspace (*p))
+      return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+apply_action (EdStore            *self,
+              EdCampaign         *campaign,
+              EdCampaignAction    action,
+              gint64              now,
+              gint64             *n_changed,
+              GError            **error)
+{
+  EdCampaignState state = campaign->state;
+  EdMessageCounts counts;
+
+  switch (action)
+    {
+    case ED_CAMPAIGN_ACTION_LAUNCH:
+      if (state != ED_CAMPAIGN_STATE_DRAFT)
+        return refuse (campaign, "launched", "only a draft can be launched (resume a paused one)", error);
+      if (is_blank (campaign->subject) || is_blank (campaign->text))
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_CONFLICT,
+                       "Campaign %" G_GINT64_FORMAT " has no %s yet; write one before launching it",
+                       campaign->id, is_blank (campaign->subject) ? "subject" : "text");
+          return FALSE;
+        }
+      if (!enqueue_audience (self, campaign, now, n_changed, error))
+        return FALSE;
+      /* Nobody to write to: done at once. */
+      return write_state (self, campaign, *n_changed > 0 ? ED_CAMPAIGN_STATE_RUNNING : ED_CAMPAIGN_STATE_DONE,
+                          now, error);
+
+    case ED_CAMPAIGN_ACTION_PAUSE:
+      if (state != ED_CAMPAIGN_STATE_RUNNING)
+        return refuse (campaign, "paused", "only a running campaign can be paused", error);
+      return write_state (self, campaign, ED_CAMPAIGN_STATE_PAUSED, now, error);
+
+    case ED_CAMPAIGN_ACTION_RESUME:
+      if (state != ED_CAMPAIGN_STATE_PAUSED)
+        return refuse (campaign, "resumed", "only a paused campaign can be resumed", error);
+      return write_state (self, campaign, ED_CAMPAIGN_STATE_RUNNING, now, error);
+
+    case ED_CAMPAIGN_ACTION_CANCEL:
+      if (campaign->transactional)
+        return refuse (campaign, "cancelled",
+                       "it carries the event's transactional mail (pause it instead)", error);
+      if (state != ED_CAMPAIGN_STATE_DRAFT && state != ED_CAMPAIGN_STATE_RUNNING &&
+          state != ED_CAMPAIGN_STATE_PAUSED)
+        return refuse (campaign, "cancelled", "it has already ended", error);
+      /* Messages being sent right now finish; the rest stay unsent. */
+      return update_messages (self,
+                              "UPDATE messages SET state = 'cancelled' "
+                              "WHERE campaign_id = ?1 AND state IN ('queued', 'retry') AND ?2 IS NOT NULL",
+                              campaign->id, now, n_changed, error) &&
+             write_state (self, campaign, ED_CAMPAIGN_STATE_CANCELLED, now, error);
+
+    case ED_CAMPAIGN_ACTION_RETRY_FAILED:
+      if (state != ED_CAMPAIGN_STATE_RUNNING && state != ED_CAMPAIGN_STATE_PAUSED &&
+          state != ED_CAMPAIGN_STATE_DONE)
+        return refuse (campaign, "retried",
+                       state == ED_CAMPAIGN_STATE_DRAFT ? "launch it first" : "a cancelled campaign stays cancelled",
+                       error);
+      if (!ed_store_get_message_counts (self, campaign->id, -1, &counts, error))
+        return FALSE;
+      *n_changed = 0;
+      if (counts.states[ED_MESSAGE_STATE_FAILED] == 0)
+        return TRUE;
+      if (!update_messages (self,
+                            "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = ?2, "
+                            "last_code = NULL, last_text = NULL "
+                            "WHERE campaign_id = ?1 AND state = 'failed'",
+                            campaign->id, now, n_changed, error))
+        return FALSE;
+      return state != ED_CAMPAIGN_STATE_DONE ||
+             write_state (self, campaign, ED_CAMPAIGN_STATE_RUNNING, now, error);
+
+    default:
+      g_return_val_if_reached (FALSE);
+    }
+}
+
+/**
+ * ed_store_run_campaign_action:
+ * @campaign_id: the campaign
+ * @action: what to do
+ * @now: the time
+ * @n_changed: (out) (optional): messages queued (launch), cancelled
+ *   (cancel) or queued again (retry-failed)
+ * @error: return location for an error; a transition the campaign's
+ *   state does not allow is %ED_ERROR_CONFLICT, saying why
+ *
+ * Does one step of a campaign's life in one write transaction: launch
+ * (draft → running, the whole audience queued), pause, resume (which
+ * forgets why it paused), cancel (queued and retried messages cancelled)
+ * or retry-failed (failed messages queued again; a done campaign runs
+ * again). Launch and cancel write a row per message, so callers run this
+ * off the main loop on a connection of their own.
+ */
+gboolean
+ed_store_run_campaign_action (EdStore           *self,
+                              gint64             campaign_id,
+                              EdCampaignAction   action,
+                              gint64             now,
+                              gint64            *n_changed,
+                              GError           **error)
+{
+  g_autoptr(EdCampaign) campaign = NULL;
+  gint64 changed = 0;
+
+  gboolean ok;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  /* A launch inserts guests' ids read in the same transaction into a
+   * campaign read there too: checking each row's two foreign keys would
+   * only make it slower (a third of its time). The pragma cannot change
+   * inside a transaction, so it is set around it.
+   */
+  if (action == ED_CAMPAIGN_ACTION_LAUNCH && !ed_store_exec (self, "PRAGMA foreign_keys = OFF", error))
+    return FALSE;
+
+  ok = ed_store_begin (self, error) &&
+       (campaign = ed_store_get_campaign (self, campaign_id, error)) != NULL &&
+       apply_action (self, campaign, action, now, &changed, error) &&
+       ed_store_commit (self, error);
+  if (!ok)
+    ed_store_rollback (self);
+
+  if (action == ED_CAMPAIGN_ACTION_LAUNCH)
+    ed_store_exec (self, "PRAGMA foreign_keys = ON", NULL);
+  if (!ok)
+    return FALSE;
+
+  if (n_changed != NULL)
+    *n_changed = changed;
+  return TRUE;
+}
+
+/**
+ * ed_store_prepare_for_bulk:
+ *
+ * Gives a connection that writes whole audiences at once (launch,
+ * cancel) a page cache large enough for them.
+ */
+gboolean
+ed_store_prepare_for_bulk (EdStore  *self,
+                           GError  **error)
+{
+  g_autofree char *sql = g_strdup_printf ("PRAGMA cache_size = -%d", BULK_CACHE_KIB);
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  return ed_store_exec (self, sql, error);
+}
