@@ -1303,6 +1303,29 @@ test_waitlist (Fixture       *fixture,
     g_assert_nonnull (strstr (html, "You’re coming. We’ve kept a seat for you."));
   }
 
+  /* The guest list shows the promoted guests' mail, and none for the others. */
+  {
+    g_autoptr(EdTestResponse) list = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests",
+                                          event_id);
+    JsonArray *items;
+
+    ed_test_assert_status (list, SOUP_STATUS_OK);
+    items = json_object_get_array_member (ed_test_response_get_object (list), "items");
+    g_assert_cmpuint (json_array_get_length (items), ==, G_N_ELEMENTS (ids));
+    for (guint i = 0; i < json_array_get_length (items); i++)
+      {
+        JsonObject *item = json_array_get_object_element (items, i);
+        JsonNode *delivery = json_object_get_member (item, "last_delivery_status");
+        gint64 id = get_int (item, "id");
+
+        g_assert_nonnull (delivery);
+        if (id == ids[1] || id == ids[2])
+          g_assert_true (json_node_get_value_type (delivery) == G_TYPE_STRING);
+        else
+          g_assert_true (JSON_NODE_HOLDS_NULL (delivery));
+      }
+  }
+
   /* Two promotions, two queued mails of one transactional campaign. */
   g_assert_cmpint (ed_test_daemon_stop (fixture->daemon), ==, 0);
   db = open_database (fixture);

@@ -187,15 +187,28 @@ apply_guest_fields (JsonObject  *body,
     }
 }
 
+/* A guest as every answer shows it: with its latest message's state. */
 static void
-reply_guest (EdRequest *request,
+reply_guest (EdDaemon  *self,
+             EdRequest *request,
              guint      status,
              EdGuest   *guest)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  g_autoptr(GPtrArray) deliveries = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (one, guest);
+  if (!(deliveries = ed_store_list_last_delivery_states (self->store, one, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
 
   json_builder_begin_object (builder);
   ed_guest_add_json_members (guest, builder);
+  ed_json_add_string (builder, "last_delivery_status", g_ptr_array_index (deliveries, 0));
   json_builder_end_object (builder);
   ed_http_reply_json (request->msg, status, builder);
 }
@@ -239,6 +252,7 @@ handle_list_guests (EdRequest *request,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(GPtrArray) guests = NULL;
+  g_autoptr(GPtrArray) deliveries = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   EdGuestQuery query = { 0 };
@@ -287,7 +301,8 @@ handle_list_guests (EdRequest *request,
   query.after = after;
   query.limit = (guint) limit;
 
-  if (!(guests = ed_store_list_guests (self->store, event_id, &query, &total, &has_more, &error)))
+  if (!(guests = ed_store_list_guests (self->store, event_id, &query, &total, &has_more, &error)) ||
+      !(deliveries = ed_store_list_last_delivery_states (self->store, guests, &error)))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -300,6 +315,7 @@ handle_list_guests (EdRequest *request,
     {
       json_builder_begin_object (builder);
       ed_guest_add_json_members (g_ptr_array_index (guests, i), builder);
+      ed_json_add_string (builder, "last_delivery_status", g_ptr_array_index (deliveries, i));
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -349,7 +365,7 @@ handle_create_guest (EdRequest *request,
   location = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, guest->id);
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
                                 "Location", location);
-  reply_guest (request, SOUP_STATUS_CREATED, guest);
+  reply_guest (self, request, SOUP_STATUS_CREATED, guest);
 }
 
 static void
@@ -366,7 +382,7 @@ handle_get_guest (EdRequest *request,
       return;
     }
 
-  reply_guest (request, SOUP_STATUS_OK, guest);
+  reply_guest (self, request, SOUP_STATUS_OK, guest);
 }
 
 /* Answers the refusal of an admin's answer with 409 and a stable code. */
@@ -493,7 +509,7 @@ handle_update_guest (EdRequest *request,
       return;
     }
 
-  reply_guest (request, SOUP_STATUS_OK, updated);
+  reply_guest (self, request, SOUP_STATUS_OK, updated);
 }
 
 static void

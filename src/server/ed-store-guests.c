@@ -739,6 +739,53 @@ ed_store_list_rsvp_history (EdStore  *self,
 }
 
 /**
+ * ed_store_list_last_delivery_states:
+ * @self: a store
+ * @guests: (element-type EdGuest): a page of guests
+ * @error: return location for an error
+ *
+ * The state of each guest's latest message, one index lookup per guest,
+ * so that a page of the guest list shows how its invitations fared.
+ *
+ * Returns: (transfer full) (element-type utf8): per guest of @guests its
+ *   latest message's state, or %NULL when it has none
+ */
+GPtrArray *
+ed_store_list_last_delivery_states (EdStore    *self,
+                                    GPtrArray  *guests,
+                                    GError    **error)
+{
+  g_autoptr(GPtrArray) states = NULL;
+  sqlite3_stmt *stmt;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+  g_return_val_if_fail (guests != NULL, NULL);
+
+  if (!(stmt = ed_store_prepare (self,
+                        "SELECT state FROM messages WHERE guest_id = ? ORDER BY id DESC LIMIT 1", error)))
+    return NULL;
+
+  states = g_ptr_array_new_full (guests->len, g_free);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      const EdGuest *guest = g_ptr_array_index (guests, i);
+      int rc;
+
+      sqlite3_bind_int64 (stmt, 1, guest->id);
+      rc = sqlite3_step (stmt);
+      g_ptr_array_add (states, rc == SQLITE_ROW ? ed_store_column_strdup (stmt, 0) : NULL);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        {
+          ed_store_set_error (self, rc, error);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&states);
+}
+
+/**
  * ed_guest_sort_parse:
  * @text: (nullable): the `sort` parameter of a guest list: created, name or
  *   email, optionally after "-" for descending order

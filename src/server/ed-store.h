@@ -171,6 +171,9 @@ GPtrArray    *ed_store_list_guests           (EdStore             *self,
 GPtrArray    *ed_store_list_rsvp_history     (EdStore             *self,
                                               gint64               guest_id,
                                               GError             **error);
+GPtrArray    *ed_store_list_last_delivery_states (EdStore         *self,
+                                              GPtrArray           *guests,
+                                              GError             **error);
 
 /* RSVP */
 typedef enum
