@@ -37,6 +37,7 @@ struct _EdTestDaemon
   GSubprocess      *process;
   GDataInputStream *stdout_stream;
   char             *url;
+  GStrv             extra_args;  /* given to every start after the usual ones */
 
   guint             slot;
 };
@@ -325,6 +326,7 @@ ed_test_daemon_free (EdTestDaemon *self)
 
   g_free (self->data_dir);
   g_free (self->log_path);
+  g_strfreev (self->extra_args);
   g_free (self);
 }
 
@@ -564,6 +566,7 @@ ed_test_daemon_start (EdTestDaemon *self)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
+  g_autoptr(GPtrArray) argv = NULL;
   gboolean listening;
   int log_fd;
 
@@ -575,10 +578,16 @@ ed_test_daemon_start (EdTestDaemon *self)
     g_error ("Cannot open %s: %s", self->log_path, g_strerror (errno));
   g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
 
-  self->process = g_subprocess_launcher_spawn (launcher, &error, get_program (),
-                                               "--listen", "127.0.0.1:0",
-                                               "--data-dir", self->data_dir,
-                                               NULL);
+  argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) get_program ());
+  g_ptr_array_add (argv, (gpointer) "--listen");
+  g_ptr_array_add (argv, (gpointer) "127.0.0.1:0");
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, self->data_dir);
+  for (guint i = 0; self->extra_args != NULL && self->extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, self->extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+  self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   if (self->process == NULL)
     g_error ("Cannot run %s: %s", get_program (), error->message);
   slots[self->slot].pid = (pid_t) atoi (g_subprocess_get_identifier (self->process));
@@ -611,6 +620,17 @@ ed_test_daemon_start (EdTestDaemon *self)
 
   if (listening)
     self->url = g_strdup (line + strlen (LISTENING_PREFIX));
+}
+
+/* Options added to the daemon's command line from the next start on,
+ * e.g. `--mail-transport smtp://…`.
+ */
+void
+ed_test_daemon_set_args (EdTestDaemon       *self,
+                         const char * const *args)
+{
+  g_strfreev (self->extra_args);
+  self->extra_args = g_strdupv ((char **) args);
 }
 
 /* Sends @signum to the daemon without waiting; see ed_test_daemon_wait(). */

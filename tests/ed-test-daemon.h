@@ -35,6 +35,8 @@ void          ed_test_daemon_add_admin    (EdTestDaemon        *self,
                                            const char          *username,
                                            const char          *password);
 
+void          ed_test_daemon_set_args     (EdTestDaemon        *self,
+                                           const char * const  *args);
 void          ed_test_daemon_start        (EdTestDaemon        *self);
 void          ed_test_daemon_send_signal  (EdTestDaemon        *self,
                                            int                  signum);

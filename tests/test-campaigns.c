@@ -525,6 +525,7 @@ test_render_threads (void)
 
 typedef struct
 {
+  EdTestSmtpServer *capture;  /* the daemon's mail transport, for some tests */
   EdTestDaemon *daemon;
   SoupSession  *session;
   char         *token;
@@ -583,7 +584,9 @@ create_guest (Fixture    *fixture,
   return id;
 }
 
-/* A running daemon, an admin logged in, one event with five guests. */
+/* A running daemon, an admin logged in, one event with five guests; with
+ * user_data "capture", the daemon sends its mail to a capture server.
+ */
 static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
@@ -593,6 +596,15 @@ fixture_set_up (Fixture       *fixture,
 
   fixture->daemon = ed_test_daemon_new ();
   fixture->session = ed_test_http_session_new ();
+  if (g_strcmp0 (user_data, "capture") == 0)
+    {
+      g_autofree char *transport = NULL;
+
+      fixture->capture = ed_test_capture_server_new (NULL);
+      transport = ed_test_smtp_server_get_url (fixture->capture, NULL, "starttls=off");
+      ed_test_daemon_set_args (fixture->daemon, (const char * const []) {
+                                 "--mail-transport", transport, "--mail-from", "Sommerfest <fest@events.example.org>", NULL });
+    }
   ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
   ed_test_daemon_start (fixture->daemon);
   fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
@@ -619,6 +631,7 @@ fixture_tear_down (Fixture       *fixture,
   g_clear_pointer (&fixture->token, g_free);
   g_clear_object (&fixture->session);
   g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
+  g_clear_pointer (&fixture->capture, ed_test_smtp_server_free);
 }
 
 /* Creates a campaign from @body and returns its id. */
@@ -1073,6 +1086,11 @@ test_api_unauthorized (Fixture       *fixture,
     "POST", "/api/v1/campaigns/1/resume",
     "POST", "/api/v1/campaigns/1/cancel",
     "POST", "/api/v1/campaigns/1/retry-failed",
+    "POST", "/api/v1/campaigns/1/preview",
+    "POST", "/api/v1/campaigns/1/test",
+    "GET", "/api/v1/queue",
+    "GET", "/api/v1/messages",
+    "GET", "/api/v1/guests/1/deliveries",
   };
 
   create_campaign (fixture, "{}");
@@ -1084,6 +1102,264 @@ test_api_unauthorized (Fixture       *fixture,
       ed_test_assert_error (response, SOUP_STATUS_UNAUTHORIZED, "unauthorized");
     }
   g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages"), ==, 0);
+}
+
+
+static void
+test_api_preview (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{\"kind\":\"update\",\"subject\":\"For {{first_name}}\","
+                                                 "\"text\":\"Hi {{first_name}} {{rsvp_url}}\","
+                                                 "\"html\":\"<p>Hi {{first_name}}</p>\"}");
+  g_autoptr(EdTestResponse) first = NULL;
+  g_autoptr(EdTestResponse) eve = NULL;
+  g_autoptr(EdTestResponse) stranger = NULL;
+  g_autoptr(EdTestResponse) unknown_field = NULL;
+  g_autoptr(EdTestResponse) empty_event = NULL;
+  g_autoptr(EdTestResponse) other = NULL;
+  g_autofree char *body = NULL;
+  JsonObject *object;
+  gint64 other_event, other_campaign;
+
+  /* Without a guest: the event's first one. An empty body is fine too. */
+  {
+    g_autofree char *path = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", campaign_id);
+    g_autofree char *url = ed_test_daemon_url (fixture->daemon, path);
+
+    first = ed_test_http_request (fixture->session, "POST", url, fixture->token, NULL, NULL);
+  }
+  ed_test_assert_status (first, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (first);
+  g_assert_cmpint (json_object_get_int_member (object, "guest_id"), ==, fixture->guests[0]);
+  g_assert_cmpstr (json_object_get_string_member (object, "to"), ==, "Ann <ann@example.org>");
+  g_assert_cmpstr (json_object_get_string_member (object, "subject"), ==, "For Ann");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (object, "text"), "Hi Ann http://127.0.0.1:"));
+  g_assert_nonnull (strstr (json_object_get_string_member (object, "text"), "/r/"));
+
+  /* A script in a name is text in the HTML. */
+  body = g_strdup_printf ("{\"guest_id\":%" G_GINT64_FORMAT "}", fixture->guests[4]);
+  eve = request (fixture, "POST", body, "/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", campaign_id);
+  ed_test_assert_status (eve, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (eve);
+  g_assert_cmpstr (json_object_get_string_member (object, "html"), ==, "<p>Hi &lt;script&gt;alert(1)&lt;/script&gt;</p>");
+  g_assert_cmpstr (json_object_get_string_member (object, "subject"), ==, "For " SCRIPT_NAME);
+
+  stranger = request (fixture, "POST", "{\"guest_id\":424242}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", campaign_id);
+  ed_test_assert_error (stranger, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_nonnull (ed_test_response_get_error_field (stranger, "guest_id"));
+
+  unknown_field = request (fixture, "POST", "{\"guest\":1}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", campaign_id);
+  ed_test_assert_error (unknown_field, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+
+  /* Another event's guest is not this campaign's; an event without guests has nobody to show. */
+  {
+    g_autoptr(EdTestResponse) created = request (fixture, "POST", "{\"name\":\"Empty\",\"starts_at\":\"2027-01-01T10:00:00Z\",\"capacity\":5}",
+                                                 "/api/v1/events");
+    ed_test_assert_status (created, SOUP_STATUS_CREATED);
+    other_event = json_object_get_int_member (ed_test_response_get_object (created), "id");
+  }
+  {
+    g_autoptr(EdTestResponse) created = request (fixture, "POST", "{}", "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", other_event);
+    ed_test_assert_status (created, SOUP_STATUS_CREATED);
+    other_campaign = json_object_get_int_member (ed_test_response_get_object (created), "id");
+  }
+  empty_event = request (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", other_campaign);
+  ed_test_assert_error (empty_event, SOUP_STATUS_CONFLICT, "no_guests");
+  g_clear_pointer (&body, g_free);
+  body = g_strdup_printf ("{\"guest_id\":%" G_GINT64_FORMAT "}", fixture->guests[1]);
+  other = request (fixture, "POST", body, "/api/v1/campaigns/%" G_GINT64_FORMAT "/preview", other_campaign);
+  ed_test_assert_error (other, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+}
+
+/* A test send goes through the daemon's transport to the given address,
+ * with what the guest would get.
+ */
+static void
+test_api_test_send (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{\"language\":\"de\"}");
+  g_autoptr(EdTestResponse) sent = NULL;
+  g_autoptr(EdTestResponse) bad = NULL;
+  g_autoptr(EdTestResponse) missing = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GMimeMessage) parsed = NULL;
+  g_autoptr(JsonObject) envelope = NULL;
+  g_autofree char *body = NULL;
+  JsonObject *object;
+  InternetAddressList *to;
+
+  body = g_strdup_printf ("{\"to\":\"Organizer@Example.ORG\",\"guest_id\":%" G_GINT64_FORMAT "}", fixture->guests[3]);
+  sent = request (fixture, "POST", body, "/api/v1/campaigns/%" G_GINT64_FORMAT "/test", campaign_id);
+  ed_test_assert_status (sent, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (sent);
+  g_assert_cmpstr (json_object_get_string_member (object, "result"), ==, "sent");
+  g_assert_cmpint (json_object_get_int_member (object, "code"), ==, 250);
+  g_assert_cmpstr (json_object_get_string_member (object, "to"), ==, "Organizer@example.org");
+
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, 1);
+  envelope = ed_test_capture_server_get_envelope (fixture->capture, 1);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (envelope, "rcpt_to"), 0), ==,
+                   "Organizer@example.org");
+  bytes = ed_test_capture_server_get_message (fixture->capture, 1);
+  parsed = ed_test_parse_with_gmime (bytes);
+  g_assert_cmpstr (g_mime_message_get_subject (parsed), ==, "Einladung: Sommerfest in Köln");
+  to = g_mime_message_get_to (parsed);
+  g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (to, 0)), ==, "Dóra");
+  g_assert_nonnull (g_mime_object_get_header (GMIME_OBJECT (parsed), "List-Unsubscribe"));
+
+  bad = request (fixture, "POST", "{\"to\":\"not an address\"}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/test", campaign_id);
+  ed_test_assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_nonnull (ed_test_response_get_error_field (bad, "to"));
+  missing = request (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/test", campaign_id);
+  ed_test_assert_error (missing, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, 1);
+
+  /* Nothing was queued by a test. */
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages"), ==, 0);
+}
+
+/* Waits until the campaign has @sent messages sent. */
+static JsonObject *
+wait_for_sent (Fixture *fixture,
+               gint64   campaign_id,
+               gint64   sent)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(EdTestResponse) response = request (fixture, "GET", NULL, "/api/v1/campaigns/%" G_GINT64_FORMAT, campaign_id);
+      JsonObject *object = ed_test_response_get_object (response);
+
+      if (count_of (object, "sent") >= sent)
+        return json_object_ref (object);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+test_api_queue_and_messages (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) launched = NULL;
+  g_autoptr(EdTestResponse) paused = NULL;
+  g_autoptr(EdTestResponse) queue = NULL;
+  g_autoptr(EdTestResponse) page1 = NULL;
+  g_autoptr(EdTestResponse) page2 = NULL;
+  g_autoptr(EdTestResponse) failed = NULL;
+  g_autoptr(EdTestResponse) bad = NULL;
+  g_autoptr(EdTestResponse) deliveries = NULL;
+  JsonObject *object, *item;
+  JsonArray *items;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  launched = campaign_action (fixture, campaign_id, "launch");
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  paused = campaign_action (fixture, campaign_id, "pause");
+  ed_test_assert_status (paused, SOUP_STATUS_OK);
+
+  /* Set the scene the mailer would make: a paused campaign is left alone. */
+  run_sql (fixture, "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = 1000, sent_at = NULL "
+                    "WHERE campaign_id = %" G_GINT64_FORMAT, campaign_id);
+  run_sql (fixture, "UPDATE messages SET state = 'retry', attempts = 2, last_code = 451, "
+                    "last_text = '4.7.1 try later (in reply to RCPT TO)', next_attempt_at = %" G_GINT64_FORMAT " "
+                    "WHERE guest_id = %" G_GINT64_FORMAT, now + 3600, fixture->guests[1]);
+  run_sql (fixture, "UPDATE messages SET state = 'failed', attempts = 1, last_code = 550, "
+                    "last_text = '5.1.1 unknown user' WHERE guest_id IN (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")",
+           fixture->guests[2], fixture->guests[3]);
+  run_sql (fixture, "INSERT INTO delivery_log (message_id, at, result, code, text) "
+                    "SELECT id, 1000, 'failed', 550, '5.1.1 unknown user' FROM messages WHERE guest_id = %" G_GINT64_FORMAT,
+           fixture->guests[2]);
+
+  queue = request (fixture, "GET", NULL, "/api/v1/queue");
+  ed_test_assert_status (queue, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (queue);
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 5);
+  g_assert_cmpint (count_of (object, "queued"), ==, 2);
+  g_assert_cmpint (count_of (object, "retry"), ==, 1);
+  g_assert_cmpint (count_of (object, "failed"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "bulk"), "total"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "transactional"), "total"), ==, 0);
+  g_assert_cmpstr (json_object_get_string_member (object, "oldest_due_at"), ==, "1970-01-01T00:16:40Z");
+  g_assert_false (json_object_get_null_member (object, "next_retry_at"));
+  g_assert_true (json_object_has_member (object, "send_rate"));
+
+  /* Key paging by message id, with the guest and the last reply. */
+  page1 = request (fixture, "GET", NULL, "/api/v1/messages?campaign=%" G_GINT64_FORMAT "&limit=2", campaign_id);
+  ed_test_assert_status (page1, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (page1);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "email"), ==, "ann@example.org");
+  item = json_array_get_object_element (items, 1);
+  g_assert_cmpstr (json_object_get_string_member (item, "state"), ==, "retry");
+  g_assert_cmpint (json_object_get_int_member (item, "attempts"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (item, "last_code"), ==, 451);
+  g_assert_false (json_object_get_null_member (item, "next_attempt_at"));
+  page2 = request (fixture, "GET", NULL, "/api/v1/messages?campaign=%" G_GINT64_FORMAT "&limit=2&after=%" G_GINT64_FORMAT,
+                   campaign_id, json_object_get_int_member (object, "next"));
+  items = json_object_get_array_member (ed_test_response_get_object (page2), "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "email"), ==, "cem@example.org");
+
+  failed = request (fixture, "GET", NULL, "/api/v1/messages?state=failed&event=%" G_GINT64_FORMAT, fixture->event_id);
+  items = json_object_get_array_member (ed_test_response_get_object (failed), "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 1), "first_name"), ==, "Dóra");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 1), "last_text"), ==, "5.1.1 unknown user");
+  g_assert_true (json_object_get_null_member (ed_test_response_get_object (failed), "next"));
+
+  bad = request (fixture, "GET", NULL, "/api/v1/messages?state=lost&limit=0");
+  ed_test_assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  g_assert_nonnull (ed_test_response_get_error_field (bad, "state"));
+  g_assert_nonnull (ed_test_response_get_error_field (bad, "limit"));
+
+  deliveries = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/deliveries", fixture->guests[2]);
+  ed_test_assert_status (deliveries, SOUP_STATUS_OK);
+  items = json_object_get_array_member (ed_test_response_get_object (deliveries), "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 1);
+  item = json_array_get_object_element (items, 0);
+  g_assert_cmpstr (json_object_get_string_member (item, "state"), ==, "failed");
+  g_assert_cmpstr (json_object_get_string_member (item, "subject"), ==, "Invitation: {{event_name}}");
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (item, "deliveries")), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (json_object_get_array_member (item, "deliveries"), 0), "code"), ==, 550);
+}
+
+/* The mailer's real deliveries show in a guest's log. */
+static void
+test_api_deliveries_sent (Fixture       *fixture,
+                          gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{\"audience\":\"status:accepted\"}");
+  g_autoptr(EdTestResponse) launched = campaign_action (fixture, campaign_id, "launch");
+  g_autoptr(EdTestResponse) deliveries = NULL;
+  g_autoptr(EdTestResponse) unknown = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  JsonObject *item, *attempt;
+  JsonArray *items;
+
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  done = wait_for_sent (fixture, campaign_id, 2);
+  g_assert_cmpint (json_object_get_int_member (done, "total"), ==, 2);
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, 2);
+
+  deliveries = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/deliveries", fixture->guests[0]);
+  ed_test_assert_status (deliveries, SOUP_STATUS_OK);
+  items = json_object_get_array_member (ed_test_response_get_object (deliveries), "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 1);
+  item = json_array_get_object_element (items, 0);
+  g_assert_cmpstr (json_object_get_string_member (item, "state"), ==, "sent");
+  g_assert_false (json_object_get_null_member (item, "sent_at"));
+  attempt = json_array_get_object_element (json_object_get_array_member (item, "deliveries"), 0);
+  g_assert_cmpstr (json_object_get_string_member (attempt, "result"), ==, "sent");
+  g_assert_cmpint (json_object_get_int_member (attempt, "code"), ==, 250);
+
+  unknown = request (fixture, "GET", NULL, "/api/v1/guests/424242/deliveries");
+  ed_test_assert_error (unknown, SOUP_STATUS_NOT_FOUND, "not_found");
 }
 
 #define ADD_API_TEST(path, func) \
@@ -1112,6 +1388,10 @@ main (int   argc,
   ADD_API_TEST ("transitions", test_api_transitions);
   ADD_API_TEST ("counts", test_api_counts);
   ADD_API_TEST ("unauthorized", test_api_unauthorized);
+  ADD_API_TEST ("preview", test_api_preview);
+  ADD_API_TEST ("queue-and-messages", test_api_queue_and_messages);
+  g_test_add ("/campaigns/api/test-send", Fixture, "capture", fixture_set_up, test_api_test_send, fixture_tear_down);
+  g_test_add ("/campaigns/api/deliveries-sent", Fixture, "capture", fixture_set_up, test_api_deliveries_sent, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -46,5 +46,6 @@ gboolean ed_daemon_add_rsvp_routes (EdDaemon  *self,
 void     ed_daemon_wake_mailer     (EdDaemon  *self);
 gboolean ed_daemon_add_campaign_routes (EdDaemon  *self,
                                         GError   **error);
+char    *ed_daemon_get_mail_transport_url (EdDaemon *self);
 
 G_END_DECLS

@@ -332,6 +332,20 @@ handle_healthz (EdRequest *request,
   ed_http_reply_json (request->msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, builder);
 }
 
+/* The mail-transport setting, or the embedded default: a Maildir in the
+ * data directory. The mailer and the API's test sends use it.
+ */
+char *
+ed_daemon_get_mail_transport_url (EdDaemon *self)
+{
+  g_return_val_if_fail (ED_IS_DAEMON (self), NULL);
+
+  if (self->config->mail_transport != NULL)
+    return g_strdup (self->config->mail_transport);
+
+  return g_strconcat ("maildir:", self->config->data_dir, G_DIR_SEPARATOR_S "maildir", NULL);
+}
+
 /* The mailer sends from its own threads with its own connection; it is
  * started once the public URL for the links in the messages is known.
  */
@@ -340,15 +354,11 @@ start_mailer (EdDaemon  *self,
               GError   **error)
 {
   g_autofree char *db_path = ed_config_get_db_path (self->config);
-  g_autofree char *maildir = NULL;
+  g_autofree char *transport = ed_daemon_get_mail_transport_url (self);
   EdMailerOptions options = { 0 };
 
-  /* the embedded default: a Maildir in the data directory */
-  if (self->config->mail_transport == NULL)
-    maildir = g_strconcat ("maildir:", self->config->data_dir, G_DIR_SEPARATOR_S "maildir", NULL);
-
   options.db_path = db_path;
-  options.transport = maildir != NULL ? maildir : self->config->mail_transport;
+  options.transport = transport;
   options.password = self->config->mail_password;
   options.mail_from = self->config->mail_from;
   options.public_url = self->public_url;

@@ -313,40 +313,24 @@ ed_mail_renderer_render_parts (EdMailRenderer    *self,
   return TRUE;
 }
 
-/**
- * ed_mail_renderer_render:
- * @self: a renderer
- * @campaign: the campaign
- * @event: its event
- * @guest: the recipient
- * @message_id: the queue row the message is for, which names its
- *   Message-ID (so that a retry sends the same one); 0 for previews and
- *   test sends, which get a random one
- * @error: return location for an error
- *
- * Returns: (transfer full) (nullable): the message: From, To with the
- *   guest's name, Subject, Date, Message-ID, the bodies, List-Unsubscribe
- *   and List-Unsubscribe-Post for bulk (non-transactional) campaigns, and
- *   the event's .ics file for confirmations
- */
-EdMailMessage *
-ed_mail_renderer_render (EdMailRenderer    *self,
-                         const EdCampaign  *campaign,
-                         const EdEvent     *event,
-                         const EdGuest     *guest,
-                         gint64             message_id,
-                         GError           **error)
+static EdMailMessage *
+build_message (EdMailRenderer    *self,
+               const EdCampaign  *campaign,
+               const EdEvent     *event,
+               const EdGuest     *guest,
+               gint64             message_id,
+               const char        *to_address,
+               GError           **error)
 {
   g_auto(EdMailParts) parts = { 0 };
   g_autoptr(EdMailMessage) message = NULL;
   gint64 now = ed_time_now ();
 
-  g_return_val_if_fail (self != NULL, NULL);
-
   if (!ed_mail_renderer_render_parts (self, campaign, event, guest, &parts, error))
     return NULL;
 
-  if (!(message = ed_mail_message_new (self->mail_from, parts.to_address, parts.to_name, error)))
+  if (!(message = ed_mail_message_new (self->mail_from, to_address ? to_address : parts.to_address,
+                                       parts.to_name, error)))
     return NULL;
 
   ed_mail_message_set_subject (message, parts.subject);
@@ -377,4 +361,54 @@ ed_mail_renderer_render (EdMailRenderer    *self,
     }
 
   return g_steal_pointer (&message);
+}
+
+/**
+ * ed_mail_renderer_render:
+ * @self: a renderer
+ * @campaign: the campaign
+ * @event: its event
+ * @guest: the recipient
+ * @message_id: the queue row the message is for, which names its
+ *   Message-ID (so that a retry sends the same one); 0 for previews and
+ *   test sends, which get a random one
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the message: From, To with the
+ *   guest's name, Subject, Date, Message-ID, the bodies, List-Unsubscribe
+ *   and List-Unsubscribe-Post for bulk (non-transactional) campaigns, and
+ *   the event's .ics file for confirmations
+ */
+EdMailMessage *
+ed_mail_renderer_render (EdMailRenderer    *self,
+                         const EdCampaign  *campaign,
+                         const EdEvent     *event,
+                         const EdGuest     *guest,
+                         gint64             message_id,
+                         GError           **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return build_message (self, campaign, event, guest, message_id, NULL, error);
+}
+
+/**
+ * ed_mail_renderer_render_test:
+ * @to_address: where the test goes instead of the guest's address
+ *
+ * The message @guest would get, addressed to @to_address: a test send
+ * shows the organizer exactly what the guest will see.
+ */
+EdMailMessage *
+ed_mail_renderer_render_test (EdMailRenderer    *self,
+                              const EdCampaign  *campaign,
+                              const EdEvent     *event,
+                              const EdGuest     *guest,
+                              const char        *to_address,
+                              GError           **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (to_address != NULL, NULL);
+
+  return build_message (self, campaign, event, guest, 0, to_address, error);
 }

@@ -49,6 +49,13 @@ EdMailMessage  *ed_mail_renderer_render       (EdMailRenderer    *self,
                                                gint64             message_id,
                                                GError           **error);
 
+EdMailMessage  *ed_mail_renderer_render_test  (EdMailRenderer    *self,
+                                               const EdCampaign  *campaign,
+                                               const EdEvent     *event,
+                                               const EdGuest     *guest,
+                                               const char        *to_address,
+                                               GError           **error);
+
 const char     *ed_mail_renderer_get_mail_from (EdMailRenderer   *self);
 
 void            ed_mail_parts_clear           (EdMailParts       *parts);

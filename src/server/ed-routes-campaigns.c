@@ -6,9 +6,13 @@
 #include <string.h>
 
 #include "ed-daemon-private.h"
+#include "ed-email.h"
 #include "ed-error.h"
 #include "ed-http-util.h"
 #include "ed-json-util.h"
+#include "ed-mail-render.h"
+#include "ed-mail-transport.h"
+#include "ed-mailer.h"
 #include "ed-resources.h"
 #include "ed-template.h"
 #include "ed-template-fields.h"
@@ -16,7 +20,9 @@
 #include "ed-validate.h"
 
 /* /api/v1/events/{id}/campaigns, /api/v1/campaigns/{id} and its actions,
- * /api/v1/events/{id}/audience.
+ * previews and test sends, /api/v1/events/{id}/audience, and the queue's
+ * monitoring: /api/v1/queue, /api/v1/messages,
+ * /api/v1/guests/{id}/deliveries.
  *
  * Launch, cancel and retry-failed write a row per message, half a million
  * for a large event, so every action runs in a worker thread on a
@@ -40,18 +46,35 @@ static const char * const edit_fields[] = {
   "kind", "audience", "subject", "text", "html", NULL,
 };
 
+#define MESSAGES_LIMIT_DEFAULT 50
+#define TEST_SEND_TIMEOUT_MS 30000
+
+static const char * const preview_fields[] = { "guest_id", NULL };
+static const char * const test_fields[] = { "to", "guest_id", NULL };
+
 typedef struct
 {
-  GMutex    lock;    /* held by the one action using the writer */
-  EdStore  *writer;
+  GMutex          lock;      /* held by the one action using the writer */
+  EdStore        *writer;
+  EdMailRenderer *renderer;  /* made on first use, once the public URL is known */
 } CampaignsState;
+
+/* A test send in a worker thread: it owns everything it touches. */
+typedef struct
+{
+  EdRequest       *request;
+  char            *transport_url;
+  char            *password;
+  char            *to;
+  EdMailMessage   *message;
+  EdMailResult     result;
+} TestSend;
 
 typedef struct
 {
   CampaignsState   *state;
   EdDaemon         *daemon;
   EdRequest        *request;
-  EdStore          *reader;   /* the main loop's, for the reply */
   gint64            campaign_id;
   EdCampaignAction  action;
   gint64            n_changed;
@@ -64,6 +87,7 @@ campaigns_state_free (CampaignsState *state)
   if (state->writer != NULL)
     ed_store_close (state->writer);
   g_clear_object (&state->writer);
+  g_clear_pointer (&state->renderer, ed_mail_renderer_free);
   g_mutex_clear (&state->lock);
 }
 
@@ -83,10 +107,21 @@ static void
 action_job_free (ActionJob *job)
 {
   g_clear_pointer (&job->request, ed_request_unref);
-  g_clear_object (&job->reader);
   g_clear_object (&job->daemon);
   release_state (job->state);
   g_free (job);
+}
+
+/* The key of the next page, or null after the last. */
+static void
+add_next (JsonBuilder *builder,
+          gboolean     has_more,
+          gint64       last_id)
+{
+  if (has_more)
+    ed_json_add_int (builder, "next", last_id);
+  else
+    ed_json_add_null (builder, "next");
 }
 
 static void
@@ -102,25 +137,27 @@ add_counts (JsonBuilder           *builder,
 }
 
 static gboolean
-add_campaign (EdStore           *store,
+add_campaign (EdDaemon          *self,
               JsonBuilder       *builder,
               const EdCampaign  *campaign,
               GError           **error)
 {
   EdMessageCounts counts;
 
-  if (!ed_store_get_message_counts (store, campaign->id, -1, &counts, error))
+  if (!ed_store_get_message_counts (self->store, campaign->id, -1, &counts, error))
     return FALSE;
 
   json_builder_begin_object (builder);
   ed_campaign_add_json_members (campaign, builder);
   add_counts (builder, &counts);
+  json_builder_set_member_name (builder, "send_rate");
+  json_builder_add_double_value (builder, self->mailer ? ed_mailer_get_campaign_rate (self->mailer, campaign->id) : 0.0);
   json_builder_end_object (builder);
   return TRUE;
 }
 
 static void
-reply_campaign (EdStore   *store,
+reply_campaign (EdDaemon  *self,
                 EdRequest *request,
                 guint      status,
                 gint64     campaign_id)
@@ -129,8 +166,8 @@ reply_campaign (EdStore   *store,
   g_autoptr(EdCampaign) campaign = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!(campaign = ed_store_get_campaign (store, campaign_id, &error)) ||
-      !add_campaign (store, builder, campaign, &error))
+  if (!(campaign = ed_store_get_campaign (self->store, campaign_id, &error)) ||
+      !add_campaign (self, builder, campaign, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -317,17 +354,15 @@ handle_list_campaigns (EdRequest *request,
   json_builder_set_member_name (builder, "items");
   json_builder_begin_array (builder);
   for (guint i = 0; i < campaigns->len; i++)
-    if (!add_campaign (self->store, builder, g_ptr_array_index (campaigns, i), &error))
+    if (!add_campaign (self, builder, g_ptr_array_index (campaigns, i), &error))
       {
         ed_http_reply_gerror (request->msg, error);
         return;
       }
   json_builder_end_array (builder);
   ed_json_add_int (builder, "total", total);
-  if (has_more && campaigns->len > 0)
-    ed_json_add_int (builder, "next", ((EdCampaign *) g_ptr_array_index (campaigns, campaigns->len - 1))->id);
-  else
-    ed_json_add_null (builder, "next");
+  add_next (builder, has_more && campaigns->len > 0,
+            campaigns->len > 0 ? ((EdCampaign *) g_ptr_array_index (campaigns, campaigns->len - 1))->id : 0);
   json_builder_end_object (builder);
 
   ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
@@ -375,7 +410,7 @@ handle_create_campaign (EdRequest *request,
   location = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT, campaign->id);
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
                                 "Location", location);
-  reply_campaign (self->store, request, SOUP_STATUS_CREATED, campaign->id);
+  reply_campaign (self, request, SOUP_STATUS_CREATED, campaign->id);
 }
 
 /* GET /api/v1/campaigns/{id} */
@@ -385,7 +420,7 @@ handle_get_campaign (EdRequest *request,
 {
   EdDaemon *self = user_data;
 
-  reply_campaign (self->store, request, SOUP_STATUS_OK, request->ids[0]);
+  reply_campaign (self, request, SOUP_STATUS_OK, request->ids[0]);
 }
 
 /* PATCH /api/v1/campaigns/{id} */
@@ -419,7 +454,7 @@ handle_update_campaign (EdRequest *request,
       return;
     }
 
-  reply_campaign (self->store, request, SOUP_STATUS_OK, campaign->id);
+  reply_campaign (self, request, SOUP_STATUS_OK, campaign->id);
 }
 
 /* GET /api/v1/events/{id}/audience?audience=… */
@@ -532,7 +567,7 @@ on_action_done_cb (GObject      *source_object,
       if (job->action == ED_CAMPAIGN_ACTION_LAUNCH || job->action == ED_CAMPAIGN_ACTION_RESUME ||
           job->action == ED_CAMPAIGN_ACTION_RETRY_FAILED)
         ed_daemon_wake_mailer (job->daemon);
-      reply_campaign (job->reader, request, SOUP_STATUS_OK, job->campaign_id);
+      reply_campaign (job->daemon, request, SOUP_STATUS_OK, job->campaign_id);
     }
 
   ed_request_unpause (request);
@@ -550,7 +585,6 @@ start_action (EdDaemon         *self,
   job->state = g_atomic_rc_box_acquire (get_state (self));
   job->daemon = g_object_ref (self);
   job->request = ed_request_ref (request);
-  job->reader = g_object_ref (self->store);
   job->campaign_id = request->ids[0];
   job->action = action;
 
@@ -596,6 +630,478 @@ handle_retry_failed (EdRequest *request,
   start_action (user_data, request, ED_CAMPAIGN_ACTION_RETRY_FAILED);
 }
 
+/* Previews and test sends */
+
+static EdMailRenderer *
+get_renderer (EdDaemon  *self,
+              GError   **error)
+{
+  CampaignsState *state = get_state (self);
+
+  /* The main loop is the only caller, and the public URL is known by the
+   * first request.
+   */
+  if (state->renderer == NULL)
+    state->renderer = ed_mail_renderer_new (self->config->mail_from, self->public_url, self->secret, error);
+
+  return state->renderer;
+}
+
+/* Reads the campaign, its event and the guest of {"guest_id"} (the
+ * event's first guest when not given) for a preview or a test send.
+ */
+static gboolean
+load_preview (EdDaemon     *self,
+              EdRequest    *request,
+              JsonObject   *body,
+              JsonObject   *fields,
+              EdCampaign  **campaign_out,
+              EdEvent     **event_out,
+              EdGuest     **guest_out)
+{
+  g_autoptr(EdCampaign) campaign = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 guest_id = 0;
+
+  if (!(campaign = ed_store_get_campaign (self->store, request->ids[0], &error)) ||
+      !(event = ed_store_get_event (self->store, campaign->event_id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return FALSE;
+    }
+
+  if (ed_validate_has (body, "guest_id"))
+    ed_validate_int (body, "guest_id", 1, G_MAXINT64, &guest_id, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return FALSE;
+    }
+
+  if (guest_id == 0 && (guest_id = ed_store_get_first_guest_id (self->store, event->id, &error)) <= 0)
+    {
+      if (guest_id < 0)
+        ed_http_reply_gerror (request->msg, error);
+      else
+        ed_http_reply_error (request->msg, SOUP_STATUS_CONFLICT, "no_guests",
+                             "Event %" G_GINT64_FORMAT " has no guests yet to show the message for; add one first",
+                             event->id);
+      return FALSE;
+    }
+
+  guest = ed_store_get_guest (self->store, guest_id, &error);
+  if (guest == NULL && !g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return FALSE;
+    }
+  if (guest == NULL || guest->event_id != event->id)
+    {
+      ed_validate_fail (fields, "guest_id", "is not a guest of event %" G_GINT64_FORMAT, event->id);
+      ed_http_reply_fields (request->msg, fields);
+      return FALSE;
+    }
+
+  *campaign_out = g_steal_pointer (&campaign);
+  *event_out = g_steal_pointer (&event);
+  *guest_out = g_steal_pointer (&guest);
+  return TRUE;
+}
+
+/* A body that may be empty: an empty one is {}. */
+static JsonObject *
+read_optional_json (EdRequest  *request,
+                    GError    **error)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+
+  if (body->length == 0)
+    return json_object_new ();
+
+  return ed_http_read_json (request->msg, error);
+}
+
+static void
+reply_render_error (EdRequest    *request,
+                    const GError *error)
+{
+  if (error->domain == ED_ERROR)
+    ed_http_reply_error (request->msg, SOUP_STATUS_CONFLICT, "render_failed",
+                         "The message cannot be made: %s", error->message);
+  else
+    ed_http_reply_gerror (request->msg, error);
+}
+
+/* POST /api/v1/campaigns/{id}/preview {"guest_id"?} */
+static void
+handle_preview (EdRequest *request,
+                gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdCampaign) campaign = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(EdMailParts) parts = { 0 };
+  EdMailRenderer *renderer;
+
+  if (!(body = read_optional_json (request, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  ed_validate_known_members (body, preview_fields, fields);
+  if (!load_preview (self, request, body, fields, &campaign, &event, &guest))
+    return;
+
+  if (!(renderer = get_renderer (self, &error)) ||
+      !ed_mail_renderer_render_parts (renderer, campaign, event, guest, &parts, &error))
+    {
+      reply_render_error (request, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "guest_id", guest->id);
+  ed_json_add_string (builder, "to", parts.to);
+  ed_json_add_string (builder, "subject", parts.subject);
+  ed_json_add_string (builder, "text", parts.text);
+  ed_json_add_string (builder, "html", parts.html);
+  json_builder_end_object (builder);
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+static void
+test_send_free (TestSend *send)
+{
+  g_clear_pointer (&send->request, ed_request_unref);
+  g_free (send->transport_url);
+  if (send->password != NULL)
+    explicit_bzero (send->password, strlen (send->password));
+  g_free (send->password);
+  g_free (send->to);
+  g_clear_pointer (&send->message, ed_mail_message_free);
+  ed_mail_result_clear (&send->result);
+  g_free (send);
+}
+
+static void
+send_test_in_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  TestSend *send = task_data;
+  g_autoptr(EdMailTransport) transport = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GError *error = NULL;
+
+  if (!(transport = ed_mail_transport_new (send->transport_url, send->password, &error)) ||
+      !(bytes = ed_mail_message_to_bytes (send->message, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  ed_mail_transport_set_timeouts (transport, TEST_SEND_TIMEOUT_MS / 2, TEST_SEND_TIMEOUT_MS);
+  /* A refusal is an answer to show, not an error of the request. */
+  ed_mail_transport_send (transport, ed_mail_message_get_envelope_from (send->message), send->to,
+                          bytes, &send->result, NULL);
+  ed_mail_transport_disconnect (transport);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_test_sent_cb (GObject      *source_object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TestSend *send = g_task_get_task_data (G_TASK (result));
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    ed_http_reply_error (send->request->msg, SOUP_STATUS_BAD_GATEWAY, "transport_failed",
+                         "The test message could not be handed to the mail transport: %s", error->message);
+  else
+    {
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                        "ED_ADMIN", send->request->username,
+                        "MESSAGE", "Admin “%s” sent a test of campaign %" G_GINT64_FORMAT ": %s %u",
+                        send->request->username, send->request->ids[0],
+                        ed_mail_result_kind_to_string (send->result.kind), send->result.code);
+      json_builder_begin_object (builder);
+      ed_json_add_string (builder, "to", send->to);
+      ed_json_add_string (builder, "result", ed_mail_result_kind_to_string (send->result.kind));
+      ed_json_add_int (builder, "code", send->result.code);
+      ed_json_add_string (builder, "text", send->result.text ? send->result.text : "");
+      json_builder_end_object (builder);
+      ed_http_reply_json (send->request->msg, SOUP_STATUS_OK, builder);
+    }
+
+  ed_request_unpause (send->request);
+}
+
+/* POST /api/v1/campaigns/{id}/test {"to", "guest_id"?} */
+static void
+handle_test (EdRequest *request,
+             gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdCampaign) campaign = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(EdMailMessage) message = NULL;
+  g_autofree char *to = NULL;
+  EdMailRenderer *renderer;
+  TestSend *send;
+
+  if (!(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  ed_validate_known_members (body, test_fields, fields);
+  if ((to = ed_validate_string (body, "to", ED_VALIDATE_REQUIRED, 254, fields)))
+    {
+      g_autofree char *normalized = ed_email_normalize (to);
+
+      if (ed_email_check (normalized, &error))
+        {
+          g_free (to);
+          to = g_steal_pointer (&normalized);
+        }
+      else
+        ed_validate_fail (fields, "to", "is not a valid address: %s", error->message);
+      g_clear_error (&error);
+    }
+  if (!load_preview (self, request, body, fields, &campaign, &event, &guest))
+    return;
+
+  if (!(renderer = get_renderer (self, &error)) ||
+      !(message = ed_mail_renderer_render_test (renderer, campaign, event, guest, to, &error)))
+    {
+      reply_render_error (request, error);
+      return;
+    }
+
+  send = g_new0 (TestSend, 1);
+  send->request = ed_request_ref (request);
+  send->to = g_steal_pointer (&to);
+  send->message = g_steal_pointer (&message);
+  send->transport_url = ed_daemon_get_mail_transport_url (self);
+  send->password = g_strdup (self->config->mail_password);
+  task = g_task_new (NULL, NULL, on_test_sent_cb, NULL);
+  g_task_set_source_tag (task, handle_test);
+  g_task_set_task_data (task, send, (GDestroyNotify) test_send_free);
+
+  ed_request_pause (request);
+  g_task_run_in_thread (task, send_test_in_thread);
+}
+
+/* Monitoring */
+
+static void
+add_times (JsonBuilder *builder,
+           const char  *name,
+           gint64       unix_seconds)
+{
+  if (unix_seconds > 0)
+    ed_json_add_time (builder, name, unix_seconds);
+  else
+    ed_json_add_null (builder, name);
+}
+
+/* GET /api/v1/queue */
+static void
+handle_queue (EdRequest *request,
+              gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GError) error = NULL;
+  EdMessageCounts bulk, transactional, all;
+  gint64 oldest_due = 0, next_retry = 0;
+  EdMailerStats stats = { 0 };
+
+  if (!ed_store_get_message_counts (self->store, 0, 0, &bulk, &error) ||
+      !ed_store_get_message_counts (self->store, 0, 1, &transactional, &error) ||
+      !ed_store_get_message_counts (self->store, 0, -1, &all, &error) ||
+      !ed_store_get_queue_times (self->store, ed_time_now (), &oldest_due, &next_retry, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  if (self->mailer != NULL)
+    ed_mailer_get_stats (self->mailer, &stats);
+
+  json_builder_begin_object (builder);
+  add_counts (builder, &all);
+  json_builder_set_member_name (builder, "bulk");
+  json_builder_begin_object (builder);
+  add_counts (builder, &bulk);
+  json_builder_end_object (builder);
+  json_builder_set_member_name (builder, "transactional");
+  json_builder_begin_object (builder);
+  add_counts (builder, &transactional);
+  json_builder_end_object (builder);
+  add_times (builder, "oldest_due_at", oldest_due);
+  add_times (builder, "next_retry_at", next_retry);
+  json_builder_set_member_name (builder, "send_rate");
+  json_builder_add_double_value (builder, stats.send_rate);
+  json_builder_set_member_name (builder, "rate_limit");
+  json_builder_add_double_value (builder, stats.rate_limit);
+  ed_json_add_boolean (builder, "throttled", stats.throttled);
+  ed_json_add_int (builder, "in_flight", stats.in_flight);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+static void
+add_message_row (JsonBuilder        *builder,
+                 const EdMessageRow *row)
+{
+  ed_json_add_int (builder, "id", row->id);
+  ed_json_add_int (builder, "campaign_id", row->campaign_id);
+  ed_json_add_int (builder, "event_id", row->event_id);
+  ed_json_add_string (builder, "campaign_kind", row->campaign_kind);
+  ed_json_add_int (builder, "guest_id", row->guest_id);
+  ed_json_add_string (builder, "email", row->email);
+  ed_json_add_string (builder, "first_name", row->first_name ? row->first_name : "");
+  ed_json_add_string (builder, "last_name", row->last_name ? row->last_name : "");
+  ed_json_add_string (builder, "state", ed_message_state_to_string (row->state));
+  ed_json_add_int (builder, "attempts", row->attempts);
+  add_times (builder, "next_attempt_at",
+             row->state == ED_MESSAGE_STATE_QUEUED || row->state == ED_MESSAGE_STATE_RETRY ? row->next_attempt_at : 0);
+  if (row->has_last_code)
+    ed_json_add_int (builder, "last_code", row->last_code);
+  else
+    ed_json_add_null (builder, "last_code");
+  ed_json_add_string (builder, "last_text", row->last_text);
+  add_times (builder, "sent_at", row->sent_at);
+  add_times (builder, "created_at", row->created_at);
+}
+
+/* GET /api/v1/messages?state=&campaign=&event=&after=&limit= */
+static void
+handle_messages (EdRequest *request,
+                 gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *state = ed_request_get_query (request, "state");
+  EdMessageFilter filter = { 0 };
+  gint64 limit;
+  gboolean has_more = FALSE;
+
+  ed_validate_query_int (request->query, "after", 0, G_MAXINT64, 0, &filter.after, fields);
+  ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, MESSAGES_LIMIT_DEFAULT, &limit, fields);
+  ed_validate_query_int (request->query, "campaign", 1, G_MAXINT64, 0, &filter.campaign_id, fields);
+  ed_validate_query_int (request->query, "event", 1, G_MAXINT64, 0, &filter.event_id, fields);
+  if (state != NULL && *state != '\0')
+    {
+      if (ed_message_state_from_string (state, &filter.state))
+        filter.has_state = TRUE;
+      else
+        ed_validate_fail (fields, "state", "must be one of queued, sending, sent, retry, failed, cancelled");
+    }
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+  filter.limit = (guint) limit;
+
+  if (!(rows = ed_store_list_messages (self->store, &filter, &has_more, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      json_builder_begin_object (builder);
+      add_message_row (builder, g_ptr_array_index (rows, i));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  add_next (builder, has_more && rows->len > 0,
+            rows->len > 0 ? ((EdMessageRow *) g_ptr_array_index (rows, rows->len - 1))->id : 0);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* GET /api/v1/guests/{id}/deliveries */
+static void
+handle_deliveries (EdRequest *request,
+                   gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(EdGuest) guest = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)) ||
+      !(rows = ed_store_list_guest_deliveries (self->store, guest->id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "items");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const EdMessageRow *row = g_ptr_array_index (rows, i);
+
+      json_builder_begin_object (builder);
+      add_message_row (builder, row);
+      ed_json_add_string (builder, "subject", row->campaign_subject);
+      json_builder_set_member_name (builder, "deliveries");
+      json_builder_begin_array (builder);
+      for (guint j = 0; j < row->attempts_log->len; j++)
+        {
+          const EdDeliveryAttempt *attempt = g_ptr_array_index (row->attempts_log, j);
+
+          json_builder_begin_object (builder);
+          ed_json_add_time (builder, "at", attempt->at);
+          ed_json_add_string (builder, "result", attempt->result);
+          if (attempt->has_code)
+            ed_json_add_int (builder, "code", attempt->code);
+          else
+            ed_json_add_null (builder, "code");
+          ed_json_add_string (builder, "text", attempt->text);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  ed_json_add_int (builder, "total", rows->len);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
 gboolean
 ed_daemon_add_campaign_routes (EdDaemon  *self,
                                GError   **error)
@@ -625,6 +1131,11 @@ ed_daemon_add_campaign_routes (EdDaemon  *self,
   ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/resume", ED_ROUTE_AUTH, handle_resume);
   ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/cancel", ED_ROUTE_AUTH, handle_cancel);
   ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/retry-failed", ED_ROUTE_AUTH, handle_retry_failed);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/preview", ED_ROUTE_AUTH, handle_preview);
+  ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/test", ED_ROUTE_AUTH, handle_test);
+  ed_router_add (self->router, "GET", "/api/v1/queue", ED_ROUTE_AUTH, handle_queue);
+  ed_router_add (self->router, "GET", "/api/v1/messages", ED_ROUTE_AUTH, handle_messages);
+  ed_router_add (self->router, "GET", "/api/v1/guests/{id}/deliveries", ED_ROUTE_AUTH, handle_deliveries);
 
   return TRUE;
 }

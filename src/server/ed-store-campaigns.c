@@ -72,6 +72,39 @@ G_STATIC_ASSERT (G_N_ELEMENTS (enqueue_sql) == ED_AUDIENCE_STATUS + 1);
 G_STATIC_ASSERT (ED_RSVP_PENDING == 0 && ED_RSVP_ACCEPTED == 1 && ED_RSVP_DECLINED == 2 &&
                  ED_RSVP_WAITLISTED == 3 && ED_RSVP_CANCELLED == 4);
 
+/* Runs a query of one number with ?1 and ?2 bound; @none when it has no
+ * row. Returns -1 on error.
+ */
+static gint64
+query_number (EdStore     *self,
+              const char  *sql,
+              gint64       first,
+              gint64       second,
+              gint64       none,
+              GError     **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 value = -1;
+  int rc;
+
+  if (!(stmt = ed_store_prepare (self, sql, error)))
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, first);
+  if (sqlite3_bind_parameter_count (stmt) >= 2)
+    sqlite3_bind_int64 (stmt, 2, second);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    value = sqlite3_column_int64 (stmt, 0);
+  else if (rc == SQLITE_DONE)
+    value = none;
+  else
+    ed_store_set_error (self, rc, error);
+  sqlite3_reset (stmt);
+
+  return value;
+}
+
 static EdCampaign *
 campaign_from_row (sqlite3_stmt *stmt)
 {
@@ -279,23 +312,9 @@ ed_store_count_campaigns (EdStore  *self,
                           gint64    event_id,
                           GError  **error)
 {
-  sqlite3_stmt *stmt;
-  gint64 count = -1;
-  int rc;
-
   g_return_val_if_fail (ED_IS_STORE (self), -1);
 
-  if (!(stmt = ed_store_prepare (self, "SELECT count(*) FROM campaigns WHERE event_id = ?", error)))
-    return -1;
-  sqlite3_bind_int64 (stmt, 1, event_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
-  else
-    ed_store_set_error (self, rc, error);
-  sqlite3_reset (stmt);
-
-  return count;
+  return query_number (self, "SELECT count(*) FROM campaigns WHERE event_id = ?1", event_id, 0, 0, error);
 }
 
 /**
@@ -362,28 +381,11 @@ ed_store_count_audience (EdStore           *self,
                          const EdAudience  *audience,
                          GError           **error)
 {
-  sqlite3_stmt *stmt;
-  gint64 count = -1;
-  int rc;
-
   g_return_val_if_fail (ED_IS_STORE (self), -1);
   g_return_val_if_fail (audience != NULL, -1);
-
   g_return_val_if_fail ((guint) audience->kind < G_N_ELEMENTS (count_audience_sql), -1);
 
-  if (!(stmt = ed_store_prepare (self, count_audience_sql[audience->kind], error)))
-    return -1;
-  sqlite3_bind_int64 (stmt, 1, event_id);
-  sqlite3_bind_int (stmt, 2, (int) audience->statuses);
-
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    count = sqlite3_column_int64 (stmt, 0);
-  else
-    ed_store_set_error (self, rc, error);
-  sqlite3_reset (stmt);
-
-  return count;
+  return query_number (self, count_audience_sql[audience->kind], event_id, audience->statuses, 0, error);
 }
 
 static gboolean
@@ -636,4 +638,282 @@ ed_store_prepare_for_bulk (EdStore  *self,
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
 
   return ed_store_exec (self, sql, error);
+}
+
+/* Monitoring: the queue, its messages and a guest's deliveries */
+
+/**
+ * ed_store_get_first_guest_id:
+ *
+ * Returns: the event's first guest (in id order), 0 when it has none, or
+ *   -1 on error
+ */
+gint64
+ed_store_get_first_guest_id (EdStore  *self,
+                             gint64    event_id,
+                             GError  **error)
+{
+  g_return_val_if_fail (ED_IS_STORE (self), -1);
+
+  return query_number (self, "SELECT id FROM guests WHERE event_id = ?1 ORDER BY id LIMIT 1",
+                       event_id, 0, 0, error);
+}
+
+/**
+ * ed_store_get_queue_times:
+ * @now: the time
+ * @oldest_due: (out): when the longest-waiting due message (queued, or
+ *   retrying and due) became due, 0 for none
+ * @next_retry: (out): the earliest retry still to come (after @now), 0
+ *   for none
+ *
+ * Looks only at campaigns whose counters show queued or retrying
+ * messages, and in each at its first queued message (in the
+ * (campaign_id, state) index, id order is queue order) and its retrying
+ * ones, which are few: never at the whole queue.
+ */
+gboolean
+ed_store_get_queue_times (EdStore  *self,
+                          gint64    now,
+                          gint64   *oldest_due,
+                          gint64   *next_retry,
+                          GError  **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT min(due), min(upcoming) FROM ("
+                                 "  SELECT (SELECT next_attempt_at FROM messages"
+                                 "    WHERE campaign_id = cc.campaign_id AND state = 'queued' ORDER BY id LIMIT 1) AS due,"
+                                 "    NULL AS upcoming"
+                                 "  FROM campaign_counts cc WHERE cc.state = 'queued' AND cc.messages > 0"
+                                 "  UNION ALL"
+                                 "  SELECT (SELECT min(next_attempt_at) FROM messages"
+                                 "    WHERE campaign_id = cc.campaign_id AND state = 'retry' AND next_attempt_at <= ?1),"
+                                 "    (SELECT min(next_attempt_at) FROM messages"
+                                 "    WHERE campaign_id = cc.campaign_id AND state = 'retry' AND next_attempt_at > ?1)"
+                                 "  FROM campaign_counts cc WHERE cc.state = 'retry' AND cc.messages > 0)", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, now);
+
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      *oldest_due = sqlite3_column_int64 (stmt, 0);
+      *next_retry = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_ROW)
+    return ed_store_set_error (self, rc, error);
+
+  return TRUE;
+}
+
+void
+ed_message_row_free (EdMessageRow *row)
+{
+  if (row == NULL)
+    return;
+
+  g_free (row->email);
+  g_free (row->first_name);
+  g_free (row->last_name);
+  g_free (row->last_text);
+  g_free (row->campaign_kind);
+  g_free (row->campaign_subject);
+  g_clear_pointer (&row->attempts_log, g_ptr_array_unref);
+  g_free (row);
+}
+
+void
+ed_delivery_attempt_free (EdDeliveryAttempt *attempt)
+{
+  if (attempt == NULL)
+    return;
+
+  g_free (attempt->result);
+  g_free (attempt->text);
+  g_free (attempt);
+}
+
+#define MESSAGE_ROW_COLUMNS \
+  "m.id, m.campaign_id, m.guest_id, g.email, g.first_name, g.last_name, m.state, m.attempts, " \
+  "m.next_attempt_at, m.last_code, m.last_text, m.sent_at, m.created_at, c.event_id, c.kind, c.subject"
+
+#define MESSAGE_ROW_FROM \
+  " FROM messages m JOIN guests g ON g.id = m.guest_id JOIN campaigns c ON c.id = m.campaign_id "
+
+static EdMessageRow *
+message_row_from_stmt (sqlite3_stmt *stmt)
+{
+  EdMessageRow *row = g_new0 (EdMessageRow, 1);
+
+  row->id = sqlite3_column_int64 (stmt, 0);
+  row->campaign_id = sqlite3_column_int64 (stmt, 1);
+  row->guest_id = sqlite3_column_int64 (stmt, 2);
+  row->email = ed_store_column_strdup (stmt, 3);
+  row->first_name = ed_store_column_strdup (stmt, 4);
+  row->last_name = ed_store_column_strdup (stmt, 5);
+  if (!ed_message_state_from_string ((const char *) sqlite3_column_text (stmt, 6), &row->state))
+    row->state = ED_MESSAGE_STATE_QUEUED;
+  row->attempts = sqlite3_column_int (stmt, 7);
+  row->next_attempt_at = sqlite3_column_int64 (stmt, 8);
+  row->has_last_code = sqlite3_column_type (stmt, 9) != SQLITE_NULL;
+  row->last_code = sqlite3_column_int (stmt, 9);
+  row->last_text = ed_store_column_strdup (stmt, 10);
+  row->sent_at = sqlite3_column_int64 (stmt, 11);
+  row->created_at = sqlite3_column_int64 (stmt, 12);
+  row->event_id = sqlite3_column_int64 (stmt, 13);
+  row->campaign_kind = ed_store_column_strdup (stmt, 14);
+  row->campaign_subject = ed_store_column_strdup (stmt, 15);
+
+  return row;
+}
+
+/**
+ * ed_store_list_messages:
+ * @filter: which messages, and the page
+ * @has_more: (out): whether another page follows
+ *
+ * Pages messages by id (key paging, never OFFSET). One campaign's
+ * messages in one state come straight from the (campaign_id, state)
+ * index. States that are usually rare (sending, retry, failed) are
+ * looked up in that index per campaign and sorted; anything else walks
+ * the messages in id order and stops with the page.
+ *
+ * Returns: (transfer container) (element-type EdMessageRow): the page
+ */
+GPtrArray *
+ed_store_list_messages (EdStore                 *self,
+                        const EdMessageFilter   *filter,
+                        gboolean                *has_more,
+                        GError                 **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_message_row_free);
+  sqlite3_stmt *stmt;
+  const char *sql;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+  g_return_val_if_fail (filter != NULL && has_more != NULL, NULL);
+
+  if (filter->has_state && filter->campaign_id > 0)
+    sql = "SELECT " MESSAGE_ROW_COLUMNS MESSAGE_ROW_FROM
+          "WHERE m.campaign_id = :campaign AND m.state = :state AND m.id > :after "
+          "AND (:event IS NULL OR c.event_id = :event) ORDER BY m.id LIMIT :limit";
+  else if (filter->has_state && (filter->state == ED_MESSAGE_STATE_SENDING ||
+                                 filter->state == ED_MESSAGE_STATE_RETRY ||
+                                 filter->state == ED_MESSAGE_STATE_FAILED))
+    sql = "SELECT " MESSAGE_ROW_COLUMNS
+          " FROM messages m INDEXED BY messages_campaign_state JOIN guests g ON g.id = m.guest_id "
+          "JOIN campaigns c ON c.id = m.campaign_id "
+          "WHERE m.campaign_id IN (SELECT id FROM campaigns WHERE :event IS NULL OR event_id = :event) "
+          "AND m.state = :state AND m.id > :after AND :campaign IS NULL ORDER BY m.id LIMIT :limit";
+  else
+    sql = "SELECT " MESSAGE_ROW_COLUMNS
+          " FROM messages m NOT INDEXED JOIN guests g ON g.id = m.guest_id JOIN campaigns c ON c.id = m.campaign_id "
+          "WHERE m.id > :after AND (:state IS NULL OR m.state = :state) "
+          "AND (:campaign IS NULL OR m.campaign_id = :campaign) AND (:event IS NULL OR c.event_id = :event) "
+          "ORDER BY m.id LIMIT :limit";
+
+  if (!(stmt = ed_store_prepare (self, sql, error)))
+    return NULL;
+
+  sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":after"), filter->after);
+  sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":limit"), (gint64) filter->limit + 1);
+  if (filter->has_state)
+    sqlite3_bind_text (stmt, sqlite3_bind_parameter_index (stmt, ":state"),
+                       ed_message_state_to_string (filter->state), -1, SQLITE_STATIC);
+  if (filter->campaign_id > 0)
+    sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":campaign"), filter->campaign_id);
+  if (filter->event_id > 0)
+    sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":event"), filter->event_id);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (rows, message_row_from_stmt (stmt));
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  *has_more = rows->len > filter->limit;
+  if (*has_more)
+    g_ptr_array_set_size (rows, filter->limit);
+
+  return g_steal_pointer (&rows);
+}
+
+#define GUEST_DELIVERIES_MAX 200
+
+/**
+ * ed_store_list_guest_deliveries:
+ *
+ * Returns: (transfer container) (element-type EdMessageRow): the guest's
+ *   messages, newest first (at most 200), each with its attempts from the
+ *   delivery log in order
+ */
+GPtrArray *
+ed_store_list_guest_deliveries (EdStore  *self,
+                                gint64    guest_id,
+                                GError  **error)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_message_row_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT " MESSAGE_ROW_COLUMNS MESSAGE_ROW_FROM
+                                 "WHERE m.guest_id = ? ORDER BY m.id DESC LIMIT ?", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, guest_id);
+  sqlite3_bind_int (stmt, 2, GUEST_DELIVERIES_MAX);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (rows, message_row_from_stmt (stmt));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      EdMessageRow *row = g_ptr_array_index (rows, i);
+
+      row->attempts_log = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_delivery_attempt_free);
+      if (!(stmt = ed_store_prepare (self,
+                                     "SELECT id, at, result, code, text FROM delivery_log "
+                                     "WHERE message_id = ? ORDER BY id", error)))
+        return NULL;
+      sqlite3_bind_int64 (stmt, 1, row->id);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          EdDeliveryAttempt *attempt = g_new0 (EdDeliveryAttempt, 1);
+
+          attempt->id = sqlite3_column_int64 (stmt, 0);
+          attempt->at = sqlite3_column_int64 (stmt, 1);
+          attempt->result = ed_store_column_strdup (stmt, 2);
+          attempt->has_code = sqlite3_column_type (stmt, 3) != SQLITE_NULL;
+          attempt->code = sqlite3_column_int (stmt, 3);
+          attempt->text = ed_store_column_strdup (stmt, 4);
+          g_ptr_array_add (row->attempts_log, attempt);
+        }
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          ed_store_set_error (self, rc, error);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&rows);
 }

@@ -454,6 +454,68 @@ gint64        ed_store_count_audience        (EdStore             *self,
                                               gint64               event_id,
                                               const EdAudience    *audience,
                                               GError             **error);
+/* A message as the monitoring API lists it. */
+typedef struct
+{
+  gint64          id;
+  gint64          at;
+  char           *result;   /* sent, retry, failed */
+  gboolean        has_code;
+  gint            code;
+  char           *text;
+} EdDeliveryAttempt;
+
+typedef struct
+{
+  gint64          id;
+  gint64          campaign_id;
+  gint64          event_id;
+  gint64          guest_id;
+  char           *email;
+  char           *first_name;
+  char           *last_name;
+  EdMessageState  state;
+  gint            attempts;
+  gint64          next_attempt_at;
+  gboolean        has_last_code;
+  gint            last_code;
+  char           *last_text;
+  gint64          sent_at;
+  gint64          created_at;
+  char           *campaign_kind;
+  char           *campaign_subject;
+  GPtrArray      *attempts_log;  /* EdDeliveryAttempt, for a guest's deliveries only */
+} EdMessageRow;
+
+void ed_delivery_attempt_free (EdDeliveryAttempt *attempt);
+void ed_message_row_free      (EdMessageRow      *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdMessageRow, ed_message_row_free)
+
+typedef struct
+{
+  gboolean        has_state;
+  EdMessageState  state;
+  gint64          campaign_id;  /* 0: any */
+  gint64          event_id;     /* 0: any */
+  gint64          after;
+  guint           limit;
+} EdMessageFilter;
+
+gint64        ed_store_get_first_guest_id    (EdStore             *self,
+                                              gint64               event_id,
+                                              GError             **error);
+gboolean      ed_store_get_queue_times       (EdStore             *self,
+                                              gint64               now,
+                                              gint64              *oldest_due,
+                                              gint64              *next_retry,
+                                              GError             **error);
+GPtrArray    *ed_store_list_messages         (EdStore             *self,
+                                              const EdMessageFilter *filter,
+                                              gboolean            *has_more,
+                                              GError             **error);
+GPtrArray    *ed_store_list_guest_deliveries (EdStore             *self,
+                                              gint64               guest_id,
+                                              GError             **error);
 gboolean      ed_store_prepare_for_bulk      (EdStore             *self,
                                               GError             **error);
 gboolean      ed_store_run_campaign_action   (EdStore             *self,
