@@ -4,7 +4,9 @@
 # translators (_(), N_(), C_(), NC_(), the ngettext family, the RSVP pages'
 # ed_catalog_*() and translatable="yes" in .ui files), and only files that
 # exist: a file missing from it leaves its strings untranslated without any
-# other sign.
+# other sign. Also fails on a marked string glued to a macro
+# (_("… " SOME_MACRO " …")): xgettext extracts only the part before the
+# macro, so the whole string is never found in a catalogue.
 import os
 import re
 import sys
@@ -56,7 +58,18 @@ def needs_translation(path):
     return False
 
 
+GLUED_MACRO = re.compile(
+    r'(?<![A-Za-z0-9_])(?:_|N_|C_|NC_|Q_)\s*\((?:[^()]*?,)?\s*""\s*([A-Z][A-Z0-9_]+)\b')
+
+
+def glued_macros(path):
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        code = strip_c_comments_and_strings(f.read())
+    return GLUED_MACRO.findall(code)
+
+
 found = set()
+glued = []
 for top in ('src', 'data'):
     for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
@@ -64,6 +77,8 @@ for top in ('src', 'data'):
             path = os.path.relpath(os.path.join(dirpath, name), root)
             if needs_translation(path):
                 found.add(path)
+            if path.endswith(('.c', '.h')):
+                glued += [(path, macro) for macro in glued_macros(path)]
 
 listed = []
 with open(os.path.join(root, 'po', 'POTFILES.in'), encoding='utf-8') as f:
@@ -80,6 +95,10 @@ for path in listed:
         failures.append(f'po/POTFILES.in: {path} is listed but does not exist')
 for path in sorted(set(p for p in listed if listed.count(p) > 1)):
     failures.append(f'po/POTFILES.in: {path} is listed more than once')
+
+for path, macro in glued:
+    failures.append(f'{path}: a translatable string is glued to {macro}; xgettext cannot '
+                    'see through it: spell the value out, or format it in with %s')
 
 for failure in failures:
     print(failure, file=sys.stderr)

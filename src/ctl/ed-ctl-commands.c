@@ -133,7 +133,8 @@ run_login (int      argc,
   gboolean password_stdin = FALSE;
   const GOptionEntry entries[] = {
     { "server", 's', 0, G_OPTION_ARG_STRING, &server,
-      N_("The server's address (default: the last one, else " DEFAULT_SERVER ")"), N_("URL") },
+      /* DEFAULT_SERVER spelled out: xgettext cannot see through a macro */
+      N_("The server's address (default: the last one, else http://127.0.0.1:8460)"), N_("URL") },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &user,
       N_("The admin's name (default: the last one, else your user name)"), N_("NAME") },
     { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &password_stdin,

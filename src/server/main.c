@@ -84,7 +84,8 @@ main (int   argc,
   guint sigterm, sigint;
   const GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen,
-      N_("Address and port to listen on (default " ED_CONFIG_DEFAULT_LISTEN ")"), N_("ADDR:PORT") },
+      /* the default spelled out: xgettext cannot see through a macro */
+      N_("Address and port to listen on (default 127.0.0.1:8460)"), N_("ADDR:PORT") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
       N_("Directory for the database and the signing key"), N_("DIR") },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
