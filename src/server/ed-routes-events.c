@@ -325,6 +325,9 @@ handle_update_event (EdRequest *request,
     }
 
   if (n_promoted > 0)
+    ed_daemon_wake_mailer (self);
+
+  if (n_promoted > 0)
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                       "ED_ADMIN", request->username,
                       "MESSAGE", "Event %" G_GINT64_FORMAT ": %u guest(s) promoted from the waiting list "

@@ -495,6 +495,10 @@ handle_update_guest (EdRequest *request,
       return;
     }
 
+  /* a confirmation or promotions may have been queued */
+  if (answer.wanted && outcome.result == ED_RSVP_RESULT_CHANGED)
+    ed_daemon_wake_mailer (self);
+
   if (answer.wanted && outcome.result == ED_RSVP_RESULT_CHANGED)
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                       "ED_ADMIN", request->username,

@@ -58,6 +58,7 @@ typedef struct
   EdStore   *writer;  /* the answers' own connection, used by one batch at a time */
   GPtrArray *pending; /* PendingAnswer, in order of arrival, for the next batch */
   gboolean   writing; /* a batch is in the worker thread */
+  EdDaemon  *daemon;  /* borrowed: it owns the state */
 } RsvpState;
 
 /* A batch in the worker thread; it touches nothing else. */
@@ -587,6 +588,10 @@ on_batch_written_cb (GObject      *source_object,
       ed_request_unpause (pending->request);
     }
 
+  /* the answers may have queued confirmations and promotions */
+  if (batch->committed)
+    ed_daemon_wake_mailer (state->daemon);
+
   state->writing = FALSE;
   if (state->pending->len > 0)
     start_batch (state);
@@ -851,6 +856,7 @@ ed_daemon_add_rsvp_routes (EdDaemon  *self,
 
   state = g_rc_box_new0 (RsvpState);
   state->writer = g_steal_pointer (&writer);
+  state->daemon = self;
   state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
   state->tokens = ed_rsvp_token_cache_new (TOKEN_CACHE_SIZE);
   g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) release_state);

@@ -34,7 +34,7 @@
  * only go down.
  */
 
-#define PROMOTION_PRIORITY 100
+#define TRANSACTIONAL_PRIORITY 100
 
 typedef struct
 {
@@ -276,26 +276,29 @@ close_gap (EdStore  *self,
   return ed_store_step_done (self, stmt, error);
 }
 
-/* The event's transactional campaign for promotion mail, made on first
- * use; its empty subject and text make the renderer use its built-in,
- * translatable ones (ed-mail-render.c).
+/* The event's transactional campaign of @kind (promotions,
+ * confirmations), made on first use; its empty subject and text make the
+ * renderer use its built-in, translatable ones (ed-mail-render.c).
  */
 static gboolean
-get_promotion_campaign (EdStore  *self,
-                        gint64    event_id,
-                        gint64    now,
-                        gint64   *campaign_id,
-                        GError  **error)
+get_transactional_campaign (EdStore     *self,
+                            gint64       event_id,
+                            const char  *kind,
+                            const char  *audience,
+                            gint64       now,
+                            gint64      *campaign_id,
+                            GError     **error)
 {
   sqlite3_stmt *stmt;
   int rc;
 
   if (!(stmt = ed_store_prepare (self,
                                  "SELECT id FROM campaigns WHERE event_id = ? "
-                                 "AND kind = 'waitlist_promotion' AND transactional = 1 "
+                                 "AND kind = ? AND transactional = 1 "
                                  "ORDER BY id LIMIT 1", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, event_id);
+  sqlite3_bind_text (stmt, 2, kind, -1, SQLITE_STATIC);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     *campaign_id = sqlite3_column_int64 (stmt, 0);
@@ -309,11 +312,13 @@ get_promotion_campaign (EdStore  *self,
   if (!(stmt = ed_store_prepare (self,
                                  "INSERT INTO campaigns (event_id, kind, audience, subject, text_body, "
                                  "state, transactional, created_at, updated_at, launched_at) "
-                                 "VALUES (?1, 'waitlist_promotion', 'promoted', '', '', 'running', 1, ?2, ?2, ?2)",
+                                 "VALUES (?1, ?3, ?4, '', '', 'running', 1, ?2, ?2, ?2)",
                                  error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, event_id);
   sqlite3_bind_int64 (stmt, 2, now);
+  sqlite3_bind_text (stmt, 3, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, audience, -1, SQLITE_STATIC);
   if (!ed_store_step_done (self, stmt, error))
     return FALSE;
 
@@ -321,20 +326,24 @@ get_promotion_campaign (EdStore  *self,
   return TRUE;
 }
 
-/* Queues the promotion mail; a guest promoted a second time (after
- * declining and joining the line again) gets it again.
+/* Queues a transactional message (a promotion, a confirmation) for the
+ * guest. The same one still waiting is not queued twice; a guest
+ * promoted or accepting a second time (after declining in between) gets
+ * it again, counted for its give-up age from now.
  */
 static gboolean
-queue_promotion_message (EdStore  *self,
-                         gint64    event_id,
-                         gint64    guest_id,
-                         gint64    now,
-                         GError  **error)
+queue_transactional_message (EdStore     *self,
+                             gint64       event_id,
+                             const char  *kind,
+                             const char  *audience,
+                             gint64       guest_id,
+                             gint64       now,
+                             GError     **error)
 {
   sqlite3_stmt *stmt;
   gint64 campaign_id = 0;
 
-  if (!get_promotion_campaign (self, event_id, now, &campaign_id, error))
+  if (!get_transactional_campaign (self, event_id, kind, audience, now, &campaign_id, error))
     return FALSE;
 
   if (!(stmt = ed_store_prepare (self,
@@ -342,12 +351,13 @@ queue_promotion_message (EdStore  *self,
                                  "next_attempt_at, created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?4) "
                                  "ON CONFLICT (campaign_id, guest_id) DO UPDATE SET state = 'queued', "
                                  "attempts = 0, next_attempt_at = excluded.next_attempt_at, "
+                                 "created_at = excluded.created_at, "
                                  "last_code = NULL, last_text = NULL, sent_at = NULL "
                                  "WHERE state IN ('sent', 'failed', 'cancelled')", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, campaign_id);
   sqlite3_bind_int64 (stmt, 2, guest_id);
-  sqlite3_bind_int (stmt, 3, PROMOTION_PRIORITY);
+  sqlite3_bind_int (stmt, 3, TRANSACTIONAL_PRIORITY);
   sqlite3_bind_int64 (stmt, 4, now);
 
   return ed_store_step_done (self, stmt, error);
@@ -393,7 +403,8 @@ promote (EdStore  *self,
       if (!write_guest (self, guest_id, ED_RSVP_ACCEPTED, party_size, 0, now, FALSE, error) ||
           !add_history (self, guest_id, now, ED_RSVP_WAITLISTED, ED_RSVP_ACCEPTED, party_size,
                         ED_RSVP_SOURCE_SYSTEM, NULL, error) ||
-          !queue_promotion_message (self, event_id, guest_id, now, error))
+          !queue_transactional_message (self, event_id, "waitlist_promotion", "promoted",
+                                        guest_id, now, error))
         return FALSE;
 
       /* The promoted guest held position promoted + 1 before the shift below. */
@@ -564,6 +575,16 @@ apply_answer (EdStore             *self,
                     answer->source != ED_RSVP_SOURCE_SYSTEM, error) ||
       !add_history (self, answer->guest_id, answer->now, guest.status, new_status, party_size,
                     answer->source, answer->client_address, error))
+    return FALSE;
+
+  /* A new acceptance (not a change of party size) is confirmed by mail,
+   * with the event's calendar file; in the same transaction, so that an
+   * acceptance and its mail are written together or not at all.
+   */
+  if (new_status == ED_RSVP_ACCEPTED && guest.status != ED_RSVP_ACCEPTED &&
+      answer->source != ED_RSVP_SOURCE_SYSTEM &&
+      !queue_transactional_message (self, guest.event_id, "confirmation", "accepted",
+                                    answer->guest_id, answer->now, error))
     return FALSE;
 
   /* Leaving the line moves the guests behind forward. */
