@@ -8,6 +8,7 @@
 #include "ed-mail-transport.h"
 #include "ed-mailer.h"
 #include "ed-store.h"
+#include "ed-test-daemon.h"
 #include "ed-test-smtp.h"
 
 /* The dispatcher against real SMTP servers on loopback (smtp-sink and the
@@ -56,24 +57,6 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
@@ -86,7 +69,7 @@ fixture_tear_down (Fixture       *fixture,
   ed_store_close (fixture->store);
   g_clear_object (&fixture->store);
   g_bytes_unref (fixture->secret);
-  remove_tree (fixture->dir);
+  ed_test_remove_tree (fixture->dir);
   g_free (fixture->db_path);
   g_free (fixture->dir);
 }
