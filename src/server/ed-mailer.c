@@ -762,6 +762,9 @@ claim (EdMailer *self,
       CampaignData *data;
       guint flight;
 
+      if (g_hash_table_contains (d->to_pause, &campaign_id))
+        continue;
+
       data = get_campaign_data (self, d, g_steal_pointer (&campaigns->pdata[i]), &error);
       if (data == NULL)
         {
@@ -936,7 +939,8 @@ dispatcher_thread (gpointer user_data)
           job = g_async_queue_try_pop (self->events);
         }
 
-      if (d.records->len >= FLUSH_COUNT || stopping ||
+      /* a failing campaign is paused at once, not at the next flush */
+      if (d.records->len >= FLUSH_COUNT || stopping || g_hash_table_size (d.to_pause) > 0 ||
           ((d.records->len > 0 || d.released->len > 0) &&
            g_get_monotonic_time () >= d.pending_since_us + FLUSH_INTERVAL_US))
         flush_results (self, &d);

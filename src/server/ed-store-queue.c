@@ -392,8 +392,8 @@ ed_store_pause_failing_campaign (EdStore     *self,
   *paused = FALSE;
 
   if (!(stmt = ed_store_prepare (self,
-                                 "UPDATE campaigns SET state = 'paused', updated_at = ?3 "
-                                 "WHERE id = ?1 AND state = 'running' AND ?2 IS NOT NULL", error)))
+                                 "UPDATE campaigns SET state = 'paused', state_reason = ?2, updated_at = ?3 "
+                                 "WHERE id = ?1 AND state = 'running'", error)))
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, campaign_id);
   sqlite3_bind_text (stmt, 2, reason, -1, SQLITE_TRANSIENT);
