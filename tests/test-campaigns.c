@@ -1293,7 +1293,14 @@ test_api_queue_and_messages (Fixture       *fixture,
   paused = campaign_action (fixture, campaign_id, "pause");
   ed_test_assert_status (paused, SOUP_STATUS_OK);
 
-  /* Set the scene the mailer would make: a paused campaign is left alone. */
+  /* Set the scene the mailer would make: a paused campaign is left alone.
+   * The daemon's mailer may have sent a few between the launch and the
+   * pause; once their results are written, their log goes too.
+   */
+  for (guint i = 0; i < 250 && run_sql (fixture, "SELECT count(*) FROM messages WHERE state = 'sending'") > 0; i++)
+    g_usleep (20 * 1000);
+  run_sql (fixture, "DELETE FROM delivery_log WHERE message_id IN "
+                    "(SELECT id FROM messages WHERE campaign_id = %" G_GINT64_FORMAT ")", campaign_id);
   run_sql (fixture, "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = 1000, sent_at = NULL "
                     "WHERE campaign_id = %" G_GINT64_FORMAT, campaign_id);
   run_sql (fixture, "UPDATE messages SET state = 'retry', attempts = 2, last_code = 451, "
