@@ -604,7 +604,8 @@ ed_test_daemon_start (EdTestDaemon *self)
   g_main_context_pop_thread_default (context);
 
   line = g_data_input_stream_read_line_finish_utf8 (self->stdout_stream, result, NULL, &error);
-  listening = line != NULL && g_str_has_prefix (line, LISTENING_PREFIX "http://127.0.0.1:");
+  listening = line != NULL && (g_str_has_prefix (line, LISTENING_PREFIX "http://127.0.0.1:") ||
+                               g_str_has_prefix (line, LISTENING_PREFIX "https://127.0.0.1:"));
   if (!listening)
     {
       g_autoptr(GSubprocess) process = NULL;

@@ -27,6 +27,7 @@ ed_config_new (void)
   config->mail_timeout = ED_MAILER_DEFAULT_TIMEOUT;
   config->session_hours = 12;
   config->max_body_size = 1024 * 1024;
+  config->client_timeout = 30;
 
   return config;
 }
@@ -45,13 +46,16 @@ ed_config_free (EdConfig *config)
     explicit_bzero (config->mail_password, strlen (config->mail_password));
   g_free (config->mail_password);
   g_free (config->mail_from);
+  g_free (config->tls_cert);
+  g_free (config->tls_key);
   g_free (config);
 }
 
 static const char * const known_keys[] = {
   "listen", "data-dir", "public-url", "mail-transport", "mail-password", "mail-from",
   "mail-connections", "mail-rate", "session-hours",
-  "mail-retry-delay", "mail-retry-max-age", "mail-failure-threshold", "mail-timeout", NULL,
+  "mail-retry-delay", "mail-retry-max-age", "mail-failure-threshold", "mail-timeout",
+  "client-timeout", "tls-cert", "tls-key", NULL,
 };
 
 static gboolean
@@ -188,11 +192,14 @@ ed_config_load_file (EdConfig    *config,
       !read_string (keyfile, "mail-transport", &config->mail_transport, error) ||
       !read_string (keyfile, "mail-password", &config->mail_password, error) ||
       !read_string (keyfile, "mail-from", &config->mail_from, error) ||
+      !read_string (keyfile, "tls-cert", &config->tls_cert, error) ||
+      !read_string (keyfile, "tls-key", &config->tls_key, error) ||
       !read_int (keyfile, path, "mail-connections", &config->mail_connections, error) ||
       !read_int (keyfile, path, "session-hours", &config->session_hours, error) ||
       !read_int (keyfile, path, "mail-retry-delay", &config->mail_retry_delay, error) ||
       !read_int (keyfile, path, "mail-retry-max-age", &config->mail_retry_max_age, error) ||
-      !read_int (keyfile, path, "mail-timeout", &config->mail_timeout, error))
+      !read_int (keyfile, path, "mail-timeout", &config->mail_timeout, error) ||
+      !read_int (keyfile, path, "client-timeout", &config->client_timeout, error))
     return FALSE;
 
   if (!read_double (keyfile, path, "mail-rate", "a number of messages per second",
@@ -352,6 +359,24 @@ ed_config_validate (EdConfig  *config,
     {
       g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
                    "session-hours must be from 1 to 720, not %d", config->session_hours);
+      return FALSE;
+    }
+
+  if (config->tls_cert != NULL && *config->tls_cert == '\0')
+    g_clear_pointer (&config->tls_cert, g_free);
+  if (config->tls_key != NULL && *config->tls_key == '\0')
+    g_clear_pointer (&config->tls_key, g_free);
+  if ((config->tls_cert != NULL) != (config->tls_key != NULL))
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID,
+                           "tls-cert and tls-key go together: give both files to serve HTTPS, or neither");
+      return FALSE;
+    }
+
+  if (config->client_timeout < 1 || config->client_timeout > 3600)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "client-timeout must be from 1 to 3600 seconds, not %d", config->client_timeout);
       return FALSE;
     }
 

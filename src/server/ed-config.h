@@ -30,6 +30,11 @@ typedef struct
   gint    mail_timeout;           /* seconds one SMTP attempt may take */
   gint    session_hours;
   gsize   max_body_size;
+  /* seconds a client may take to send its headers, or stay silent */
+  gint    client_timeout;
+  /* PEM files: with both, the daemon serves HTTPS itself */
+  char   *tls_cert;
+  char   *tls_key;
 } EdConfig;
 
 EdConfig *ed_config_new            (void);

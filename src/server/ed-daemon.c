@@ -29,9 +29,13 @@ G_DEFINE_FINAL_TYPE (EdDaemon, ed_daemon, G_TYPE_OBJECT)
 
 typedef struct
 {
-  gint64   started_us;
-  gsize    body_size;
-  gboolean streaming; /* a streaming route takes the body, with its own limit */
+  EdDaemon *daemon;
+  gint64    started_us;
+  gsize     body_size;
+  gboolean  streaming; /* a streaming route takes the body, with its own limit */
+  gboolean  counted;   /* its headers came: a request in flight until it ends */
+  gboolean  ended;
+  guint     headers_timeout;
 } RequestState;
 
 static gboolean check_streaming_request (EdRequest  *request,
@@ -67,6 +71,16 @@ on_msg_got_headers_cb (SoupServerMessage *msg,
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
+
+  if (state != NULL)
+    {
+      g_clear_handle_id (&state->headers_timeout, g_source_remove);
+      if (!state->counted)
+        {
+          state->counted = TRUE;
+          self->in_flight++;
+        }
+    }
 
   if (soup_server_message_get_status (msg) != 0)
     return;
@@ -118,16 +132,57 @@ on_msg_got_chunk_cb (SoupServerMessage *msg,
     reject_too_large (self, msg);
 }
 
+/* A request counts as in flight from its headers on: an idle keep-alive
+ * connection or a client still sending its headers does not hold up a
+ * shutdown. One that libsoup drops without "request-finished" or
+ * "request-aborted" stops counting when its message goes.
+ */
+static void
+request_state_free (RequestState *state)
+{
+  g_clear_handle_id (&state->headers_timeout, g_source_remove);
+  if (state->counted && !state->ended && state->daemon != NULL)
+    {
+      g_assert (state->daemon->in_flight > 0);
+      state->daemon->in_flight--;
+      maybe_drained (state->daemon);
+    }
+  g_clear_weak_pointer (&state->daemon);
+  g_free (state);
+}
+
+/* Headers that trickle in (slowloris) hold a connection no longer than
+ * the client timeout, however slowly each byte comes.
+ */
+static gboolean
+on_headers_timeout_cb (gpointer user_data)
+{
+  SoupServerMessage *msg = user_data;
+  RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  state->headers_timeout = 0;
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_server_request_started_cb (SoupServer        *server,
                               SoupServerMessage *msg,
                               EdDaemon          *self)
 {
   RequestState *state = g_new0 (RequestState, 1);
+  GSocket *socket = soup_server_message_get_socket (msg);
 
   state->started_us = g_get_monotonic_time ();
-  g_object_set_data_full (G_OBJECT (msg), "ed-request-state", state, g_free);
-  self->in_flight++;
+  g_set_weak_pointer (&state->daemon, self);
+  g_object_set_data_full (G_OBJECT (msg), "ed-request-state", state, (GDestroyNotify) request_state_free);
+
+  /* A client that stops sending or reading for this long is cut off. */
+  if (socket != NULL)
+    g_socket_set_timeout (socket, self->config->client_timeout);
+  state->headers_timeout = g_timeout_add_seconds (self->config->client_timeout, on_headers_timeout_cb, msg);
 
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_msg_got_headers_cb), self, 0);
   g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_msg_got_chunk_cb), self, 0);
@@ -158,9 +213,13 @@ request_ended (EdDaemon          *self,
                     method ? method : "-", ed_http_get_route (msg), status,
                     aborted ? " (aborted)" : "", ms);
 
+  state->ended = TRUE;
+  if (state->counted)
+    {
+      g_assert (self->in_flight > 0);
+      self->in_flight--;
+    }
   g_object_set_data (G_OBJECT (msg), "ed-request-state", NULL);
-  g_assert (self->in_flight > 0);
-  self->in_flight--;
   maybe_drained (self);
 }
 
@@ -483,7 +542,9 @@ listen_on (EdDaemon  *self,
   if (socket == NULL ||
       !g_socket_bind (socket, socket_address, TRUE, &local_error) ||
       !g_socket_listen (socket, &local_error) ||
-      !soup_server_listen_socket (self->server, socket, 0, &local_error))
+      !soup_server_listen_socket (self->server, socket,
+                                  self->config->tls_cert != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0,
+                                  &local_error))
     {
       g_set_error (error, ED_ERROR, ED_ERROR_BUSY, "Cannot listen on %s: %s",
                    self->config->listen, local_error->message);
@@ -552,6 +613,22 @@ ed_daemon_start (EdDaemon  *self,
     return FALSE;
 
   self->server = soup_server_new ("server-header", "eventdeskd/" PACKAGE_VERSION " ", NULL);
+  if (self->config->tls_cert != NULL)
+    {
+      g_autoptr(GTlsCertificate) certificate = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      certificate = g_tls_certificate_new_from_files (self->config->tls_cert, self->config->tls_key,
+                                                      &local_error);
+      if (certificate == NULL)
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                       "Cannot use the TLS certificate %s with the key %s: %s",
+                       self->config->tls_cert, self->config->tls_key, local_error->message);
+          return FALSE;
+        }
+      soup_server_set_tls_certificate (self->server, certificate);
+    }
   g_signal_connect_object (self->server, "request-started",
                            G_CALLBACK (on_server_request_started_cb), self, 0);
   g_signal_connect_object (self->server, "request-finished",

@@ -12,6 +12,9 @@ void             ed_login_throttle_free      (EdLoginThrottle *self);
 gint64           ed_login_throttle_wait      (EdLoginThrottle *self,
                                               const char      *username,
                                               gint64           now_us);
+gint64           ed_login_throttle_begin     (EdLoginThrottle *self,
+                                              const char      *username,
+                                              gint64           now_us);
 void             ed_login_throttle_failed    (EdLoginThrottle *self,
                                               const char      *username,
                                               gint64           now_us);

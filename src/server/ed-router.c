@@ -326,6 +326,35 @@ ed_router_dispatch_headers (EdRouter          *router,
   return FALSE;
 }
 
+/**
+ * ed_router_list:
+ * @router: the routes
+ *
+ * Describes every route, in the order they were added, as
+ * "METHOD PATTERN auth" or "METHOD PATTERN public", so that a test can
+ * walk all of them, including routes added after it was written.
+ *
+ * Returns: (transfer full): the descriptions
+ */
+GStrv
+ed_router_list (EdRouter *router)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (router != NULL, NULL);
+
+  for (guint i = 0; i < router->routes->len; i++)
+    {
+      const Route *route = g_ptr_array_index (router->routes, i);
+      g_autofree char *line = g_strdup_printf ("%s %s %s", route->method, route->pattern,
+                                               (route->flags & ED_ROUTE_AUTH) ? "auth" : "public");
+
+      g_strv_builder_add (builder, line);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
 EdRequest *
 ed_request_ref (EdRequest *request)
 {

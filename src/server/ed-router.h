@@ -58,6 +58,7 @@ gboolean    ed_router_dispatch_headers (EdRouter           *router,
                                         SoupServerMessage  *msg,
                                         EdRouteAuthFunc     auth_func,
                                         gpointer            user_data);
+GStrv       ed_router_list             (EdRouter           *router);
 
 EdRequest  *ed_request_ref       (EdRequest          *request);
 void        ed_request_unref     (EdRequest          *request);

@@ -134,7 +134,7 @@ handle_login (EdRequest *request,
       return;
     }
 
-  wait_us = ed_login_throttle_wait (self->throttle, username, g_get_monotonic_time ());
+  wait_us = ed_login_throttle_begin (self->throttle, username, g_get_monotonic_time ());
   if (wait_us > 0)
     {
       gint64 seconds = (wait_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC;
@@ -151,6 +151,7 @@ handle_login (EdRequest *request,
   admin = ed_store_get_admin (self->store, username, &error);
   if (admin == NULL && !g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
     {
+      ed_login_throttle_succeeded (self->throttle, username);
       ed_http_reply_gerror (request->msg, error);
       return;
     }

@@ -79,6 +79,9 @@ main (int   argc,
   g_autofree char *mail_from = NULL;
   gint mail_connections = 0;
   double mail_rate = -1;
+  gint client_timeout = 0;
+  g_autofree char *tls_cert = NULL;
+  g_autofree char *tls_key = NULL;
   gboolean version = FALSE;
   Context context = { 0 };
   guint sigterm, sigint;
@@ -100,6 +103,12 @@ main (int   argc,
       N_("SMTP connections to keep open"), N_("N") },
     { "mail-rate", 0, 0, G_OPTION_ARG_DOUBLE, &mail_rate,
       N_("Most messages sent per second; 0 for no limit"), N_("PER_SECOND") },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+      N_("Serve HTTPS with this certificate (PEM; with --tls-key)"), N_("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key,
+      N_("The private key of --tls-cert (PEM)"), N_("FILE") },
+    { "client-timeout", 0, 0, G_OPTION_ARG_INT, &client_timeout,
+      N_("Seconds a client may take to send its headers, or stay silent (default 30)"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
   };
@@ -158,7 +167,11 @@ main (int   argc,
   OVERRIDE (public_url, public_url);
   OVERRIDE (mail_transport, mail_transport);
   OVERRIDE (mail_from, mail_from);
+  OVERRIDE (tls_cert, tls_cert);
+  OVERRIDE (tls_key, tls_key);
 #undef OVERRIDE
+  if (client_timeout != 0)
+    config->client_timeout = client_timeout;
   if (mail_connections != 0)
     config->mail_connections = mail_connections;
   if (mail_rate >= 0)
