@@ -229,36 +229,67 @@ json_depth_ok (const char *data,
   return TRUE;
 }
 
+/* json-glib turns a bad "\u" escape (a lone surrogate, "\ud8kk") into
+ * bytes that are not UTF-8: such text must not reach the database, nor
+ * the error answers that quote member names.
+ */
+static gboolean
+json_text_ok (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!g_utf8_validate (name, -1, NULL) || !json_text_ok (member))
+            return FALSE;
+        return TRUE;
+      }
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!json_text_ok (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_STRING ||
+             g_utf8_validate (json_node_get_string (node), -1, NULL);
+
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
 /**
- * ed_http_read_json:
- * @msg: the request
+ * ed_http_parse_json:
+ * @data: a request body
+ * @length: its length in bytes
  * @error: return location for an %ED_ERROR_INVALID error
  *
- * Returns: (transfer full): the request body, which must be a JSON object
- *   sent as `application/json`
+ * The checks every JSON request body goes through, apart from its
+ * transport: UTF-8, nesting depth, JSON syntax, an object at the top.
+ *
+ * Returns: (transfer full): the object
  */
 JsonObject *
-ed_http_read_json (SoupServerMessage  *msg,
-                   GError            **error)
+ed_http_parse_json (const char  *data,
+                    gsize        length,
+                    GError     **error)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
-  const char *content_type;
-  const char *data;
-  gsize length;
 
-  content_type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
-  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
-    {
-      g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID,
-                           "The request body must be JSON sent as Content-Type: application/json");
-      return NULL;
-    }
-
-  bytes = soup_message_body_flatten (body);
-  data = g_bytes_get_data (bytes, &length);
   if (length == 0)
     {
       g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID, "The request body is empty; a JSON object is expected");
@@ -280,18 +311,61 @@ ed_http_read_json (SoupServerMessage  *msg,
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, length, &local_error))
     {
-      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                   "The request body is not valid JSON: %s", local_error->message);
+      /* json-glib quotes the bad part, which may be half a character */
+      g_autofree char *reason = g_utf8_make_valid (local_error->message, -1);
+
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "The request body is not valid JSON: %s", reason);
       return NULL;
     }
 
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* only white space parses to no root at all */
+  if (json_parser_get_root (parser) == NULL ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID, "The request body must be a JSON object");
       return NULL;
     }
 
+  if (!json_text_ok (json_parser_get_root (parser)))
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID,
+                           "The request body has a “\\u” escape that is not a character (a lone surrogate?)");
+      return NULL;
+    }
+
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/**
+ * ed_http_read_json:
+ * @msg: the request
+ * @error: return location for an %ED_ERROR_INVALID error
+ *
+ * Returns: (transfer full): the request body, which must be a JSON object
+ *   sent as `application/json`
+ */
+JsonObject *
+ed_http_read_json (SoupServerMessage  *msg,
+                   GError            **error)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr(GBytes) bytes = NULL;
+  const char *content_type;
+  const char *data;
+  gsize length;
+
+  content_type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+  if (content_type == NULL || g_ascii_strcasecmp (content_type, "application/json") != 0)
+    {
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_INVALID,
+                           "The request body must be JSON sent as Content-Type: application/json");
+      return NULL;
+    }
+
+  bytes = soup_message_body_flatten (body);
+  data = g_bytes_get_data (bytes, &length);
+
+  return ed_http_parse_json (data, length, error);
 }
 
 /* The matched route pattern, kept for the access log: paths can hold

@@ -25,6 +25,9 @@ void         ed_http_reply_empty    (SoupServerMessage  *msg,
                                      guint               status);
 JsonObject  *ed_http_read_json      (SoupServerMessage  *msg,
                                      GError            **error);
+JsonObject  *ed_http_parse_json     (const char         *data,
+                                     gsize               length,
+                                     GError            **error);
 void         ed_http_set_route      (SoupServerMessage  *msg,
                                      const char         *route);
 const char  *ed_http_get_route      (SoupServerMessage  *msg);

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +232,7 @@ LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
   /* a failed g_return_if_fail() is a bug the fuzzer should stop on */
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  fuzz_abort_on_warnings ();
 
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include "fuzz-common.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,8 @@ static const char * const known_names[] = {
   "first_name", "last_name", "email", "event_name", "rsvp_url", "extra.*", NULL,
 };
 
+int LLVMFuzzerInitialize (int    *argc,
+                          char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data,
                             size_t         size);
 
@@ -163,6 +167,14 @@ check_literal (const char *text)
   out = ed_template_render (template, lookup_cb, &lookup, TRUE);
   if (lookup.calls != 0 || strcmp (out, text) != 0)
     abort ();
+}
+
+int
+LLVMFuzzerInitialize (int    *argc,
+                      char ***argv)
+{
+  fuzz_abort_on_warnings ();
+  return 0;
 }
 
 int
