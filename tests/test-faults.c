@@ -150,6 +150,33 @@ test_slow_clients (Fixture       *fixture,
   }
 }
 
+/* A client's idle keep-alive connection is closed by the timeout; its
+ * next request goes out on a new one, without waiting.
+ */
+static void
+test_idle_keep_alive (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLIENT_TIMEOUT_S);
+  const char * const options[] = { "--client-timeout", timeout, NULL };
+  g_autofree char *url = NULL;
+
+  ed_test_daemon_set_args (fixture->daemon, options);
+  ed_test_daemon_start (fixture->daemon);
+  url = ed_test_daemon_url (fixture->daemon, "/healthz");
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(EdTestResponse) response = NULL;
+      gint64 start = g_get_monotonic_time ();
+
+      response = ed_test_http_request (fixture->session, "GET", url, NULL, NULL, NULL);
+      ed_test_assert_status (response, SOUP_STATUS_OK);
+      g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+      g_usleep ((CLIENT_TIMEOUT_S + 1) * G_USEC_PER_SEC);
+    }
+}
+
 /* HTTPS */
 
 static gboolean
@@ -284,6 +311,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_set_up, test, fixture_tear_down)
 
   ADD ("/faults/http/slow-clients", test_slow_clients);
+  ADD ("/faults/http/idle-keep-alive", test_idle_keep_alive);
   ADD ("/faults/http/https", test_https);
 
 #undef ADD

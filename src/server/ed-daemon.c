@@ -35,7 +35,6 @@ typedef struct
   gboolean  streaming; /* a streaming route takes the body, with its own limit */
   gboolean  counted;   /* its headers came: a request in flight until it ends */
   gboolean  ended;
-  guint     headers_timeout;
 } RequestState;
 
 static gboolean check_streaming_request (EdRequest  *request,
@@ -72,14 +71,10 @@ on_msg_got_headers_cb (SoupServerMessage *msg,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
 
-  if (state != NULL)
+  if (state != NULL && !state->counted)
     {
-      g_clear_handle_id (&state->headers_timeout, g_source_remove);
-      if (!state->counted)
-        {
-          state->counted = TRUE;
-          self->in_flight++;
-        }
+      state->counted = TRUE;
+      self->in_flight++;
     }
 
   if (soup_server_message_get_status (msg) != 0)
@@ -140,7 +135,6 @@ on_msg_got_chunk_cb (SoupServerMessage *msg,
 static void
 request_state_free (RequestState *state)
 {
-  g_clear_handle_id (&state->headers_timeout, g_source_remove);
   if (state->counted && !state->ended && state->daemon != NULL)
     {
       g_assert (state->daemon->in_flight > 0);
@@ -149,22 +143,6 @@ request_state_free (RequestState *state)
     }
   g_clear_weak_pointer (&state->daemon);
   g_free (state);
-}
-
-/* Headers that trickle in (slowloris) hold a connection no longer than
- * the client timeout, however slowly each byte comes.
- */
-static gboolean
-on_headers_timeout_cb (gpointer user_data)
-{
-  SoupServerMessage *msg = user_data;
-  RequestState *state = g_object_get_data (G_OBJECT (msg), "ed-request-state");
-  GSocket *socket = soup_server_message_get_socket (msg);
-
-  state->headers_timeout = 0;
-  if (socket != NULL)
-    g_socket_shutdown (socket, TRUE, TRUE, NULL);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -179,10 +157,12 @@ on_server_request_started_cb (SoupServer        *server,
   g_set_weak_pointer (&state->daemon, self);
   g_object_set_data_full (G_OBJECT (msg), "ed-request-state", state, (GDestroyNotify) request_state_free);
 
-  /* A client that stops sending or reading for this long is cut off. */
+  /* A client that stops sending or reading for this long is cut off:
+   * libsoup's next read or write fails and it closes the connection. An
+   * idle keep-alive connection goes the same way.
+   */
   if (socket != NULL)
     g_socket_set_timeout (socket, self->config->client_timeout);
-  state->headers_timeout = g_timeout_add_seconds (self->config->client_timeout, on_headers_timeout_cb, msg);
 
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_msg_got_headers_cb), self, 0);
   g_signal_connect_object (msg, "got-chunk", G_CALLBACK (on_msg_got_chunk_cb), self, 0);
@@ -214,6 +194,11 @@ request_ended (EdDaemon          *self,
                     aborted ? " (aborted)" : "", ms);
 
   state->ended = TRUE;
+  /* the connection now waits idle for the next request: no timeout, or
+   * libsoup would leave it half-open when it expired
+   */
+  if (soup_server_message_get_socket (msg) != NULL)
+    g_socket_set_timeout (soup_server_message_get_socket (msg), 0);
   if (state->counted)
     {
       g_assert (self->in_flight > 0);
