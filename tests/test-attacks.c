@@ -237,6 +237,15 @@ typedef struct
   char       *authorization; /* NULL: no header at all */
 } BadCredential;
 
+/* "Bearer TOKEN", taking the token */
+static char *
+bearer (char *token)
+{
+  g_autofree char *owned = token;
+
+  return g_strconcat ("Bearer ", owned, NULL);
+}
+
 static GBytes *
 read_signing_key (Fixture *fixture)
 {
@@ -280,17 +289,17 @@ bad_credentials (Fixture *fixture)
   ADD_CREDENTIAL ("Basic credentials", g_strdup ("Basic YWRtaW46Y29ycmVjdCBob3JzZQ=="));
   ADD_CREDENTIAL ("an empty bearer token", g_strdup ("Bearer "));
   ADD_CREDENTIAL ("signed with another key",
-                  g_strconcat ("Bearer ", sign (other_key, G_CHECKSUM_SHA256, hs256, claims), NULL));
+                  bearer (sign (other_key, G_CHECKSUM_SHA256, hs256, claims)));
   ADD_CREDENTIAL ("alg none, unsigned",
-                  g_strconcat ("Bearer ", sign (NULL, 0, "{\"alg\":\"none\",\"typ\":\"JWT\"}", claims), NULL));
+                  bearer (sign (NULL, 0, "{\"alg\":\"none\",\"typ\":\"JWT\"}", claims)));
   ADD_CREDENTIAL ("HS512 with the real key",
-                  g_strconcat ("Bearer ", sign (key, G_CHECKSUM_SHA512, "{\"alg\":\"HS512\",\"typ\":\"JWT\"}", claims), NULL));
+                  bearer (sign (key, G_CHECKSUM_SHA512, "{\"alg\":\"HS512\",\"typ\":\"JWT\"}", claims)));
   ADD_CREDENTIAL ("RS256 header, HMAC over the real key (algorithm confusion)",
-                  g_strconcat ("Bearer ", sign (key, G_CHECKSUM_SHA256, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", claims), NULL));
+                  bearer (sign (key, G_CHECKSUM_SHA256, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", claims)));
   ADD_CREDENTIAL ("expired, signed with the real key",
-                  g_strconcat ("Bearer ", sign (key, G_CHECKSUM_SHA256, hs256, expired), NULL));
+                  bearer (sign (key, G_CHECKSUM_SHA256, hs256, expired)));
   ADD_CREDENTIAL ("an RSVP token as a session",
-                  g_strconcat ("Bearer ", sign (key, G_CHECKSUM_SHA256, hs256, rsvp), NULL));
+                  bearer (sign (key, G_CHECKSUM_SHA256, hs256, rsvp)));
 #undef ADD_CREDENTIAL
 
   return list;

@@ -4,14 +4,19 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ed-test-daemon.h"
 #include "ed-test-http.h"
 
-/* The real daemon when things go wrong around it: clients that hold
- * connections open without finishing their requests, and HTTPS with a
- * certificate made here by openssl.
+/* The real daemon when things go wrong around it: killed in the middle of
+ * an RSVP storm, a full disk, clients that hold connections open without
+ * finishing their requests, and HTTPS with a certificate made here by
+ * openssl. (A kill during an import is in test-import.)
  */
 
 #define ADMIN_NAME "admin"
@@ -177,6 +182,365 @@ test_idle_keep_alive (Fixture       *fixture,
     }
 }
 
+/* kill -9 during an RSVP storm */
+
+#define STORM_GUESTS 400
+#define STORM_CAPACITY 150
+#define STORM_CONNECTIONS 40
+#define STORM_KILL_AFTER 120
+
+static EdTestResponse *api (Fixture    *fixture,
+                            const char *token,
+                            const char *method,
+                            const char *json_body,
+                            const char *path_format,
+                            ...) G_GNUC_PRINTF (5, 6);
+
+static EdTestResponse *
+api (Fixture    *fixture,
+     const char *token,
+     const char *method,
+     const char *json_body,
+     const char *path_format,
+     ...)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *url = NULL;
+  va_list args;
+
+  va_start (args, path_format);
+  path = g_strdup_vprintf (path_format, args);
+  va_end (args);
+  url = ed_test_daemon_url (fixture->daemon, path);
+
+  return ed_test_http_request (fixture->session, method, url, token, json_body, NULL);
+}
+
+static gint64
+member_int (JsonObject *object,
+            const char *name)
+{
+  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
+
+  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_INT64);
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : 0;
+}
+
+/* Every guest of @event_id: id -> [status, party size] as "status size". */
+static GHashTable *
+read_guests (Fixture    *fixture,
+             const char *token,
+             gint64      event_id)
+{
+  GHashTable *guests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  gint64 after = 0;
+
+  for (;;)
+    {
+      g_autoptr(EdTestResponse) page = api (fixture, token, "GET", NULL,
+                                            "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500&after=%" G_GINT64_FORMAT,
+                                            event_id, after);
+      JsonObject *object;
+      JsonArray *items;
+
+      ed_test_assert_status (page, SOUP_STATUS_OK);
+      object = ed_test_response_get_object (page);
+      items = json_object_get_array_member (object, "items");
+      for (guint i = 0; i < json_array_get_length (items); i++)
+        {
+          JsonObject *guest = json_array_get_object_element (items, i);
+          gint64 *id = g_new (gint64, 1);
+
+          *id = member_int (guest, "id");
+          g_hash_table_insert (guests, id,
+                               g_strdup_printf ("%s %" G_GINT64_FORMAT,
+                                                json_object_get_string_member (guest, "status"),
+                                                member_int (guest, "party_size")));
+          after = *id;
+        }
+      if (JSON_NODE_HOLDS_NULL (json_object_get_member (object, "next")))
+        break;
+    }
+
+  return guests;
+}
+
+static void
+assert_integrity (Fixture *fixture)
+{
+  g_autofree char *db_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "ok");
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
+typedef struct
+{
+  gint64       guest_id;
+  guint        party_size;
+  SoupMessage *msg;
+  char        *answer;   /* "status size" from a 2xx answer, else NULL */
+  gboolean     done;
+} Answer;
+
+typedef struct
+{
+  guint n_done;
+  guint n_ok;
+} StormState;
+
+static void
+answer_free (Answer *answer)
+{
+  g_clear_object (&answer->msg);
+  g_free (answer->answer);
+  g_free (answer);
+}
+
+typedef struct
+{
+  Answer     *answer;
+  StormState *state;
+} AnswerCall;
+
+static void
+on_answer_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  AnswerCall *call = user_data;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  guint status = soup_message_get_status (call->answer->msg);
+
+  if (body != NULL && status >= 200 && status < 300)
+    {
+      g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+      g_autoptr(JsonNode) node = json_from_string (text, NULL);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        {
+          JsonObject *object = json_node_get_object (node);
+
+          call->answer->answer = g_strdup_printf ("%s %" G_GINT64_FORMAT,
+                                                  json_object_get_string_member (object, "status"),
+                                                  member_int (object, "party_size"));
+          call->state->n_ok++;
+        }
+    }
+  call->answer->done = TRUE;
+  call->state->n_done++;
+  g_free (call);
+}
+
+/* Guests answer at once over many connections; the daemon is killed while
+ * answers are still coming. After a restart every answer that got a 2xx is
+ * there as it was told, and the seats taken are those of the accepted
+ * guests, within capacity.
+ */
+static void
+test_kill_during_rsvp_storm (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  g_autoptr(GString) csv = g_string_new ("email,first_name\n");
+  g_autoptr(GPtrArray) answers = g_ptr_array_new_with_free_func ((GDestroyNotify) answer_free);
+  g_autoptr(SoupSession) storm = NULL;
+  g_autoptr(GHashTable) guests = NULL;
+  g_autoptr(EdTestResponse) created = NULL;
+  g_autoptr(EdTestResponse) imported = NULL;
+  g_autoptr(EdTestResponse) stats = NULL;
+  g_autofree char *token = NULL;
+  StormState state = { 0, 0 };
+  gint64 event_id;
+  gint64 seats = 0;
+  guint n_kept = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  ed_test_daemon_start (fixture->daemon);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+  created = api (fixture, token, "POST",
+                 "{\"name\":\"Storm\",\"starts_at\":\"2030-06-01T19:00:00Z\",\"capacity\":150,"
+                 "\"waitlist_enabled\":true,\"max_party_size\":4}", "/api/v1/events");
+  ed_test_assert_status (created, SOUP_STATUS_CREATED);
+  event_id = member_int (ed_test_response_get_object (created), "id");
+
+  for (guint i = 0; i < STORM_GUESTS; i++)
+    g_string_append_printf (csv, "storm%u@example.com,Guest %u\n", i, i);
+  {
+    g_autofree char *url = ed_test_daemon_url (fixture->daemon, "/api/v1/events/1/guests/import");
+    g_autoptr(GBytes) body = g_bytes_new (csv->str, csv->len);
+
+    imported = ed_test_http_request_bytes (fixture->session, "POST", url, token, "text/csv", body, FALSE);
+    ed_test_assert_status (imported, SOUP_STATUS_OK);
+  }
+
+  /* every guest's link, then all answers at once */
+  guests = read_guests (fixture, token, event_id);
+  g_assert_cmpuint (g_hash_table_size (guests), ==, STORM_GUESTS);
+  g_hash_table_iter_init (&iter, guests);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      g_autoptr(EdTestResponse) link = api (fixture, token, "GET", NULL,
+                                            "/api/v1/guests/%" G_GINT64_FORMAT "/link", *(gint64 *) key);
+      Answer *answer = g_new0 (Answer, 1);
+      g_autofree char *url = NULL;
+      g_autofree char *form = NULL;
+      g_autoptr(GBytes) body = NULL;
+
+      ed_test_assert_status (link, SOUP_STATUS_OK);
+      answer->guest_id = *(gint64 *) key;
+      answer->party_size = 1 + answers->len % 4;
+      url = g_strdup_printf ("%s/r/%s", ed_test_daemon_get_url (fixture->daemon),
+                             json_object_get_string_member (ed_test_response_get_object (link), "token"));
+      form = g_strdup_printf ("response=accept&party_size=%u", answer->party_size);
+      body = g_bytes_new (form, strlen (form));
+      answer->msg = soup_message_new ("POST", url);
+      soup_message_set_request_body_from_bytes (answer->msg, "application/x-www-form-urlencoded", body);
+      soup_message_headers_replace (soup_message_get_request_headers (answer->msg), "Accept", "application/json");
+      g_ptr_array_add (answers, answer);
+    }
+
+  storm = soup_session_new_with_options ("max-conns", STORM_CONNECTIONS, "max-conns-per-host", STORM_CONNECTIONS,
+                                         "timeout", 30, NULL);
+  for (guint i = 0; i < answers->len; i++)
+    {
+      AnswerCall *call = g_new0 (AnswerCall, 1);
+
+      call->answer = g_ptr_array_index (answers, i);
+      call->state = &state;
+      soup_session_send_and_read_async (storm, call->answer->msg, G_PRIORITY_DEFAULT, NULL, on_answer_cb, call);
+    }
+  while (state.n_done < STORM_KILL_AFTER)
+    g_main_context_iteration (NULL, TRUE);
+
+  ed_test_daemon_kill (fixture->daemon);
+  while (state.n_done < answers->len)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("killed after %u of %u answers came back, %u of them 2xx",
+                  STORM_KILL_AFTER, STORM_GUESTS, state.n_ok);
+  g_assert_cmpuint (state.n_ok, >=, STORM_KILL_AFTER / 2);
+  g_assert_cmpuint (state.n_ok, <, STORM_GUESTS);
+
+  ed_test_daemon_start (fixture->daemon);
+  assert_integrity (fixture);
+  g_clear_pointer (&guests, g_hash_table_unref);
+  guests = read_guests (fixture, token, event_id);
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      Answer *answer = g_ptr_array_index (answers, i);
+      const char *stored = g_hash_table_lookup (guests, &answer->guest_id);
+
+      if (answer->answer == NULL)
+        continue;
+      /* nobody declined, so nobody moved up: it is as it was told */
+      if (g_strcmp0 (stored, answer->answer) != 0)
+        g_test_message ("guest %" G_GINT64_FORMAT " was told “%s”, the database has “%s”",
+                        answer->guest_id, answer->answer, stored);
+      g_assert_cmpstr (stored, ==, answer->answer);
+      n_kept++;
+    }
+
+  g_hash_table_iter_init (&iter, guests);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (g_str_has_prefix (value, "accepted "))
+      seats += g_ascii_strtoll ((const char *) value + strlen ("accepted "), NULL, 10);
+
+  stats = api (fixture, token, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
+  ed_test_assert_status (stats, SOUP_STATUS_OK);
+  g_test_message ("%u acknowledged answers kept; %" G_GINT64_FORMAT " of %d seats taken",
+                  n_kept, seats, STORM_CAPACITY);
+  g_assert_cmpint (member_int (ed_test_response_get_object (stats), "seats_taken"), ==, seats);
+  g_assert_cmpint (seats, <=, STORM_CAPACITY);
+}
+
+/* A full disk: the daemon may write only a little more than its database
+ * holds (RLIMIT_FSIZE, inherited from this process). A big import then
+ * fails with an error, the daemon keeps serving, and after a restart
+ * without the limit nothing of the import is there and the database is
+ * whole.
+ */
+static void
+test_full_disk (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autoptr(GString) csv = g_string_new ("email,first_name,last_name\n");
+  g_autoptr(EdTestResponse) created = NULL;
+  g_autoptr(EdTestResponse) imported = NULL;
+  g_autoptr(EdTestResponse) health = NULL;
+  g_autoptr(EdTestResponse) stats = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *db_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
+  g_autofree char *wal_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db-wal");
+  struct rlimit saved, limited;
+  struct stat st;
+  goffset largest = 0;
+  gint64 event_id;
+
+  ed_test_daemon_start (fixture->daemon);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+  created = api (fixture, token, "POST",
+                 "{\"name\":\"Full\",\"starts_at\":\"2030-06-01T19:00:00Z\",\"capacity\":10}",
+                 "/api/v1/events");
+  ed_test_assert_status (created, SOUP_STATUS_CREATED);
+  event_id = member_int (ed_test_response_get_object (created), "id");
+  g_assert_cmpint (ed_test_daemon_stop (fixture->daemon), ==, 0);
+
+  if (g_stat (db_path, &st) == 0)
+    largest = MAX (largest, st.st_size);
+  if (g_stat (wal_path, &st) == 0)
+    largest = MAX (largest, st.st_size);
+
+  /* no file of the daemon may grow past 256 KiB more than the largest now */
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  limited = saved;
+  limited.rlim_cur = (rlim_t) largest + 256 * 1024;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limited), ==, 0);
+  ed_test_daemon_start (fixture->daemon);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  g_free (token);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_printf (csv, "full%u@example.com,Guest number %u,Of a long import\n", i, i);
+  {
+    g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests/import", event_id);
+    g_autofree char *url = ed_test_daemon_url (fixture->daemon, path);
+    g_autoptr(GBytes) body = g_bytes_new (csv->str, csv->len);
+
+    imported = ed_test_http_request_bytes (fixture->session, "POST", url, token, "text/csv", body, FALSE);
+  }
+  g_test_message ("import on a full disk: %u %s", imported->status,
+                  ed_test_response_get_error_code (imported) ? ed_test_response_get_error_code (imported) : "");
+  g_assert_cmpuint (imported->status, >=, 400);
+  g_assert_nonnull (ed_test_response_get_error_code (imported));
+
+  /* still serving */
+  health = api (fixture, NULL, "GET", NULL, "/healthz");
+  g_test_message ("/healthz on a full disk: %u", health->status);
+  g_assert_true (ed_test_daemon_is_running (fixture->daemon));
+
+  /* room again: nothing of the import, the database whole */
+  ed_test_daemon_kill (fixture->daemon);
+  ed_test_daemon_start (fixture->daemon);
+  assert_integrity (fixture);
+  g_free (token);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+  stats = api (fixture, token, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
+  ed_test_assert_status (stats, SOUP_STATUS_OK);
+  g_assert_cmpint (member_int (ed_test_response_get_object (stats), "pending"), ==, 0);
+}
+
 /* HTTPS */
 
 static gboolean
@@ -310,6 +674,8 @@ main (int   argc,
 #define ADD(path, test) \
   g_test_add (path, Fixture, NULL, fixture_set_up, test, fixture_tear_down)
 
+  ADD ("/faults/rsvp/kill-during-storm", test_kill_during_rsvp_storm);
+  ADD ("/faults/data-dir/full", test_full_disk);
   ADD ("/faults/http/slow-clients", test_slow_clients);
   ADD ("/faults/http/idle-keep-alive", test_idle_keep_alive);
   ADD ("/faults/http/https", test_https);

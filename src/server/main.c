@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,6 +126,11 @@ main (int   argc,
 
   /* Everything the daemon writes holds personal data or secrets. */
   umask (077);
+
+  /* A file-size limit (RLIMIT_FSIZE) must turn into a write error that
+   * SQLite reports and rolls back, not kill the daemon mid-write.
+   */
+  signal (SIGXFSZ, SIG_IGN);
 
   if (argc > 1 && strcmp (argv[1], "admin") == 0)
     return ed_admin_cli_run (argc - 1, argv + 1);
