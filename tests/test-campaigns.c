@@ -1405,6 +1405,187 @@ test_api_deliveries_sent (Fixture       *fixture,
   ed_test_assert_error (unknown, SOUP_STATUS_NOT_FOUND, "not_found");
 }
 
+/* POSTs a form to a public URL, as a mail program's one-click request. */
+static EdTestResponse *
+post_form (Fixture    *fixture,
+           const char *url,
+           const char *form,
+           const char *accept)
+{
+  const char *headers[] = { "Accept", accept, NULL };
+  g_autoptr(SoupMessage) msg = ed_test_http_message_new ("POST", url, NULL, NULL, accept ? headers : NULL);
+  g_autoptr(GBytes) body = g_bytes_new (form, strlen (form));
+
+  soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded", body);
+  return ed_test_http_send (fixture->session, msg);
+}
+
+static gboolean
+guest_is_unsubscribed (Fixture *fixture,
+                       gint64   guest_id)
+{
+  g_autoptr(EdTestResponse) response = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
+
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  return json_object_get_boolean_member (ed_test_response_get_object (response), "unsubscribed");
+}
+
+/* The link in the List-Unsubscribe header of the message to @address. */
+static char *
+find_unsubscribe_link (Fixture    *fixture,
+                       const char *address)
+{
+  guint n = ed_test_capture_server_get_n_messages (fixture->capture);
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autoptr(GBytes) bytes = ed_test_capture_server_get_message (fixture->capture, i);
+      g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
+      InternetAddressList *to = g_mime_message_get_to (parsed);
+      InternetAddress *first = internet_address_list_get_address (to, 0);
+      const char *header;
+
+      if (g_strcmp0 (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (first)), address) != 0)
+        continue;
+      header = g_mime_object_get_header (GMIME_OBJECT (parsed), "List-Unsubscribe");
+      g_assert_nonnull (header);
+      g_assert_true (header[0] == '<' && g_str_has_suffix (header, ">"));
+      g_assert_cmpstr (g_mime_object_get_header (GMIME_OBJECT (parsed), "List-Unsubscribe-Post"), ==,
+                       "List-Unsubscribe=One-Click");
+      return g_strndup (header + 1, strlen (header) - 2);
+    }
+
+  g_assert_not_reached ();
+}
+
+/* From a delivered message's header to a guest left out of the next
+ * bulk campaign.
+ */
+static void
+test_unsubscribe_one_click (Fixture       *fixture,
+                            gconstpointer  user_data)
+{
+  gint64 first = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) launched = campaign_action (fixture, first, "launch");
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(EdTestResponse) page = NULL;
+  g_autoptr(EdTestResponse) german = NULL;
+  g_autoptr(EdTestResponse) unsubscribed = NULL;
+  g_autoptr(EdTestResponse) again = NULL;
+  g_autoptr(EdTestResponse) not_one_click = NULL;
+  g_autoptr(EdTestResponse) next_launch = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+  const char *german_headers[] = { "Accept-Language", "de-DE,de;q=0.9", NULL };
+  JsonObject *object;
+  gint64 second;
+
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  done = wait_for_sent (fixture, first, 5);
+  link = find_unsubscribe_link (fixture, "eve@example.org");
+  g_assert_true (g_str_has_prefix (link, ed_test_daemon_get_url (fixture->daemon)));
+  g_assert_nonnull (strstr (link, "/u/"));
+
+  /* Opening the link shows a button and changes nothing. */
+  page = ed_test_http_request (fixture->session, "GET", link, NULL, NULL, NULL);
+  ed_test_assert_status (page, SOUP_STATUS_OK);
+  g_assert_true (g_str_has_prefix (ed_test_response_get_header (page, "Content-Type"), "text/html"));
+  g_assert_cmpstr (ed_test_response_get_header (page, "Referrer-Policy"), ==, "no-referrer");
+  text = ed_test_response_get_body_text (page);
+  g_assert_nonnull (strstr (text, "Sommerfest in Köln"));
+  g_assert_nonnull (strstr (text, "<form method=\"post\" action=\"/u/"));
+  g_assert_nonnull (strstr (text, "name=\"List-Unsubscribe\" value=\"One-Click\""));
+  g_assert_false (guest_is_unsubscribed (fixture, fixture->guests[4]));
+  german = ed_test_http_request (fixture->session, "GET", link, NULL, NULL, german_headers);
+  g_clear_pointer (&text, g_free);
+  text = ed_test_response_get_body_text (german);
+  g_assert_nonnull (strstr (text, "<html lang=\"de\">"));
+  g_assert_nonnull (strstr (text, "Abmelden"));
+
+  not_one_click = post_form (fixture, link, "List-Unsubscribe=Maybe", NULL);
+  ed_test_assert_error (not_one_click, SOUP_STATUS_BAD_REQUEST, "invalid_request");
+  g_assert_false (guest_is_unsubscribed (fixture, fixture->guests[4]));
+
+  /* RFC 8058's POST, as a mail program sends it. */
+  unsubscribed = post_form (fixture, link, "List-Unsubscribe=One-Click", NULL);
+  ed_test_assert_status (unsubscribed, SOUP_STATUS_OK);
+  g_clear_pointer (&text, g_free);
+  text = ed_test_response_get_body_text (unsubscribed);
+  g_assert_nonnull (strstr (text, "You are unsubscribed"));
+  g_assert_null (strstr (text, "<form"));
+  g_assert_true (guest_is_unsubscribed (fixture, fixture->guests[4]));
+
+  again = post_form (fixture, link, "List-Unsubscribe=One-Click", "application/json");
+  ed_test_assert_status (again, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (again);
+  g_assert_true (json_object_get_boolean_member (object, "unsubscribed"));
+  g_assert_false (json_object_get_boolean_member (object, "changed"));
+
+  /* The next bulk campaign leaves the guest out. */
+  g_assert_cmpint (audience_count (fixture, "all"), ==, 4);
+  second = create_campaign (fixture, "{\"kind\":\"update\",\"subject\":\"News\",\"text\":\"{{unsubscribe_url}}\"}");
+  next_launch = campaign_action (fixture, second, "launch");
+  ed_test_assert_status (next_launch, SOUP_STATUS_OK);
+  g_assert_cmpint (json_object_get_int_member (ed_test_response_get_object (next_launch), "total"), ==, 4);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT
+                                     " AND guest_id = %" G_GINT64_FORMAT, second, fixture->guests[4]), ==, 0);
+
+  path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, fixture->guests[4]);
+  {
+    g_autoptr(EdTestResponse) guest = request (fixture, "GET", NULL, "%s", path);
+    g_assert_false (json_object_get_null_member (ed_test_response_get_object (guest), "unsubscribed_at"));
+  }
+}
+
+/* Links that do not work get the friendly page, and change nothing. */
+static void
+test_unsubscribe_bad_links (Fixture       *fixture,
+                            gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) link = NULL;
+  g_autoptr(EdTestResponse) revoked = NULL;
+  g_autoptr(EdTestResponse) tampered_page = NULL;
+  g_autoptr(EdTestResponse) tampered_post = NULL;
+  g_autoptr(EdTestResponse) old_page = NULL;
+  g_autoptr(EdTestResponse) old_post = NULL;
+  g_autoptr(EdTestResponse) old_json = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *tampered = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  link = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", fixture->guests[0]);
+  ed_test_assert_status (link, SOUP_STATUS_OK);
+  token = g_strdup (json_object_get_string_member (ed_test_response_get_object (link), "token"));
+  url = g_strconcat (ed_test_daemon_get_url (fixture->daemon), "/u/", token, NULL);
+
+  /* One character of the signature changed. */
+  tampered = g_strdup (url);
+  len = strlen (tampered);
+  tampered[len - 2] = tampered[len - 2] == 'A' ? 'B' : 'A';
+  tampered_page = ed_test_http_request (fixture->session, "GET", tampered, NULL, NULL, NULL);
+  ed_test_assert_status (tampered_page, SOUP_STATUS_NOT_FOUND);
+  text = ed_test_response_get_body_text (tampered_page);
+  g_assert_nonnull (strstr (text, "This link doesn’t work"));
+  tampered_post = post_form (fixture, tampered, "List-Unsubscribe=One-Click", NULL);
+  ed_test_assert_status (tampered_post, SOUP_STATUS_NOT_FOUND);
+
+  /* A revoked link is no link either. */
+  revoked = request (fixture, "POST", "{}", "/api/v1/guests/%" G_GINT64_FORMAT "/link/revoke", fixture->guests[0]);
+  ed_test_assert_status (revoked, SOUP_STATUS_OK);
+  old_page = ed_test_http_request (fixture->session, "GET", url, NULL, NULL, NULL);
+  ed_test_assert_status (old_page, SOUP_STATUS_NOT_FOUND);
+  old_post = post_form (fixture, url, "List-Unsubscribe=One-Click", NULL);
+  ed_test_assert_status (old_post, SOUP_STATUS_NOT_FOUND);
+  old_json = post_form (fixture, url, "List-Unsubscribe=One-Click", "application/json");
+  ed_test_assert_error (old_json, SOUP_STATUS_NOT_FOUND, "invalid_link");
+
+  g_assert_false (guest_is_unsubscribed (fixture, fixture->guests[0]));
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM guests WHERE unsubscribed_at IS NOT NULL"), ==, 0);
+}
+
 #define ADD_API_TEST(path, func) \
   g_test_add ("/campaigns/api/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -1434,6 +1615,8 @@ main (int   argc,
   ADD_API_TEST ("preview", test_api_preview);
   ADD_API_TEST ("queue-and-messages", test_api_queue_and_messages);
   g_test_add ("/campaigns/api/test-send", Fixture, "capture", fixture_set_up, test_api_test_send, fixture_tear_down);
+  g_test_add ("/campaigns/unsubscribe/one-click", Fixture, "capture", fixture_set_up, test_unsubscribe_one_click, fixture_tear_down);
+  g_test_add ("/campaigns/unsubscribe/bad-links", Fixture, NULL, fixture_set_up, test_unsubscribe_bad_links, fixture_tear_down);
   g_test_add ("/campaigns/api/deliveries-sent", Fixture, "capture", fixture_set_up, test_api_deliveries_sent, fixture_tear_down);
 
   return g_test_run ();

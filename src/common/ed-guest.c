@@ -80,6 +80,8 @@ ed_guest_add_json_members (const EdGuest *guest,
   else
     ed_json_add_null (builder, "waitlist_position");
   ed_json_add_time (builder, "responded_at", guest->responded_at);
+  ed_json_add_boolean (builder, "unsubscribed", guest->unsubscribed_at != 0);
+  ed_json_add_time (builder, "unsubscribed_at", guest->unsubscribed_at);
   ed_json_add_time (builder, "created_at", guest->created_at);
   ed_json_add_time (builder, "updated_at", guest->updated_at);
 }

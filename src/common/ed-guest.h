@@ -25,6 +25,7 @@ typedef struct
   gint64        created_at;
   gint64        updated_at;
   gint64        responded_at;
+  gint64        unsubscribed_at;   /* 0 unless they stopped bulk mail */
 } EdGuest;
 
 GType    ed_guest_get_type (void) G_GNUC_CONST;

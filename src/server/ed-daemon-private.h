@@ -47,5 +47,9 @@ void     ed_daemon_wake_mailer     (EdDaemon  *self);
 gboolean ed_daemon_add_campaign_routes (EdDaemon  *self,
                                         GError   **error);
 char    *ed_daemon_get_mail_transport_url (EdDaemon *self);
+EdStore *ed_daemon_open_writer     (EdDaemon  *self,
+                                    GError   **error);
+gboolean ed_daemon_add_unsubscribe_routes (EdDaemon  *self,
+                                           GError   **error);
 
 G_END_DECLS

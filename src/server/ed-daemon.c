@@ -376,6 +376,24 @@ handle_healthz (EdRequest *request,
   ed_http_reply_json (request->msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, builder);
 }
 
+/* Another connection to the open database, for work that writes off the
+ * main loop (answers, campaign actions, unsubscribes).
+ */
+EdStore *
+ed_daemon_open_writer (EdDaemon  *self,
+                       GError   **error)
+{
+  EdStore *writer;
+
+  g_return_val_if_fail (ED_IS_DAEMON (self), NULL);
+
+  writer = ed_store_open (ed_store_get_path (self->store), error);
+  if (writer == NULL)
+    g_prefix_error (error, "Cannot open a second connection to the database: ");
+
+  return writer;
+}
+
 /* The mail-transport setting, or the embedded default: a Maildir in the
  * data directory. The mailer and the API's test sends use it.
  */
@@ -631,6 +649,8 @@ ed_daemon_start (EdDaemon  *self,
   if (!ed_daemon_add_rsvp_routes (self, error))
     return FALSE;
   if (!ed_daemon_add_campaign_routes (self, error))
+    return FALSE;
+  if (!ed_daemon_add_unsubscribe_routes (self, error))
     return FALSE;
 
   if (!listen_on (self, error))

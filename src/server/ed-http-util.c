@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "ed-catalog.h"
 #include "ed-error.h"
 #include "ed-http-util.h"
 
@@ -384,4 +385,50 @@ ed_http_get_route (SoupServerMessage *msg)
   const char *route = g_object_get_data (G_OBJECT (msg), "ed-route");
 
   return route ? route : "(no route)";
+}
+
+/**
+ * ed_http_set_private_headers:
+ *
+ * Headers of a page whose URL holds a guest's token: it must not leak
+ * through a Referer, a cache or a frame.
+ */
+void
+ed_http_set_private_headers (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
+  soup_message_headers_replace (headers, "Content-Security-Policy", ED_HTTP_PAGE_CSP);
+  soup_message_headers_replace (headers, "X-Robots-Tag", "noindex, nofollow");
+}
+
+/* Whether the request's Accept header prefers JSON to HTML: a script's
+ * "application/json" does, a browser's "text/html,…,*\/\*" does not.
+ */
+gboolean
+ed_http_wants_json (SoupServerMessage *msg)
+{
+  const char *accept = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Accept");
+  const char *json;
+  const char *html;
+
+  if (accept == NULL)
+    return FALSE;
+
+  json = strstr (accept, "application/json");
+  html = strstr (accept, "text/html");
+  return json != NULL && (html == NULL || json < html);
+}
+
+/* The catalog of the language the request's Accept-Language prefers. */
+EdCatalog *
+ed_http_request_catalog (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return ed_catalog_for_accept_language (soup_message_headers_get_one (headers, "Accept-Language"));
 }

@@ -28,6 +28,16 @@ JsonObject  *ed_http_read_json      (SoupServerMessage  *msg,
 JsonObject  *ed_http_parse_json     (const char         *data,
                                      gsize               length,
                                      GError            **error);
+/* The public pages' (/r/, /u/): their URLs carry the guest's token. */
+#define ED_HTTP_PAGE_CSP \
+  "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " \
+  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+typedef struct _EdCatalog EdCatalog;
+
+void         ed_http_set_private_headers (SoupServerMessage *msg);
+EdCatalog   *ed_http_request_catalog (SoupServerMessage *msg);
+gboolean     ed_http_wants_json     (SoupServerMessage  *msg);
 void         ed_http_set_route      (SoupServerMessage  *msg,
                                      const char         *route);
 const char  *ed_http_get_route      (SoupServerMessage  *msg);

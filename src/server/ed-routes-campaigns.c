@@ -1109,12 +1109,9 @@ ed_daemon_add_campaign_routes (EdDaemon  *self,
   g_autoptr(EdStore) writer = NULL;
   CampaignsState *state;
 
-  writer = ed_store_open (ed_store_get_path (self->store), error);
-  if (writer == NULL || !ed_store_prepare_for_bulk (writer, error))
-    {
-      g_prefix_error (error, "Cannot open a second connection to the database: ");
-      return FALSE;
-    }
+  if (!(writer = ed_daemon_open_writer (self, error)) ||
+      !ed_store_prepare_for_bulk (writer, error))
+    return FALSE;
 
   state = g_atomic_rc_box_new0 (CampaignsState);
   g_mutex_init (&state->lock);

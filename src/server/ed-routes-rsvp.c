@@ -36,10 +36,6 @@
 #define STATIC_RESOURCE_DIR "/org/eventdesk/eventdeskd/web/"
 #define STATE_KEY "ed-rsvp-state"
 
-#define PAGE_CSP \
-  "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " \
-  "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-
 #define HTML_CONTENT_TYPE "text/html; charset=utf-8"
 #define JSON_CONTENT_TYPE "application/json; charset=utf-8"
 
@@ -113,29 +109,13 @@ get_state (EdDaemon *self)
   return g_object_get_data (G_OBJECT (self), STATE_KEY);
 }
 
-/* Headers of everything under /r/: the URL holds the guest's token, so
- * it must not leak through a Referer, a cache or a frame.
- */
-static void
-set_private_headers (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  soup_message_headers_replace (headers, "Cache-Control", "no-store");
-  soup_message_headers_replace (headers, "Referrer-Policy", "no-referrer");
-  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace (headers, "X-Frame-Options", "DENY");
-  soup_message_headers_replace (headers, "Content-Security-Policy", PAGE_CSP);
-  soup_message_headers_replace (headers, "X-Robots-Tag", "noindex, nofollow");
-}
-
 static void
 reply_body (SoupServerMessage *msg,
             guint              status,
             const char        *content_type,
             char              *body)
 {
-  set_private_headers (msg);
+  ed_http_set_private_headers (msg);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_TAKE, body, strlen (body));
 }
@@ -159,22 +139,6 @@ reply_json_object (SoupServerMessage *msg,
                    JsonBuilder       *builder)
 {
   reply_body (msg, status, JSON_CONTENT_TYPE, ed_json_to_string (builder));
-}
-
-static EdCatalog *
-request_catalog (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-
-  return ed_catalog_for_accept_language (soup_message_headers_get_one (headers, "Accept-Language"));
-}
-
-static gboolean
-request_wants_json (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-
-  return ed_rsvp_accepts_json (soup_message_headers_get_one (headers, "Accept"));
 }
 
 /* Every link that does not work gets the same answer. */
@@ -215,7 +179,7 @@ reply_internal_error (SoupServerMessage *msg,
     {
       ed_http_reply_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal_error",
                            "The server could not complete the request; its log says why");
-      set_private_headers (msg);
+      ed_http_set_private_headers (msg);
       return;
     }
 
@@ -272,7 +236,7 @@ handle_page (EdRequest *request,
              gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  EdCatalog *catalog = request_catalog (request->msg);
+  EdCatalog *catalog = ed_http_request_catalog (request->msg);
   g_autoptr(EdGuest) guest = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
@@ -343,7 +307,7 @@ handle_calendar (EdRequest *request,
                  gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  EdCatalog *catalog = request_catalog (request->msg);
+  EdCatalog *catalog = ed_http_request_catalog (request->msg);
   g_autoptr(EdGuest) guest = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
@@ -478,7 +442,7 @@ reply_redirect (SoupServerMessage *msg,
   else
     location = g_strconcat ("/r/", token, "?notice=", ed_rsvp_notice_to_string (notice), "#notice", NULL);
 
-  set_private_headers (msg);
+  ed_http_set_private_headers (msg);
   soup_server_message_set_redirect (msg, SOUP_STATUS_SEE_OTHER, location);
 }
 
@@ -503,7 +467,7 @@ reply_answer (PendingAnswer       *pending,
 
           json_object_set_string_member (fields, "party_size", error->message);
           ed_http_reply_fields (msg, fields);
-          set_private_headers (msg);
+          ed_http_set_private_headers (msg);
         }
       else
         reply_redirect (msg, pending->request->token, ED_RSVP_NOTICE_INVALID);
@@ -720,8 +684,8 @@ handle_answer (EdRequest *request,
 {
   EdDaemon *self = user_data;
   RsvpState *state = get_state (self);
-  EdCatalog *catalog = request_catalog (request->msg);
-  gboolean wants_json = request_wants_json (request->msg);
+  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  gboolean wants_json = ed_http_wants_json (request->msg);
   EdRsvpTokenClaims claims = { 0 };
   PendingAnswer *pending;
   EdRsvpStatus status = ED_RSVP_PENDING;
@@ -741,7 +705,7 @@ handle_answer (EdRequest *request,
 
           json_object_set_string_member (fields, "response", "must be accept or decline, with a party_size of 1 or more to accept");
           ed_http_reply_fields (request->msg, fields);
-          set_private_headers (request->msg);
+          ed_http_set_private_headers (request->msg);
         }
       else
         reply_redirect (request->msg, request->token, ED_RSVP_NOTICE_INVALID);
@@ -847,12 +811,8 @@ ed_daemon_add_rsvp_routes (EdDaemon  *self,
   RsvpState *state;
 
   /* The store is open by now; the answers get a connection of their own. */
-  writer = ed_store_open (ed_store_get_path (self->store), error);
-  if (writer == NULL)
-    {
-      g_prefix_error (error, "Cannot open a second connection to the database: ");
-      return FALSE;
-    }
+  if (!(writer = ed_daemon_open_writer (self, error)))
+    return FALSE;
 
   state = g_rc_box_new0 (RsvpState);
   state->writer = g_steal_pointer (&writer);

@@ -63,10 +63,13 @@ ed_rsvp_page_is_closed (const EdRsvpPage *page)
          page->guest->status == ED_RSVP_CANCELLED;
 }
 
-static void
-append_head (GString    *html,
-             EdCatalog  *catalog,
-             const char *title)
+/* The head every public page shares (the RSVP page, the unsubscribe
+ * page): language, the style sheet and script, no referrer.
+ */
+void
+ed_rsvp_page_append_head (GString    *html,
+                          EdCatalog  *catalog,
+                          const char *title)
 {
   g_string_append (html, "<!DOCTYPE html>\n<html lang=\"");
   ed_html_escape_append (html, ed_catalog_get_language (catalog), -1);
@@ -334,7 +337,7 @@ ed_rsvp_page_render (const EdRsvpPage *page,
 
   title = ed_rsvp_expand (ed_catalog_gettext (catalog, "{event} — your invitation"),
                           "event", event->name, NULL);
-  append_head (html, catalog, title);
+  ed_rsvp_page_append_head (html, catalog, title);
 
   g_string_append (html, "<body>\n<main class=\"card\">\n<header class=\"intro\">\n<p class=\"eyebrow\">");
   if (guest->first_name != NULL && *guest->first_name != '\0')
@@ -444,7 +447,7 @@ ed_rsvp_page_render_invalid_link (EdCatalog *catalog)
   GString *html = g_string_sized_new (2048);
   const char *title = ed_catalog_gettext (catalog, "This link doesn’t work");
 
-  append_head (html, catalog, title);
+  ed_rsvp_page_append_head (html, catalog, title);
   g_string_append (html, "<body>\n<main class=\"card\">\n<header class=\"intro\">\n<h1>");
   ed_html_escape_append (html, title, -1);
   g_string_append (html, "</h1>\n</header>\n<p>");

@@ -36,5 +36,8 @@ gboolean      ed_rsvp_page_is_closed     (const EdRsvpPage  *page);
 char         *ed_rsvp_page_render        (const EdRsvpPage  *page,
                                           EdCatalog         *catalog);
 char         *ed_rsvp_page_render_invalid_link (EdCatalog   *catalog);
+void          ed_rsvp_page_append_head   (GString           *html,
+                                          EdCatalog         *catalog,
+                                          const char        *title);
 
 G_END_DECLS

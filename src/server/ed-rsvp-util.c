@@ -395,20 +395,3 @@ ed_rsvp_ics_file_name (const EdEvent *event)
 
   return g_string_free (name, FALSE);
 }
-
-/* Whether an Accept header prefers JSON to HTML: a script's
- * "application/json" does, a browser's "text/html,…,*\/\*" does not.
- */
-gboolean
-ed_rsvp_accepts_json (const char *accept)
-{
-  const char *json;
-  const char *html;
-
-  if (accept == NULL)
-    return FALSE;
-
-  json = strstr (accept, "application/json");
-  html = strstr (accept, "text/html");
-  return json != NULL && (html == NULL || json < html);
-}

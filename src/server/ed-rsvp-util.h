@@ -29,6 +29,4 @@ char     *ed_rsvp_build_ics       (const EdEvent *event,
                                    gint64       now);
 char     *ed_rsvp_ics_file_name   (const EdEvent *event);
 
-gboolean  ed_rsvp_accepts_json    (const char  *accept);
-
 G_END_DECLS

@@ -917,3 +917,63 @@ ed_store_list_guest_deliveries (EdStore  *self,
 
   return g_steal_pointer (&rows);
 }
+
+/**
+ * ed_store_unsubscribe_guest:
+ * @guest_id: the guest of the link
+ * @event_id: the link's event, which must be the guest's
+ * @token_version: the link's token version, which must still be the
+ *   guest's
+ * @now: the time
+ * @changed: (out) (optional): whether the guest was subscribed until now
+ * @error: return location for an error; %ED_ERROR_NOT_FOUND for an
+ *   unknown guest or an old link
+ *
+ * Keeps the guest out of bulk campaigns launched from now on. Doing it
+ * twice changes nothing.
+ */
+gboolean
+ed_store_unsubscribe_guest (EdStore   *self,
+                            gint64     guest_id,
+                            gint64     event_id,
+                            gint64     token_version,
+                            gint64     now,
+                            gboolean  *changed,
+                            GError   **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 n_changes;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  if (!(stmt = ed_store_prepare (self,
+                                 "UPDATE guests SET unsubscribed_at = ?3 "
+                                 "WHERE id = ?1 AND token_version = ?2 AND event_id = ?4 "
+                                 "AND unsubscribed_at IS NULL", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, guest_id);
+  sqlite3_bind_int64 (stmt, 2, token_version);
+  sqlite3_bind_int64 (stmt, 3, now);
+  sqlite3_bind_int64 (stmt, 4, event_id);
+  if (!ed_store_step_done (self, stmt, error))
+    return FALSE;
+  n_changes = sqlite3_changes64 (self->db);
+
+  /* Nothing changed: already unsubscribed, or not this guest's link. */
+  if (n_changes == 0)
+    {
+      g_autoptr(EdGuest) guest = ed_store_get_guest (self, guest_id, error);
+
+      if (guest == NULL)
+        return FALSE;
+      if (guest->event_id != event_id || guest->token_version != token_version)
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND, "There is no guest %" G_GINT64_FORMAT, guest_id);
+          return FALSE;
+        }
+    }
+
+  if (changed != NULL)
+    *changed = n_changes > 0;
+  return TRUE;
+}

@@ -42,6 +42,7 @@ ed_store_guest_from_row (sqlite3_stmt *stmt)
   guest->created_at = sqlite3_column_int64 (stmt, 10);
   guest->updated_at = sqlite3_column_int64 (stmt, 11);
   guest->responded_at = sqlite3_column_int64 (stmt, 12);
+  guest->unsubscribed_at = sqlite3_column_int64 (stmt, 13);
 
   return guest;
 }
@@ -372,7 +373,8 @@ static const char * const long_word_conditions[MAX_SEARCH_WORDS] = {
 #define GUEST_COLUMNS_AFTER_ID \
   "guests.event_id, guests.email, guests.first_name, guests.last_name, " \
   "guests.extra, guests.status, guests.party_size, guests.waitlist_position, " \
-  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at"
+  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at, " \
+  "guests.unsubscribed_at"
 
 G_STATIC_ASSERT (sizeof ("guests.id, " GUEST_COLUMNS_AFTER_ID) == sizeof (GUEST_COLUMNS_OF_GUESTS));
 

@@ -21,12 +21,18 @@ struct _EdStore
 
 #define GUEST_COLUMNS \
   "id, event_id, email, first_name, last_name, extra, status, party_size, " \
-  "waitlist_position, token_version, created_at, updated_at, responded_at"
+  "waitlist_position, token_version, created_at, updated_at, responded_at, unsubscribed_at"
 
 #define GUEST_COLUMNS_OF_GUESTS \
   "guests.id, guests.event_id, guests.email, guests.first_name, guests.last_name, " \
   "guests.extra, guests.status, guests.party_size, guests.waitlist_position, " \
-  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at"
+  "guests.token_version, guests.created_at, guests.updated_at, guests.responded_at, " \
+  "guests.unsubscribed_at"
+
+/* How many columns GUEST_COLUMNS has: what a query selects after them
+ * starts at this index.
+ */
+#define GUEST_N_COLUMNS 14
 
 #define EVENT_COLUMNS \
   "id, name, description, venue, timezone, starts_at, ends_at, rsvp_deadline, " \

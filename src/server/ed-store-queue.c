@@ -120,7 +120,7 @@ ed_store_list_running_campaigns (EdStore  *self,
 }
 
 /* The guest's columns, then the message's. */
-#define CLAIM_MESSAGE_COLUMN 13
+#define CLAIM_MESSAGE_COLUMN GUEST_N_COLUMNS
 
 /* Reads the due rows first and moves them to `sending` after: a row
  * updated under a running SELECT may leave or re-enter its index range.

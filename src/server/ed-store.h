@@ -516,6 +516,13 @@ GPtrArray    *ed_store_list_messages         (EdStore             *self,
 GPtrArray    *ed_store_list_guest_deliveries (EdStore             *self,
                                               gint64               guest_id,
                                               GError             **error);
+gboolean      ed_store_unsubscribe_guest     (EdStore             *self,
+                                              gint64               guest_id,
+                                              gint64               event_id,
+                                              gint64               token_version,
+                                              gint64               now,
+                                              gboolean            *changed,
+                                              GError             **error);
 gboolean      ed_store_prepare_for_bulk      (EdStore             *self,
                                               GError             **error);
 gboolean      ed_store_run_campaign_action   (EdStore             *self,
