@@ -38,6 +38,11 @@
 /* Results are written when this many are waiting, or after this long. */
 #define FLUSH_COUNT 100
 #define FLUSH_INTERVAL_US (200 * 1000)
+/* Senders wake the dispatcher once per this many results (or when they
+ * run out of work); it looks at least this often while any are out.
+ */
+#define RESULT_BATCH 32
+#define RESULT_WAIT_US (20 * 1000)
 /* With nothing to do, the queue is looked at this often anyway. */
 #define POLL_INTERVAL_US G_USEC_PER_SEC
 #define MAINTENANCE_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -141,8 +146,14 @@ struct _EdMailer
   GPtrArray     *senders;       /* GThread */
   GPtrArray     *transports;    /* EdMailTransport, until their threads take them */
   GAsyncQueue   *work;          /* Job, to the senders */
-  GAsyncQueue   *events;        /* Job back from the senders, or WAKE */
   gint           stopping;      /* atomic */
+
+  /* the senders' results on their way back, under results_lock */
+  GMutex         results_lock;
+  GCond          results_cond;
+  GPtrArray     *results;       /* Job; NULL when not running */
+  gboolean       results_ready; /* a batch is waiting */
+  gboolean       woken;         /* ed_mailer_wake() was called */
 
   /* shared with the threads, under lock */
   GMutex         lock;
@@ -160,9 +171,7 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static char wake_marker;
 static char stop_marker;
-#define WAKE ((Job *) &wake_marker)
 #define STOP ((Job *) &stop_marker)
 
 G_DEFINE_FINAL_TYPE (EdMailer, ed_mailer, G_TYPE_OBJECT)
@@ -261,6 +270,24 @@ send_job (Sender *sender,
                           bytes, &job->result, NULL);
 }
 
+/* Hands a job back; the dispatcher is woken once per batch, or when the
+ * senders have nothing left to do and it should claim more.
+ */
+static void
+return_job (EdMailer *self,
+            Job      *job)
+{
+  g_mutex_lock (&self->results_lock);
+  g_ptr_array_add (self->results, job);
+  if (!self->results_ready &&
+      (self->results->len >= RESULT_BATCH || g_async_queue_length (self->work) <= 0))
+    {
+      self->results_ready = TRUE;
+      g_cond_signal (&self->results_cond);
+    }
+  g_mutex_unlock (&self->results_lock);
+}
+
 static gpointer
 sender_thread (gpointer user_data)
 {
@@ -282,7 +309,7 @@ sender_thread (gpointer user_data)
 
       if (!g_atomic_int_get (&self->stopping))
         send_job (sender, job);
-      g_async_queue_push (self->events, job);
+      return_job (self, job);
     }
 
   ed_mail_transport_free (sender->transport);
@@ -907,7 +934,7 @@ dispatcher_thread (gpointer user_data)
       gboolean stopping = g_atomic_int_get (&self->stopping);
       gint64 now_us = g_get_monotonic_time ();
       gint64 deadline_us = now_us + POLL_INTERVAL_US;
-      Job *job;
+      GPtrArray *results;
 
       if (!stopping)
         {
@@ -927,17 +954,28 @@ dispatcher_thread (gpointer user_data)
         deadline_us = MIN (deadline_us, d.pending_since_us + FLUSH_INTERVAL_US);
       deadline_us = MIN (deadline_us, d.next_maintenance_us);
 
-      job = g_async_queue_timeout_pop (self->events, MAX (0, deadline_us - g_get_monotonic_time ()));
-      while (job != NULL)
+      if (d.in_flight > 0)
+        deadline_us = MIN (deadline_us, g_get_monotonic_time () + RESULT_WAIT_US);
+
+      g_mutex_lock (&self->results_lock);
+      while (!self->results_ready && !self->woken)
+        if (!g_cond_wait_until (&self->results_cond, &self->results_lock, deadline_us))
+          break;
+      results = self->results;
+      self->results = g_ptr_array_sized_new (MAX_IN_FLIGHT);
+      self->results_ready = FALSE;
+      if (self->woken)
+        d.woken = TRUE;
+      self->woken = FALSE;
+      g_mutex_unlock (&self->results_lock);
+
+      for (guint i = 0; i < results->len; i++)
         {
-          if (job == WAKE)
-            d.woken = TRUE;
-          else
-            take_result (self, &d, job);
+          take_result (self, &d, g_ptr_array_index (results, i));
           if (d.records->len >= FLUSH_COUNT)
-            break;
-          job = g_async_queue_try_pop (self->events);
+            flush_results (self, &d);
         }
+      g_ptr_array_unref (results);
 
       /* a failing campaign is paused at once, not at the next flush */
       if (d.records->len >= FLUSH_COUNT || stopping || g_hash_table_size (d.to_pause) > 0 ||
@@ -981,6 +1019,8 @@ ed_mailer_finalize (GObject *object)
   g_clear_pointer (&self->campaign_meters, g_hash_table_unref);
   g_clear_pointer (&self->changed_events, g_hash_table_unref);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->results_lock);
+  g_cond_clear (&self->results_cond);
 
   G_OBJECT_CLASS (ed_mailer_parent_class)->finalize (object);
 }
@@ -1012,6 +1052,8 @@ static void
 ed_mailer_init (EdMailer *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->results_lock);
+  g_cond_init (&self->results_cond);
   self->campaign_meters = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   self->changed_events = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 }
@@ -1101,7 +1143,11 @@ ed_mailer_start (EdMailer  *self,
     }
 
   self->work = g_async_queue_new ();
-  self->events = g_async_queue_new ();
+  g_mutex_lock (&self->results_lock);
+  self->results = g_ptr_array_sized_new (MAX_IN_FLIGHT);
+  self->woken = FALSE;
+  self->results_ready = FALSE;
+  g_mutex_unlock (&self->results_lock);
   self->senders = g_ptr_array_new ();
   g_atomic_int_set (&self->stopping, FALSE);
 
@@ -1139,7 +1185,7 @@ ed_mailer_stop (EdMailer *self)
     return;
 
   g_atomic_int_set (&self->stopping, TRUE);
-  g_async_queue_push (self->events, WAKE);
+  ed_mailer_wake (self);
   g_thread_join (g_steal_pointer (&self->dispatcher));
 
   for (guint i = 0; i < self->senders->len; i++)
@@ -1148,8 +1194,11 @@ ed_mailer_stop (EdMailer *self)
     g_thread_join (g_ptr_array_index (self->senders, i));
   g_clear_pointer (&self->senders, g_ptr_array_unref);
 
-  /* only wake markers can be left */
-  g_clear_pointer (&self->events, g_async_queue_unref);
+  /* every job came back before the dispatcher ended */
+  g_mutex_lock (&self->results_lock);
+  g_assert (self->results->len == 0);
+  g_clear_pointer (&self->results, g_ptr_array_unref);
+  g_mutex_unlock (&self->results_lock);
   g_clear_pointer (&self->work, g_async_queue_unref);
 
   ed_store_close (self->store);
@@ -1178,8 +1227,13 @@ ed_mailer_wake (EdMailer *self)
 {
   g_return_if_fail (ED_IS_MAILER (self));
 
-  if (self->events != NULL && !g_atomic_int_get (&self->stopping))
-    g_async_queue_push (self->events, WAKE);
+  g_mutex_lock (&self->results_lock);
+  if (self->results != NULL)
+    {
+      self->woken = TRUE;
+      g_cond_signal (&self->results_cond);
+    }
+  g_mutex_unlock (&self->results_lock);
 }
 
 /**
