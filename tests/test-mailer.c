@@ -554,11 +554,12 @@ test_transactional_first (Fixture       *fixture,
   ed_mailer_wake (fixture->mailer);
   g_assert_cmpint (wait_for_count (fixture, COUNT_STATE "'sent'", late_id, 5), ==, 5);
   /* behind at most what was claimed already (a bucket) and what was sent
-   * but not yet written (0.2 s worth)
+   * but not yet written (0.2 s worth, up to a second on a loaded machine),
+   * far from the backlog of hundreds
    */
   g_assert_cmpint (query_int (fixture, "SELECT max(id) FROM delivery_log WHERE message_id IN "
                                        "(SELECT id FROM messages WHERE campaign_id = ?1)", late_id) - sent_before,
-                   <=, 5 + 20 + 20 + 10);
+                   <=, 5 + 20 + 100);
   g_assert_cmpint (query_int (fixture, COUNT_STATE "'queued'", bulk_id), >, 500);
 }
 
