@@ -5,16 +5,8 @@
 
 #include <glib/gi18n.h>
 
-#include "ed-application.h"
+#include "ed-application-private.h"
 #include "ed-window.h"
-
-struct _EdApplication
-{
-  AdwApplication  parent_instance;
-
-  /* owned */
-  GSettings      *settings;
-};
 
 G_DEFINE_FINAL_TYPE (EdApplication, ed_application, ADW_TYPE_APPLICATION)
 
@@ -116,12 +108,25 @@ ed_application_startup (GApplication *app)
   self->settings = g_settings_new ("org.eventdesk.Eventdesk");
 }
 
+/* Quitting stops the app's own daemon. */
+static void
+ed_application_shutdown (GApplication *app)
+{
+  EdApplication *self = ED_APPLICATION (app);
+
+  if (self->local_daemon != NULL)
+    ed_local_daemon_stop (self->local_daemon);
+
+  G_APPLICATION_CLASS (ed_application_parent_class)->shutdown (app);
+}
+
 static void
 ed_application_finalize (GObject *object)
 {
   EdApplication *self = ED_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->local_daemon);
 
   G_OBJECT_CLASS (ed_application_parent_class)->finalize (object);
 }
@@ -135,6 +140,7 @@ ed_application_class_init (EdApplicationClass *klass)
   object_class->finalize = ed_application_finalize;
   app_class->activate = ed_application_activate;
   app_class->startup = ed_application_startup;
+  app_class->shutdown = ed_application_shutdown;
 }
 
 static void
@@ -163,4 +169,13 @@ ed_application_get_settings (EdApplication *self)
   g_return_val_if_fail (ED_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+/* The app's own daemon, once "This computer" was chosen; else NULL. */
+EdLocalDaemon *
+ed_application_get_local_daemon (EdApplication *self)
+{
+  g_return_val_if_fail (ED_IS_APPLICATION (self), NULL);
+
+  return self->local_daemon;
 }
