@@ -600,6 +600,24 @@ on_delete_event_action_cb (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* Pages install their own actions (guests.search…); the application's
+ * accelerators for them activate on the window, which cannot see a
+ * child's actions, so the window passes them to the page shown.
+ */
+static gboolean
+on_page_shortcut_cb (GtkWidget *widget,
+                     GVariant  *args,
+                     gpointer   user_data)
+{
+  EdWindow *self = ED_WINDOW (widget);
+  GtkWidget *page = adw_view_stack_get_visible_child (self->event_stack);
+
+  if (page == NULL || !gtk_widget_get_mapped (page))
+    return FALSE;
+
+  return gtk_widget_activate_action (page, g_variant_get_string (args, NULL), NULL);
+}
+
 /* Connecting */
 
 static void
@@ -870,6 +888,11 @@ ed_window_class_init (EdWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.edit-event", NULL, on_edit_event_action_cb);
   gtk_widget_class_install_action (widget_class, "win.delete-event", NULL, on_delete_event_action_cb);
   gtk_widget_class_install_action (widget_class, "win.reconnect", NULL, on_reconnect_action_cb);
+
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, on_page_shortcut_cb, "s", "guests.search");
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, on_page_shortcut_cb, "s", "guests.new");
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_i, GDK_CONTROL_MASK, on_page_shortcut_cb, "s", "guests.import");
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, on_page_shortcut_cb, "s", "guests.export");
 }
 
 static void
