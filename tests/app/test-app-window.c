@@ -489,6 +489,26 @@ server_again (void)
   g_assert_true (ed_test_app_wait_until (is_connected, NULL, 0));
   g_assert_cmpstr (ed_client_get_username (ed_window_get_client (window)), ==, "alice");
   g_assert_null (ed_application_get_local_daemon (app));
+
+  /* The server goes away: the next call finds out, the banner says so
+   * and counts down to the next try.
+   */
+  g_assert_cmpint (ed_test_daemon_stop (server_daemon), ==, 0);
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) answer = NULL;
+
+    ed_client_call_async (ed_window_get_client (window), "GET", "/api/v1/events", NULL, NULL,
+                          ed_test_app_on_result_cb, &result);
+    answer = ed_client_call_finish (ed_window_get_client (window), ed_test_app_wait_result (&result), &error);
+    g_assert_error (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_UNREACHABLE);
+  }
+  g_assert_true (ed_test_app_wait_until (banner_shows, (gpointer) "Connection lost — reconnecting", 0));
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (window), "banner-connection-lost"));
+  /* Tries again, fails again, waits longer: still there. */
+  ed_test_app_wait_ms (2500);
+  g_assert_true (banner_shows ((gpointer) "Connection lost"));
 }
 
 static void
