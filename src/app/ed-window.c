@@ -257,7 +257,6 @@ on_local_daemon_url_cb (EdWindow *self)
 
       ed_client_set_token (client, ed_client_get_token (self->client));
       ed_window_set_client (self, client);
-      load_events (self);
     }
 }
 
@@ -624,10 +623,8 @@ static void
 on_connect_page_connected_cb (EdWindow *self,
                               EdClient *client)
 {
-  ed_window_set_client (self, client);
   watch_local_daemon (self);
-  gtk_stack_set_visible_child_name (self->main_stack, "main");
-  load_events (self);
+  ed_window_set_client (self, client);
 }
 
 /* Quitting while a campaign sends */
@@ -934,6 +931,13 @@ ed_window_get_client (EdWindow *self)
   return self->client;
 }
 
+/**
+ * ed_window_set_client:
+ * @client: (nullable): a logged-in client
+ *
+ * Shows the events of @client's server (the connect page does this once
+ * it has logged in; tests may too). Pages bind to the "client" property.
+ */
 void
 ed_window_set_client (EdWindow *self,
                       EdClient *client)
@@ -955,6 +959,14 @@ ed_window_set_client (EdWindow *self,
   update_actions (self);
   update_banner (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+
+  /* A logged-in client: the events, from the server. */
+  if (client != NULL)
+    {
+      ed_connect_page_cancel (self->connect_page);
+      gtk_stack_set_visible_child_name (self->main_stack, "main");
+      load_events (self);
+    }
 }
 
 gint64
