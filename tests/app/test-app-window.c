@@ -411,6 +411,21 @@ later_start (void)
   g_assert_cmpint (ed_window_get_event_id (window), >, 0);
   g_free (ed_test_app_save_screenshot (GTK_WIDGET (window), "later-start"));
   note_daemon_pid ();
+
+  /* Ctrl+? shows the shortcuts, with the accelerators the app sets. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL);
+  {
+    GtkWindow *overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)) ?
+                         GTK_WINDOW (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window))) : NULL;
+    g_auto(GStrv) search = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "guests.search");
+
+    g_assert_nonnull (overlay);
+    ed_test_app_wait_drawn (GTK_WIDGET (overlay));
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+    g_assert_cmpstr (search[0], ==, "<Control>f");
+    g_free (ed_test_app_save_screenshot (GTK_WIDGET (overlay), "shortcuts"));
+    gtk_window_close (overlay);
+  }
 }
 
 static void
