@@ -63,6 +63,44 @@ struct _EdStore
   "    SET guests = guests + 1, seats = seats + excluded.seats;" \
   "END;"
 
+/* Timeline rollups (migration 7): one row per event and minute (or hour)
+ * with the answers by new status and the delivery attempts by result.
+ */
+#define ED_STORE_TIMELINE_TABLE(table, unit) \
+  "CREATE TABLE " table " (" \
+  "  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE," \
+  "  " unit " INTEGER NOT NULL," \
+  "  pending INTEGER NOT NULL DEFAULT 0," \
+  "  accepted INTEGER NOT NULL DEFAULT 0," \
+  "  declined INTEGER NOT NULL DEFAULT 0," \
+  "  waitlisted INTEGER NOT NULL DEFAULT 0," \
+  "  cancelled INTEGER NOT NULL DEFAULT 0," \
+  "  sent INTEGER NOT NULL DEFAULT 0," \
+  "  retried INTEGER NOT NULL DEFAULT 0," \
+  "  failed INTEGER NOT NULL DEFAULT 0," \
+  "  PRIMARY KEY (event_id, " unit ")" \
+  ") WITHOUT ROWID;"
+
+#define ED_STORE_TIMELINE_RSVP_TRIGGER(table, unit, seconds) \
+  "CREATE TRIGGER " table "_rsvp AFTER INSERT ON rsvp_history BEGIN" \
+  "  INSERT INTO " table " (event_id, " unit ", pending, accepted, declined, waitlisted, cancelled)" \
+  "    SELECT event_id, new.at / " seconds ", new.new_status = 'pending', new.new_status = 'accepted'," \
+  "      new.new_status = 'declined', new.new_status = 'waitlisted', new.new_status = 'cancelled'" \
+  "    FROM guests WHERE id = new.guest_id" \
+  "    ON CONFLICT (event_id, " unit ") DO UPDATE SET pending = pending + excluded.pending," \
+  "      accepted = accepted + excluded.accepted, declined = declined + excluded.declined," \
+  "      waitlisted = waitlisted + excluded.waitlisted, cancelled = cancelled + excluded.cancelled;" \
+  "END;"
+
+#define ED_STORE_TIMELINE_DELIVERY_TRIGGER(table, unit, seconds) \
+  "CREATE TRIGGER " table "_delivery AFTER INSERT ON delivery_log BEGIN" \
+  "  INSERT INTO " table " (event_id, " unit ", sent, retried, failed)" \
+  "    SELECT c.event_id, new.at / " seconds ", new.result = 'sent', new.result = 'retry', new.result = 'failed'" \
+  "    FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.id = new.message_id" \
+  "    ON CONFLICT (event_id, " unit ") DO UPDATE SET sent = sent + excluded.sent," \
+  "      retried = retried + excluded.retried, failed = failed + excluded.failed;" \
+  "END;"
+
 gboolean      ed_store_set_error          (EdStore       *self,
                                            int            rc,
                                            GError       **error);

@@ -263,6 +263,35 @@ static const char * const migrations[] = {
   "END;"
   "INSERT INTO campaign_counts"
   "  SELECT campaign_id, state, count(*) FROM messages GROUP BY campaign_id, state;",
+
+  /* 8: timelines and the live feed. Per-minute and per-hour counts of
+   * answers (by new status) and deliveries (by result) per event, kept by
+   * triggers on rsvp_history and delivery_log, so that a timeline adds up
+   * a few thousand rows however many guests and attempts there were (see
+   * ed-store-timeline.c); and the failed attempts in order, so that the
+   * latest errors are found without reading every attempt.
+   */
+  ED_STORE_TIMELINE_TABLE ("timeline_minutes", "minute")
+  ED_STORE_TIMELINE_TABLE ("timeline_hours", "hour")
+  ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_minutes", "minute", "60")
+  ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_hours", "hour", "3600")
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_minutes", "minute", "60")
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_hours", "hour", "3600")
+  "INSERT INTO timeline_minutes (event_id, minute, pending, accepted, declined, waitlisted, cancelled)"
+  "  SELECT g.event_id, h.at / 60, sum(h.new_status = 'pending'), sum(h.new_status = 'accepted'),"
+  "    sum(h.new_status = 'declined'), sum(h.new_status = 'waitlisted'), sum(h.new_status = 'cancelled')"
+  "  FROM rsvp_history h JOIN guests g ON g.id = h.guest_id WHERE true GROUP BY 1, 2;"
+  "INSERT INTO timeline_minutes (event_id, minute, sent, retried, failed)"
+  "  SELECT c.event_id, d.at / 60, sum(d.result = 'sent'), sum(d.result = 'retry'), sum(d.result = 'failed')"
+  "  FROM delivery_log d JOIN messages m ON m.id = d.message_id JOIN campaigns c ON c.id = m.campaign_id"
+  "  WHERE true GROUP BY 1, 2"
+  "  ON CONFLICT (event_id, minute) DO UPDATE SET sent = sent + excluded.sent,"
+  "    retried = retried + excluded.retried, failed = failed + excluded.failed;"
+  "INSERT INTO timeline_hours"
+  "  SELECT event_id, minute / 60, sum(pending), sum(accepted), sum(declined), sum(waitlisted),"
+  "    sum(cancelled), sum(sent), sum(retried), sum(failed)"
+  "  FROM timeline_minutes WHERE true GROUP BY 1, 2;"
+  "CREATE INDEX delivery_log_errors ON delivery_log(id) WHERE result <> 'sent';",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 7
+#define ED_STORE_SCHEMA_VERSION 8
 
 typedef struct
 {
@@ -530,6 +530,83 @@ gboolean      ed_store_run_campaign_action   (EdStore             *self,
                                               EdCampaignAction     action,
                                               gint64               now,
                                               gint64              *n_changed,
+                                              GError             **error);
+
+/* Live numbers, timelines and metrics (ed-store-timeline.c) */
+
+/* Messages of the mail queue by state. */
+typedef struct
+{
+  gint64 queued;
+  gint64 sending;
+  gint64 sent;
+  gint64 retry;
+  gint64 failed;
+  gint64 cancelled;
+} EdQueueCounts;
+
+typedef struct
+{
+  gint64         id;
+  char          *kind;
+  char          *state;
+  EdQueueCounts  counts;
+} EdCampaignProgress;
+
+void ed_campaign_progress_free (EdCampaignProgress *progress);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdCampaignProgress, ed_campaign_progress_free)
+
+/* One failed or deferred delivery attempt. */
+typedef struct
+{
+  gint64  at;
+  gint64  campaign_id;
+  gint64  guest_id;
+  char   *result;       /* "retry" or "failed" */
+  gint    code;         /* SMTP reply code, 0 for none */
+  char   *text;         /* nullable */
+} EdDeliveryError;
+
+void ed_delivery_error_free (EdDeliveryError *error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdDeliveryError, ed_delivery_error_free)
+
+/* One bucket of a timeline; buckets without activity are not reported. */
+typedef struct
+{
+  gint64 start;                          /* Unix seconds */
+  gint64 answers[ED_RSVP_N_STATUSES];    /* answers by new status */
+  gint64 sent;
+  gint64 retried;
+  gint64 failed;
+} EdTimelineBucket;
+
+typedef void (*EdTimelineFunc) (const EdTimelineBucket *bucket,
+                                gpointer                user_data);
+
+GPtrArray    *ed_store_list_campaign_progress (EdStore            *self,
+                                              gint64               event_id,
+                                              EdQueueCounts       *totals,
+                                              GError             **error);
+gboolean      ed_store_count_queue           (EdStore             *self,
+                                              EdQueueCounts       *counts,
+                                              GError             **error);
+GPtrArray    *ed_store_list_delivery_errors  (EdStore             *self,
+                                              gint64               event_id,
+                                              guint                limit,
+                                              GError             **error);
+gboolean      ed_store_get_timeline          (EdStore             *self,
+                                              gint64               event_id,
+                                              gint64               from,
+                                              gint64               to,
+                                              gint64               bucket,
+                                              EdTimelineFunc       func,
+                                              gpointer             user_data,
+                                              GError             **error);
+gboolean      ed_store_get_rsvp_totals       (EdStore             *self,
+                                              gint64              *guests,
+                                              gint64              *seats_taken,
+                                              GError             **error);
+gint64        ed_store_get_database_size     (EdStore             *self,
                                               GError             **error);
 
 G_END_DECLS

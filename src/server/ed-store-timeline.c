@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdesk-store"
+
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "ed-error.h"
+#include "ed-store-private.h"
+
+/* What the live feed, the timelines and /metrics read.
+ *
+ * Timelines come from the rollups of migration 7: timeline_minutes and
+ * timeline_hours hold, per event and minute (hour), the answers by new
+ * status and the delivery attempts by result, kept by triggers as
+ * rsvp_history and delivery_log rows are written. A timeline sums the
+ * rows of one event's range in the coarsest table that fits its bucket:
+ * the hours for buckets of whole hours, else the minutes. The caller
+ * bounds the number of buckets (ed-routes-live.c), and so the rows read.
+ */
+
+void
+ed_campaign_progress_free (EdCampaignProgress *progress)
+{
+  g_free (progress->kind);
+  g_free (progress->state);
+  g_free (progress);
+}
+
+void
+ed_delivery_error_free (EdDeliveryError *error)
+{
+  g_free (error->result);
+  g_free (error->text);
+  g_free (error);
+}
+
+static gint64 *
+queue_counter (EdQueueCounts *counts,
+               const char    *state)
+{
+  if (state == NULL)
+    return NULL;
+  if (strcmp (state, "queued") == 0)
+    return &counts->queued;
+  if (strcmp (state, "sending") == 0)
+    return &counts->sending;
+  if (strcmp (state, "sent") == 0)
+    return &counts->sent;
+  if (strcmp (state, "retry") == 0)
+    return &counts->retry;
+  if (strcmp (state, "failed") == 0)
+    return &counts->failed;
+  if (strcmp (state, "cancelled") == 0)
+    return &counts->cancelled;
+  return NULL;
+}
+
+static void
+add_queue_counts (EdQueueCounts       *to,
+                  const EdQueueCounts *from)
+{
+  to->queued += from->queued;
+  to->sending += from->sending;
+  to->sent += from->sent;
+  to->retry += from->retry;
+  to->failed += from->failed;
+  to->cancelled += from->cancelled;
+}
+
+/**
+ * ed_store_list_campaign_progress:
+ * @self: a store
+ * @event_id: the event
+ * @totals: (out) (optional): the event's messages by state, all campaigns
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type EdCampaignProgress): the event's
+ *   campaigns in id order, each with its messages by state
+ */
+GPtrArray *
+ed_store_list_campaign_progress (EdStore        *self,
+                                 gint64          event_id,
+                                 EdQueueCounts  *totals,
+                                 GError        **error)
+{
+  g_autoptr(GPtrArray) campaigns = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_campaign_progress_free);
+  EdCampaignProgress *current = NULL;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  if (totals != NULL)
+    memset (totals, 0, sizeof *totals);
+
+  /* messages_campaign_state covers the count: no message row is read. */
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT c.id, c.kind, c.state, m.state, count(m.campaign_id) "
+                                 "FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id "
+                                 "WHERE c.event_id = ? GROUP BY c.id, m.state ORDER BY c.id", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      gint64 *counter;
+
+      if (current == NULL || current->id != id)
+        {
+          current = g_new0 (EdCampaignProgress, 1);
+          current->id = id;
+          current->kind = ed_store_column_strdup (stmt, 1);
+          current->state = ed_store_column_strdup (stmt, 2);
+          g_ptr_array_add (campaigns, current);
+        }
+
+      counter = queue_counter (&current->counts, (const char *) sqlite3_column_text (stmt, 3));
+      if (counter != NULL)
+        *counter += sqlite3_column_int64 (stmt, 4);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  if (totals != NULL)
+    for (guint i = 0; i < campaigns->len; i++)
+      add_queue_counts (totals, &((EdCampaignProgress *) g_ptr_array_index (campaigns, i))->counts);
+
+  return g_steal_pointer (&campaigns);
+}
+
+/* The whole queue by state, for /metrics. */
+gboolean
+ed_store_count_queue (EdStore        *self,
+                      EdQueueCounts  *counts,
+                      GError        **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (counts != NULL, FALSE);
+
+  memset (counts, 0, sizeof *counts);
+
+  if (!(stmt = ed_store_prepare (self, "SELECT state, count(*) FROM messages GROUP BY state", error)))
+    return FALSE;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 *counter = queue_counter (counts, (const char *) sqlite3_column_text (stmt, 0));
+
+      if (counter != NULL)
+        *counter += sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return ed_store_set_error (self, rc, error);
+
+  return TRUE;
+}
+
+/**
+ * ed_store_list_delivery_errors:
+ * @limit: how many at most
+ *
+ * Returns: (transfer full) (element-type EdDeliveryError): the event's
+ *   latest failed or deferred delivery attempts, newest first
+ */
+GPtrArray *
+ed_store_list_delivery_errors (EdStore  *self,
+                               gint64    event_id,
+                               guint     limit,
+                               GError  **error)
+{
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_delivery_error_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), NULL);
+
+  /* Walks delivery_log_errors from the newest down (CROSS JOIN keeps that
+   * order of the loops) and stops after @limit of this event's.
+   */
+  if (!(stmt = ed_store_prepare (self,
+                                 "SELECT d.at, m.campaign_id, m.guest_id, d.result, d.code, d.text "
+                                 "FROM delivery_log d CROSS JOIN messages m CROSS JOIN campaigns c "
+                                 "WHERE d.result <> 'sent' AND m.id = d.message_id AND c.id = m.campaign_id "
+                                 "AND c.event_id = ?1 ORDER BY d.id DESC LIMIT ?2", error)))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  sqlite3_bind_int (stmt, 2, (int) limit);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      EdDeliveryError *item = g_new0 (EdDeliveryError, 1);
+
+      item->at = sqlite3_column_int64 (stmt, 0);
+      item->campaign_id = sqlite3_column_int64 (stmt, 1);
+      item->guest_id = sqlite3_column_int64 (stmt, 2);
+      item->result = ed_store_column_strdup (stmt, 3);
+      item->code = sqlite3_column_int (stmt, 4);
+      item->text = ed_store_column_strdup (stmt, 5);
+      g_ptr_array_add (errors, item);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      ed_store_set_error (self, rc, error);
+      return NULL;
+    }
+
+  return g_steal_pointer (&errors);
+}
+
+static void
+read_timeline_row (sqlite3_stmt     *stmt,
+                   gint64            from,
+                   gint64            bucket,
+                   EdTimelineBucket *row)
+{
+  memset (row, 0, sizeof *row);
+  row->start = from + sqlite3_column_int64 (stmt, 0) * bucket;
+  row->answers[ED_RSVP_PENDING] = sqlite3_column_int64 (stmt, 1);
+  row->answers[ED_RSVP_ACCEPTED] = sqlite3_column_int64 (stmt, 2);
+  row->answers[ED_RSVP_DECLINED] = sqlite3_column_int64 (stmt, 3);
+  row->answers[ED_RSVP_WAITLISTED] = sqlite3_column_int64 (stmt, 4);
+  row->answers[ED_RSVP_CANCELLED] = sqlite3_column_int64 (stmt, 5);
+  row->sent = sqlite3_column_int64 (stmt, 6);
+  row->retried = sqlite3_column_int64 (stmt, 7);
+  row->failed = sqlite3_column_int64 (stmt, 8);
+}
+
+/**
+ * ed_store_get_timeline:
+ * @self: a store
+ * @event_id: the event
+ * @from: the start of the first bucket (Unix seconds, a multiple of @bucket)
+ * @to: the end (exclusive) of the range
+ * @bucket: the bucket's length in seconds: a multiple of 60 that divides
+ *   3600, or a multiple of 3600
+ * @func: called for each bucket with activity, in order
+ * @user_data: for @func
+ * @error: return location for an error
+ */
+gboolean
+ed_store_get_timeline (EdStore         *self,
+                       gint64           event_id,
+                       gint64           from,
+                       gint64           to,
+                       gint64           bucket,
+                       EdTimelineFunc   func,
+                       gpointer         user_data,
+                       GError         **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 unit;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (bucket >= 60 && (bucket % 3600 == 0 || 3600 % bucket == 0), FALSE);
+  g_return_val_if_fail (bucket % 60 == 0 && from % bucket == 0, FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (bucket % 3600 == 0)
+    {
+      unit = 3600;
+      stmt = ed_store_prepare (self,
+                               "SELECT (hour * 3600 - ?2) / ?4, sum(pending), sum(accepted), sum(declined), "
+                               "sum(waitlisted), sum(cancelled), sum(sent), sum(retried), sum(failed) "
+                               "FROM timeline_hours WHERE event_id = ?1 AND hour >= ?2 / 3600 AND hour < ?3 "
+                               "GROUP BY 1 ORDER BY 1", error);
+    }
+  else
+    {
+      unit = 60;
+      stmt = ed_store_prepare (self,
+                               "SELECT (minute * 60 - ?2) / ?4, sum(pending), sum(accepted), sum(declined), "
+                               "sum(waitlisted), sum(cancelled), sum(sent), sum(retried), sum(failed) "
+                               "FROM timeline_minutes WHERE event_id = ?1 AND minute >= ?2 / 60 AND minute < ?3 "
+                               "GROUP BY 1 ORDER BY 1", error);
+    }
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 3, (to + unit - 1) / unit);
+  sqlite3_bind_int64 (stmt, 4, bucket);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      EdTimelineBucket row;
+
+      read_timeline_row (stmt, from, bucket, &row);
+      func (&row, user_data);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return ed_store_set_error (self, rc, error);
+
+  return TRUE;
+}
+
+/**
+ * ed_store_get_rsvp_totals:
+ * @guests: (array fixed-size=5) (out caller-allocates): guests of all
+ *   events by status
+ * @seats_taken: (out): seats the accepted guests of all events take
+ *
+ * Reads the per-event counters, one row per event and status.
+ */
+gboolean
+ed_store_get_rsvp_totals (EdStore  *self,
+                          gint64   *guests,
+                          gint64   *seats_taken,
+                          GError  **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  memset (guests, 0, sizeof (gint64) * ED_RSVP_N_STATUSES);
+  *seats_taken = 0;
+
+  if (!(stmt = ed_store_prepare (self, "SELECT status, sum(guests), sum(seats) FROM event_counts GROUP BY status",
+                                 error)))
+    return FALSE;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      EdRsvpStatus status;
+
+      if (!ed_rsvp_status_from_string ((const char *) sqlite3_column_text (stmt, 0), &status))
+        continue;
+      guests[status] = sqlite3_column_int64 (stmt, 1);
+      if (status == ED_RSVP_ACCEPTED)
+        *seats_taken = sqlite3_column_int64 (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return ed_store_set_error (self, rc, error);
+
+  return TRUE;
+}
+
+/* Returns the bytes of the database file and its write-ahead log, or -1. */
+gint64
+ed_store_get_database_size (EdStore  *self,
+                            GError  **error)
+{
+  g_autofree char *wal_path = NULL;
+  sqlite3_stmt *stmt;
+  GStatBuf st;
+  gint64 size = 0;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), -1);
+
+  if (!(stmt = ed_store_prepare (self, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                                 error)))
+    return -1;
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    size = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      ed_store_set_error (self, rc, error);
+      return -1;
+    }
+
+  wal_path = g_strconcat (self->path, "-wal", NULL);
+  if (g_stat (wal_path, &st) == 0)
+    size += st.st_size;
+
+  return size;
+}
