@@ -4,8 +4,11 @@
 #include <libsoup/soup.h>
 
 #include "ed-daemon.h"
+#include "ed-import-job.h"
+#include "ed-live-hub.h"
 #include "ed-login-throttle.h"
 #include "ed-mailer.h"
+#include "ed-metrics.h"
 #include "ed-router.h"
 
 G_BEGIN_DECLS
@@ -25,6 +28,8 @@ struct _EdDaemon
   EdLoginThrottle *throttle;
   EdTransfers     *transfers;
   EdMailer        *mailer;
+  EdLiveHub       *live;
+  EdMetrics       *metrics;
   char            *dummy_hash;
   char            *url;
   char            *public_url;
@@ -51,5 +56,20 @@ EdStore *ed_daemon_open_writer     (EdDaemon  *self,
                                     GError   **error);
 gboolean ed_daemon_add_unsubscribe_routes (EdDaemon  *self,
                                            GError   **error);
+void ed_daemon_add_live_routes     (EdDaemon *self);
+
+gboolean     ed_daemon_origin_allowed  (EdDaemon           *self,
+                                        SoupServerMessage  *msg);
+gint64       ed_daemon_verify_session  (EdDaemon           *self,
+                                        const char         *token,
+                                        GError            **error);
+void         ed_daemon_request_stolen  (EdDaemon           *self,
+                                        SoupServerMessage  *msg);
+gboolean     ed_daemon_check_rsvp_link (EdDaemon           *self,
+                                        const char         *token,
+                                        gint64             *event_id,
+                                        GError            **error);
+EdImportJob *ed_daemon_get_import      (EdDaemon           *self,
+                                        gint64              event_id);
 
 G_END_DECLS

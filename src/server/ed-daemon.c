@@ -193,6 +193,9 @@ request_ended (EdDaemon          *self,
                     method ? method : "-", ed_http_get_route (msg), status,
                     aborted ? " (aborted)" : "", ms);
 
+  if (self->metrics != NULL)
+    ed_metrics_count_request (self->metrics, method, ed_http_get_route (msg), soup_server_message_get_status (msg));
+
   state->ended = TRUE;
   /* the connection now waits idle for the next request: no timeout, or
    * libsoup would leave it half-open when it expired
@@ -222,6 +225,49 @@ on_server_request_aborted_cb (SoupServer        *server,
                               EdDaemon          *self)
 {
   request_ended (self, msg, TRUE);
+}
+
+/* A WebSocket upgrade takes the connection away from libsoup, which then
+ * reports no end of its request.
+ */
+void
+ed_daemon_request_stolen (EdDaemon          *self,
+                          SoupServerMessage *msg)
+{
+  request_ended (self, msg, FALSE);
+}
+
+/**
+ * ed_daemon_verify_session:
+ * @token: a session token
+ *
+ * Returns: when the session ends (Unix seconds), or 0 with @error set
+ *   (%ED_ERROR_UNAUTHORIZED)
+ */
+gint64
+ed_daemon_verify_session (EdDaemon    *self,
+                          const char  *token,
+                          GError     **error)
+{
+  g_autoptr(JsonObject) claims = NULL;
+  const char *session_id;
+  gint64 now = ed_time_now ();
+
+  claims = ed_token_verify (self->secret, token, "session", now, error);
+  if (claims == NULL)
+    return 0;
+
+  session_id = ed_token_get_string_claim (claims, "jti");
+  if (session_id == NULL || ed_token_get_string_claim (claims, "sub") == NULL ||
+      !ed_store_has_session (self->store, session_id, now, error))
+    {
+      g_clear_error (error);
+      g_set_error_literal (error, ED_ERROR, ED_ERROR_UNAUTHORIZED,
+                           "The session has ended; log in again");
+      return 0;
+    }
+
+  return MAX (ed_token_get_int_claim (claims, "exp"), 1);
 }
 
 static gboolean
@@ -272,9 +318,9 @@ check_session (EdRequest  *request,
   return TRUE;
 }
 
-static gboolean
-origin_allowed (EdDaemon          *self,
-                SoupServerMessage *msg)
+gboolean
+ed_daemon_origin_allowed (EdDaemon          *self,
+                          SoupServerMessage *msg)
 {
   const char *origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
   g_autoptr(GUri) public_uri = NULL;
@@ -303,7 +349,7 @@ check_streaming_request (EdRequest  *request,
 {
   EdDaemon *self = user_data;
 
-  if (!origin_allowed (self, request->msg))
+  if (!ed_daemon_origin_allowed (self, request->msg))
     {
       g_set_error_literal (error, ED_ERROR, ED_ERROR_FORBIDDEN,
                            "Requests from pages of other sites are refused");
@@ -328,7 +374,7 @@ server_cb (SoupServer        *server,
    */
   if (g_str_has_prefix (path, "/api/") &&
       strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0 &&
-      !origin_allowed (self, msg))
+      !ed_daemon_origin_allowed (self, msg))
     {
       ed_http_set_route (msg, "/api (cross-origin)");
       ed_http_reply_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden",
@@ -469,6 +515,7 @@ ed_daemon_finalize (GObject *object)
   g_clear_pointer (&self->config, ed_config_free);
   g_clear_pointer (&self->router, ed_router_free);
   g_clear_pointer (&self->throttle, ed_login_throttle_free);
+  g_clear_pointer (&self->metrics, ed_metrics_free);
   g_clear_pointer (&self->url, g_free);
   g_clear_pointer (&self->public_url, g_free);
   g_clear_pointer (&self->dummy_hash, g_free);
@@ -499,6 +546,7 @@ ed_daemon_init (EdDaemon *self)
   self->lock_fd = -1;
   self->router = ed_router_new ();
   self->throttle = ed_login_throttle_new ();
+  self->metrics = ed_metrics_new ();
 }
 
 /**
@@ -615,6 +663,8 @@ ed_daemon_start (EdDaemon  *self,
   if (!(self->dummy_hash = ed_password_hash (dummy_password, error)))
     return FALSE;
 
+  self->live = ed_live_hub_new (self->store);
+
   self->server = soup_server_new ("server-header", "eventdeskd/" PACKAGE_VERSION " ", NULL);
   if (self->config->tls_cert != NULL)
     {
@@ -652,6 +702,7 @@ ed_daemon_start (EdDaemon  *self,
     return FALSE;
   if (!ed_daemon_add_unsubscribe_routes (self, error))
     return FALSE;
+  ed_daemon_add_live_routes (self);
 
   if (!listen_on (self, error))
     return FALSE;
@@ -720,6 +771,12 @@ ed_daemon_stop (EdDaemon *self)
     {
       ed_mailer_stop (self->mailer);
       g_clear_object (&self->mailer);
+    }
+
+  if (self->live != NULL)
+    {
+      ed_live_hub_close_all (self->live);
+      g_clear_object (&self->live);
     }
 
   if (self->server != NULL)

@@ -44,6 +44,10 @@ struct _EdImportJob
   EdImportResumeFunc  resume_func;
   gpointer            resume_data;
 
+  /* set before the worker starts */
+  EdImportProgressFunc progress_func;
+  gpointer            progress_data;
+
   /* guarded by mutex */
   GMutex              mutex;
   GCond               cond;
@@ -144,6 +148,16 @@ ed_import_job_set_resume_func (EdImportJob        *self,
 {
   self->resume_func = func;
   self->resume_data = user_data;
+}
+
+/* Before ed_import_job_run_async(): the live feed follows the import. */
+void
+ed_import_job_set_progress_func (EdImportJob          *self,
+                                 EdImportProgressFunc  func,
+                                 gpointer              user_data)
+{
+  self->progress_func = func;
+  self->progress_data = user_data;
 }
 
 static gboolean
@@ -268,6 +282,9 @@ publish_progress (EdImportJob          *self,
   if (self->state != ED_IMPORT_STATE_FAILED)
     self->state = state;
   g_mutex_unlock (&self->mutex);
+
+  if (self->progress_func != NULL)
+    self->progress_func (self->event_id, self->progress_data);
 }
 
 static gboolean
@@ -521,6 +538,9 @@ import_thread (GTask        *task,
     }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->mutex);
+
+  if (self->progress_func != NULL)
+    self->progress_func (self->event_id, self->progress_data);
 
   if (report != NULL)
     g_task_return_pointer (task, g_steal_pointer (&report), (GDestroyNotify) ed_import_report_free);

@@ -23,6 +23,10 @@ typedef struct _EdImportJob EdImportJob;
  */
 typedef void (*EdImportResumeFunc) (gpointer user_data);
 
+/* Called from the job's worker thread when its progress moved. */
+typedef void (*EdImportProgressFunc) (gint64   event_id,
+                                      gpointer user_data);
+
 EdImportJob    *ed_import_job_new              (const char          *db_path,
                                                 gint64               event_id,
                                                 EdImportMode         mode,
@@ -34,6 +38,9 @@ gint64          ed_import_job_get_event_id     (EdImportJob         *self);
 EdImportState   ed_import_job_get_state        (EdImportJob         *self);
 void            ed_import_job_set_resume_func  (EdImportJob         *self,
                                                 EdImportResumeFunc   func,
+                                                gpointer             user_data);
+void            ed_import_job_set_progress_func (EdImportJob        *self,
+                                                EdImportProgressFunc func,
                                                 gpointer             user_data);
 
 void            ed_import_job_run_async        (EdImportJob         *self,

@@ -324,6 +324,7 @@ handle_update_event (EdRequest *request,
       return;
     }
 
+  ed_live_hub_event_changed (self->live, event->id);
   if (n_promoted > 0)
     ed_daemon_wake_mailer (self);
 
@@ -370,6 +371,7 @@ handle_delete_event (EdRequest *request,
       return;
     }
 
+  ed_live_hub_event_changed (self->live, request->ids[0]);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                     "ED_ADMIN", request->username,
                     "MESSAGE", "Admin “%s” deleted event %" G_GINT64_FORMAT " with %" G_GINT64_FORMAT " guests",

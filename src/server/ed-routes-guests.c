@@ -362,6 +362,7 @@ handle_create_guest (EdRequest *request,
       return;
     }
 
+  ed_live_hub_event_changed (self->live, guest->event_id);
   location = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, guest->id);
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
                                 "Location", location);
@@ -499,6 +500,7 @@ handle_update_guest (EdRequest *request,
   if (answer.wanted && outcome.result == ED_RSVP_RESULT_CHANGED)
     ed_daemon_wake_mailer (self);
 
+  ed_live_hub_event_changed (self->live, guest->event_id);
   if (answer.wanted && outcome.result == ED_RSVP_RESULT_CHANGED)
     g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                       "ED_ADMIN", request->username,
@@ -522,13 +524,16 @@ handle_delete_guest (EdRequest *request,
 {
   EdDaemon *self = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(EdGuest) guest = NULL;
 
-  if (!ed_store_delete_guest (self->store, request->ids[0], &error))
+  if (!(guest = ed_store_get_guest (self->store, request->ids[0], &error)) ||
+      !ed_store_delete_guest (self->store, request->ids[0], &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
     }
 
+  ed_live_hub_event_changed (self->live, guest->event_id);
   ed_http_reply_empty (request->msg, SOUP_STATUS_NO_CONTENT);
 }
 

@@ -55,6 +55,7 @@ typedef struct
   GPtrArray *pending; /* PendingAnswer, in order of arrival, for the next batch */
   gboolean   writing; /* a batch is in the worker thread */
   EdDaemon  *daemon;  /* borrowed: it owns the state */
+  EdLiveHub *live;    /* told of the events whose answers were committed */
 } RsvpState;
 
 /* A batch in the worker thread; it touches nothing else. */
@@ -87,6 +88,7 @@ rsvp_state_clear (RsvpState *state)
   g_clear_object (&state->writer);
   g_clear_pointer (&state->pending, g_ptr_array_unref);
   g_clear_pointer (&state->tokens, ed_rsvp_token_cache_free);
+  g_clear_object (&state->live);
 }
 
 static void
@@ -227,6 +229,22 @@ lookup_link (EdDaemon   *self,
   *guest_out = g_steal_pointer (&guest);
   if (event_out != NULL)
     *event_out = g_steal_pointer (&event);
+  return TRUE;
+}
+
+/* For the public live channel: the event of a working link. */
+gboolean
+ed_daemon_check_rsvp_link (EdDaemon    *self,
+                           const char  *token,
+                           gint64      *event_id,
+                           GError     **error)
+{
+  g_autoptr(EdGuest) guest = NULL;
+
+  if (!lookup_link (self, token, &guest, NULL, error))
+    return FALSE;
+
+  *event_id = guest->event_id;
   return TRUE;
 }
 
@@ -545,6 +563,8 @@ on_batch_written_cb (GObject      *source_object,
     {
       PendingAnswer *pending = g_ptr_array_index (batch->answers, i);
 
+      if (batch->committed && batch->outcomes[i].result == ED_RSVP_RESULT_CHANGED)
+        ed_live_hub_event_changed (state->live, pending->answer.event_id);
       if (batch->committed)
         reply_answer (pending, &batch->outcomes[i], batch->errors[i]);
       else
@@ -819,6 +839,7 @@ ed_daemon_add_rsvp_routes (EdDaemon  *self,
   state->daemon = self;
   state->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_answer_free);
   state->tokens = ed_rsvp_token_cache_new (TOKEN_CACHE_SIZE);
+  state->live = g_object_ref (self->live);
   g_object_set_data_full (G_OBJECT (self), STATE_KEY, state, (GDestroyNotify) release_state);
 
   ed_router_add (self->router, "GET", "/r/static/{token}", ED_ROUTE_PUBLIC, handle_static);

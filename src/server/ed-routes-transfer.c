@@ -241,6 +241,25 @@ on_upload_finished_cb (SoupServerMessage *msg,
   ed_import_job_break_input (upload->job, "upload_incomplete", message);
 }
 
+/* On the import's worker thread. */
+static void
+on_import_progress_cb (gint64   event_id,
+                       gpointer user_data)
+{
+  ed_live_hub_event_changed_from_thread (user_data, event_id);
+}
+
+/* The latest import into the event (running or finished), or NULL. */
+EdImportJob *
+ed_daemon_get_import (EdDaemon *self,
+                      gint64    event_id)
+{
+  if (self->transfers == NULL)
+    return NULL;
+
+  return g_hash_table_lookup (self->transfers->imports, &event_id);
+}
+
 static gboolean
 is_csv_content_type (SoupServerMessage *msg)
 {
@@ -337,6 +356,7 @@ handle_import_headers (EdRequest *request,
   upload->alive = TRUE;
   upload->job = ed_import_job_new (transfers->db_path, event->id, mode, length);
   ed_import_job_set_resume_func (upload->job, on_upload_resume_cb, upload);
+  ed_import_job_set_progress_func (upload->job, on_import_progress_cb, self->live);
   g_hash_table_replace (transfers->imports, g_memdup2 (&event->id, sizeof event->id),
                         ed_import_job_ref (upload->job));
 

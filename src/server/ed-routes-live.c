@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "ed-daemon-private.h"
+#include "ed-error.h"
+#include "ed-http-util.h"
+#include "ed-json-util.h"
+#include "ed-time-util.h"
+#include "ed-validate.h"
+
+/* The live feed's WebSockets (/api/v1/live for the admin app,
+ * /r/{token}/live for the RSVP page), timelines and /metrics. The feed
+ * itself is EdLiveHub; docs/live.md describes its messages.
+ *
+ * The upgrades are routes like any other, so that the router's patterns,
+ * logs and metrics cover them: the route checks the request, answers the
+ * handshake, and once libsoup has written the 101 it takes the connection
+ * over and hands it to the hub.
+ */
+
+#define MAX_TIMELINE_BUCKETS 2000
+#define MAX_BUCKET_SECONDS (366 * 24 * 3600)
+
+typedef enum
+{
+  UPGRADE_ADMIN,
+  UPGRADE_PUBLIC,
+} UpgradeKind;
+
+typedef struct
+{
+  EdDaemon    *daemon;
+  UpgradeKind  kind;
+  GSocket     *socket;
+  gint64       expires_at;  /* admin: the bearer token's session end, or 0 */
+  gint64       event_id;    /* public */
+  char        *address;
+} Upgrade;
+
+static void
+upgrade_free (Upgrade *upgrade)
+{
+  g_clear_object (&upgrade->daemon);
+  g_clear_object (&upgrade->socket);
+  g_free (upgrade->address);
+  g_free (upgrade);
+}
+
+static void
+on_wrote_informational_cb (SoupServerMessage *msg,
+                           Upgrade           *upgrade)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  EdDaemon *self = upgrade->daemon;
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+
+  g_object_ref (msg);
+  ed_daemon_request_stolen (self, msg);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream != NULL && self->live != NULL)
+    {
+      connection = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
+                                                  SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+      if (upgrade->kind == UPGRADE_ADMIN)
+        ed_live_hub_add_admin (self->live, connection, upgrade->socket, upgrade->expires_at);
+      else
+        ed_live_hub_add_public (self->live, connection, upgrade->socket, upgrade->event_id, upgrade->address);
+    }
+  g_object_unref (msg);
+}
+
+/* Checks that @request asks for a WebSocket from an allowed page, and
+ * answers the handshake; the hub gets the connection once the 101 is out.
+ */
+static gboolean
+begin_upgrade (EdDaemon  *self,
+               EdRequest *request,
+               Upgrade   *upgrade)
+{
+  SoupServerMessage *msg = request->msg;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+    {
+      ed_http_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "websocket_required",
+                           "This address is a WebSocket: connect with an Upgrade: websocket request");
+      upgrade_free (upgrade);
+      return FALSE;
+    }
+  if (!ed_daemon_origin_allowed (self, msg))
+    {
+      ed_http_reply_error (msg, SOUP_STATUS_FORBIDDEN, "forbidden",
+                           "Requests from pages of other sites are refused");
+      upgrade_free (upgrade);
+      return FALSE;
+    }
+
+  socket = soup_server_message_get_socket (msg);
+  if (socket == NULL || !soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    {
+      if (soup_server_message_get_status (msg) == 0)
+        ed_http_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "websocket_required",
+                             "The WebSocket handshake failed");
+      upgrade_free (upgrade);
+      return FALSE;
+    }
+
+  upgrade->daemon = g_object_ref (self);
+  upgrade->socket = g_object_ref (socket);
+  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (on_wrote_informational_cb),
+                         upgrade, (GClosureNotify) upgrade_free, 0);
+  return TRUE;
+}
+
+/* GET /api/v1/live */
+static void
+handle_live (EdRequest *request,
+             gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->msg);
+  const char *authorization = soup_message_headers_get_one (headers, "Authorization");
+  Upgrade *upgrade = g_new0 (Upgrade, 1);
+
+  upgrade->kind = UPGRADE_ADMIN;
+
+  /* A native client authenticates on the upgrade; a browser cannot set
+   * the header and sends an "auth" message first instead.
+   */
+  if (authorization != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+        g_set_error_literal (&error, ED_ERROR, ED_ERROR_UNAUTHORIZED,
+                             "The Authorization header must be “Bearer TOKEN”");
+      else
+        upgrade->expires_at = ed_daemon_verify_session (self, authorization + 7, &error);
+
+      if (error != NULL)
+        {
+          ed_http_reply_gerror (request->msg, error);
+          upgrade_free (upgrade);
+          return;
+        }
+    }
+
+  begin_upgrade (self, request, upgrade);
+}
+
+/* GET /r/{token}/live: seats left, for the guest's page. */
+static void
+handle_public_live (EdRequest *request,
+                    gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+  const char *address = soup_server_message_get_remote_host (request->msg);
+  Upgrade *upgrade = g_new0 (Upgrade, 1);
+
+  upgrade->kind = UPGRADE_PUBLIC;
+  upgrade->address = g_strdup (address);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Cache-Control", "no-store");
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Referrer-Policy", "no-referrer");
+
+  if (!ed_daemon_check_rsvp_link (self, request->token, &upgrade->event_id, &error))
+    {
+      if (g_error_matches (error, ED_ERROR, ED_ERROR_NOT_FOUND))
+        ed_http_reply_error (request->msg, SOUP_STATUS_NOT_FOUND, "invalid_link", "This link doesn’t work");
+      else
+        ed_http_reply_gerror (request->msg, error);
+      upgrade_free (upgrade);
+      return;
+    }
+
+  if (!ed_live_hub_may_add_public (self->live, address))
+    {
+      ed_http_reply_error (request->msg, ED_HTTP_STATUS_TOO_MANY_REQUESTS, "too_many_connections",
+                           "This address already has the most live connections allowed; "
+                           "close a page or use GET /r/TOKEN/seats");
+      upgrade_free (upgrade);
+      return;
+    }
+
+  begin_upgrade (self, request, upgrade);
+}
+
+static gint64
+on_live_auth_cb (const char  *token,
+                 gpointer     user_data,
+                 GError     **error)
+{
+  return ed_daemon_verify_session (user_data, token, error);
+}
+
+/* The "import" member of the admin feed. */
+static void
+add_import_progress_cb (gint64       event_id,
+                        JsonBuilder *builder,
+                        gpointer     user_data)
+{
+  EdImportJob *job = ed_daemon_get_import (user_data, event_id);
+
+  json_builder_set_member_name (builder, "import");
+  if (job == NULL)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  ed_import_job_add_progress (job, builder);
+  json_builder_end_object (builder);
+}
+
+/* Timelines */
+
+typedef struct
+{
+  JsonBuilder *builder;
+  gint64       totals[ED_RSVP_N_STATUSES];
+  gint64       sent;
+  gint64       retried;
+  gint64       failed;
+} TimelineState;
+
+static void
+add_answers (JsonBuilder  *builder,
+             const gint64 *answers)
+{
+  json_builder_set_member_name (builder, "answers");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < ED_RSVP_N_STATUSES; i++)
+    ed_json_add_int (builder, ed_rsvp_status_to_string (i), answers[i]);
+  json_builder_end_object (builder);
+}
+
+static void
+add_messages (JsonBuilder *builder,
+              gint64       sent,
+              gint64       retried,
+              gint64       failed)
+{
+  json_builder_set_member_name (builder, "messages");
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "sent", sent);
+  ed_json_add_int (builder, "retried", retried);
+  ed_json_add_int (builder, "failed", failed);
+  json_builder_end_object (builder);
+}
+
+static void
+on_timeline_bucket_cb (const EdTimelineBucket *bucket,
+                       gpointer                user_data)
+{
+  TimelineState *state = user_data;
+
+  json_builder_begin_object (state->builder);
+  ed_json_add_time (state->builder, "start", bucket->start);
+  add_answers (state->builder, bucket->answers);
+  add_messages (state->builder, bucket->sent, bucket->retried, bucket->failed);
+  json_builder_end_object (state->builder);
+
+  for (guint i = 0; i < ED_RSVP_N_STATUSES; i++)
+    state->totals[i] += bucket->answers[i];
+  state->sent += bucket->sent;
+  state->retried += bucket->retried;
+  state->failed += bucket->failed;
+}
+
+/* A bucket of whole minutes that divides an hour, or of whole hours. */
+static gboolean
+bucket_is_valid (gint64 bucket)
+{
+  return bucket >= 60 && bucket % 60 == 0 && (3600 % bucket == 0 || bucket % 3600 == 0);
+}
+
+/* GET /api/v1/events/{id}/timeline?bucket=SECONDS */
+static void
+handle_timeline (EdRequest *request,
+                 gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  TimelineState state = { 0 };
+  gint64 bucket = 0;
+  gint64 from, to, n_buckets;
+
+  if (ed_request_get_query (request, "bucket") == NULL)
+    ed_validate_fail (fields, "bucket", "is required: the length of a bucket in seconds, such as 3600");
+  else if (ed_validate_query_int (request->query, "bucket", 60, MAX_BUCKET_SECONDS, 0, &bucket, fields) &&
+           !bucket_is_valid (bucket))
+    ed_validate_fail (fields, "bucket",
+                      "must be a whole number of minutes that divides an hour (60, 300, 600, 900, 1800…) "
+                      "or a whole number of hours (3600, 86400…)");
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  /* The event's life so far, in whole buckets from its creation. */
+  from = event->created_at - event->created_at % bucket;
+  to = MAX (ed_time_now () + 1, from + 1);
+  n_buckets = (to - from + bucket - 1) / bucket;
+  if (n_buckets > MAX_TIMELINE_BUCKETS)
+    {
+      gint64 smallest = (to - from + MAX_TIMELINE_BUCKETS - 1) / MAX_TIMELINE_BUCKETS;
+
+      ed_validate_fail (fields, "bucket",
+                        "is too small: the event’s history would take %" G_GINT64_FORMAT " buckets, "
+                        "and at most %d are given; use %" G_GINT64_FORMAT " seconds or more",
+                        n_buckets, MAX_TIMELINE_BUCKETS,
+                        smallest <= 3600 ? smallest : (smallest + 3599) / 3600 * 3600);
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "event_id", event->id);
+  ed_json_add_int (builder, "bucket", bucket);
+  ed_json_add_time (builder, "from", from);
+  ed_json_add_time (builder, "to", from + n_buckets * bucket);
+  json_builder_set_member_name (builder, "buckets");
+  json_builder_begin_array (builder);
+  state.builder = builder;
+  if (!ed_store_get_timeline (self->store, event->id, from, to, bucket, on_timeline_bucket_cb, &state, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "totals");
+  json_builder_begin_object (builder);
+  add_answers (builder, state.totals);
+  add_messages (builder, state.sent, state.retried, state.failed);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* /metrics */
+
+static gboolean
+append_store_metrics (EdDaemon  *self,
+                      GString   *out,
+                      GError   **error)
+{
+  gint64 guests[ED_RSVP_N_STATUSES];
+  gint64 seats_taken = 0;
+  gint64 size;
+  EdQueueCounts queue;
+  static const char * const states[] = { "queued", "sending", "sent", "retry", "failed", "cancelled" };
+  gint64 counts[G_N_ELEMENTS (states)];
+
+  if (!ed_store_get_rsvp_totals (self->store, guests, &seats_taken, error) ||
+      !ed_store_count_queue (self->store, &queue, error) ||
+      (size = ed_store_get_database_size (self->store, error)) < 0)
+    return FALSE;
+
+  ed_metrics_append_family (out, "eventdesk_rsvp_guests", "gauge", "Guests of all events by RSVP status");
+  for (guint i = 0; i < ED_RSVP_N_STATUSES; i++)
+    ed_metrics_append_sample (out, "eventdesk_rsvp_guests", "status", ed_rsvp_status_to_string (i), guests[i]);
+  ed_metrics_append_family (out, "eventdesk_rsvp_seats_taken", "gauge",
+                            "Seats taken by accepted guests, all events");
+  ed_metrics_append_sample (out, "eventdesk_rsvp_seats_taken", NULL, NULL, seats_taken);
+
+  counts[0] = queue.queued;
+  counts[1] = queue.sending;
+  counts[2] = queue.sent;
+  counts[3] = queue.retry;
+  counts[4] = queue.failed;
+  counts[5] = queue.cancelled;
+  ed_metrics_append_family (out, "eventdesk_queue_messages", "gauge", "Messages of the mail queue by state");
+  for (guint i = 0; i < G_N_ELEMENTS (states); i++)
+    ed_metrics_append_sample (out, "eventdesk_queue_messages", "state", states[i], counts[i]);
+
+  ed_metrics_append_family (out, "eventdesk_database_size_bytes", "gauge",
+                            "Size of the database file and its write-ahead log");
+  ed_metrics_append_sample (out, "eventdesk_database_size_bytes", NULL, NULL, size);
+
+  return TRUE;
+}
+
+static void
+append_live_metrics (EdDaemon *self,
+                     GString  *out)
+{
+  EdLiveHubStats stats;
+
+  ed_live_hub_get_stats (self->live, &stats);
+
+  ed_metrics_append_family (out, "eventdesk_live_clients", "gauge", "Open WebSockets of the live feed, by channel");
+  ed_metrics_append_sample (out, "eventdesk_live_clients", "channel", "admin", stats.admin_clients);
+  ed_metrics_append_sample (out, "eventdesk_live_clients", "channel", "public", stats.public_clients);
+  ed_metrics_append_family (out, "eventdesk_live_updates_sent_total", "counter",
+                            "Live-feed snapshots and updates sent");
+  ed_metrics_append_sample (out, "eventdesk_live_updates_sent_total", NULL, NULL, stats.updates_sent);
+  ed_metrics_append_family (out, "eventdesk_live_updates_held_total", "counter",
+                            "Live-feed updates held back for clients that did not keep up");
+  ed_metrics_append_sample (out, "eventdesk_live_updates_held_total", NULL, NULL, stats.updates_skipped);
+  ed_metrics_append_family (out, "eventdesk_live_clients_closed_slow_total", "counter",
+                            "Live-feed clients closed for not reading their updates");
+  ed_metrics_append_sample (out, "eventdesk_live_clients_closed_slow_total", NULL, NULL, stats.clients_closed_slow);
+}
+
+/* GET /metrics, without a session: see docs/live.md for why. */
+static void
+handle_metrics (EdRequest *request,
+                gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+  GString *out = g_string_sized_new (4096);
+  gsize length;
+
+  if (!append_store_metrics (self, out, &error))
+    {
+      g_string_free (out, TRUE);
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  append_live_metrics (self, out);
+  ed_metrics_append_requests (self->metrics, out);
+
+  length = out->len;
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_status (request->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (request->msg, "text/plain; version=0.0.4; charset=utf-8",
+                                    SOUP_MEMORY_TAKE, g_string_free (out, FALSE), length);
+}
+
+void
+ed_daemon_add_live_routes (EdDaemon *self)
+{
+  ed_live_hub_set_auth_func (self->live, on_live_auth_cb, self);
+  ed_live_hub_add_snapshot_func (self->live, add_import_progress_cb, self);
+
+  ed_router_add (self->router, "GET", "/api/v1/live", ED_ROUTE_PUBLIC, handle_live);
+  ed_router_add (self->router, "GET", "/r/{token}/live", ED_ROUTE_PUBLIC, handle_public_live);
+  ed_router_add (self->router, "GET", "/api/v1/events/{id}/timeline", ED_ROUTE_AUTH, handle_timeline);
+  ed_router_add (self->router, "GET", "/metrics", ED_ROUTE_PUBLIC, handle_metrics);
+}
