@@ -620,6 +620,70 @@ test_push (Fixture       *fixture,
     }
 }
 
+static double metric_value (Fixture    *fixture,
+                            const char *series);
+
+/* A campaign's progress, pushed as the mailer sends (into the test
+ * daemon's own Maildir).
+ */
+static void
+test_campaign (Fixture       *fixture,
+               gconstpointer  user_data)
+{
+  g_autoptr(Live) live = NULL;
+  g_autoptr(EdTestResponse) created = NULL;
+  g_autoptr(EdTestResponse) launched = NULL;
+  gint64 event_id = create_event (fixture, 10);
+  gint64 campaign_id;
+  JsonObject *object;
+  JsonObject *campaign = NULL;
+  JsonObject *mail;
+
+  for (guint i = 0; i < 3; i++)
+    create_guest (fixture, event_id, i);
+
+  live = live_open (fixture, "/api/v1/live", fixture->token);
+  live_expect (live, "authenticated");
+  live_subscribe (live, event_id);
+  object = live_expect (live, "snapshot");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "campaigns")), ==, 0);
+  mail = get_object (object, "mail");
+  g_assert_true (json_object_has_member (mail, "send_rate"));
+
+  created = api (fixture, "POST", "{}", "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", event_id);
+  ed_test_assert_status (created, SOUP_STATUS_CREATED);
+  campaign_id = get_int (ed_test_response_get_object (created), "id");
+  launched = api (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/launch", campaign_id);
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+
+  /* Queued, then sent: the feed follows to the end. */
+  for (;;)
+    {
+      Received *received = live_next (live, WAIT_MS);
+      JsonArray *campaigns;
+
+      g_assert_nonnull (received);
+      campaigns = json_object_get_array_member (received->object, "campaigns");
+      if (json_array_get_length (campaigns) != 1)
+        continue;
+      campaign = json_array_get_object_element (campaigns, 0);
+      if (get_int (get_object (campaign, "counts"), "sent") == 3)
+        {
+          object = received->object;
+          break;
+        }
+    }
+  g_assert_cmpint (get_int (campaign, "id"), ==, campaign_id);
+  g_assert_cmpstr (json_object_get_string_member (campaign, "kind"), ==, "invitation");
+  g_assert_true (json_object_has_member (campaign, "send_rate"));
+  g_assert_cmpint (get_int (get_object (object, "queue"), "sent"), ==, 3);
+  g_assert_cmpint (get_int (get_object (object, "queue"), "queued"), ==, 0);
+
+  g_assert_cmpfloat (metric_value (fixture, "eventdesk_mail_messages_total{result=\"sent\"}"), ==, 3);
+  g_assert_cmpfloat (metric_value (fixture, "eventdesk_queue_messages{state=\"sent\"}"), ==, 3);
+  g_assert_cmpfloat (metric_value (fixture, "eventdesk_smtp_replies_total{class=\"none\"}"), ==, 3);
+}
+
 /* A burst of answers */
 
 typedef struct
@@ -1489,6 +1553,7 @@ main (int   argc,
 
   g_test_add ("/live/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
   g_test_add ("/live/push", Fixture, NULL, fixture_set_up, test_push, fixture_tear_down);
+  g_test_add ("/live/campaign", Fixture, NULL, fixture_set_up, test_campaign, fixture_tear_down);
   g_test_add ("/live/burst", Fixture, NULL, fixture_set_up, test_burst, fixture_tear_down);
   g_test_add ("/live/stalled", Fixture, NULL, fixture_set_up, test_stalled, fixture_tear_down);
   g_test_add ("/live/public", Fixture, NULL, fixture_set_up, test_public, fixture_tear_down);

@@ -57,6 +57,9 @@ EdStore *ed_daemon_open_writer     (EdDaemon  *self,
 gboolean ed_daemon_add_unsubscribe_routes (EdDaemon  *self,
                                            GError   **error);
 void ed_daemon_add_live_routes     (EdDaemon *self);
+void ed_daemon_follow_mailer       (EdDaemon *self);
+void ed_daemon_campaign_changed    (EdDaemon *self,
+                                    gint64    campaign_id);
 
 gboolean     ed_daemon_origin_allowed  (EdDaemon           *self,
                                         SoupServerMessage  *msg);

@@ -713,6 +713,7 @@ ed_daemon_start (EdDaemon  *self,
 
   if (!start_mailer (self, error))
     return FALSE;
+  ed_daemon_follow_mailer (self);
 
   self->prune_source = g_timeout_add_seconds (PRUNE_INTERVAL_SECONDS, prune_sessions_cb, self);
 

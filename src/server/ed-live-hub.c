@@ -9,6 +9,7 @@
 #include <linux/sockios.h>
 #endif
 
+#include "ed-campaign.h"
 #include "ed-error.h"
 #include "ed-json-util.h"
 #include "ed-live-hub.h"
@@ -32,10 +33,11 @@
  * latest. A client that stays lagging for STUCK_TIMEOUT_US is closed with
  * a reason. Nothing here ever waits for a client.
  *
- * The mail part of a snapshot (campaigns, queue, errors) counts an
- * event's messages through an index; it is refreshed at most every
- * MAIL_REFRESH_US per event, and a refresh that was held back happens on
- * a later tick, so the final numbers still go out.
+ * The mail part of a snapshot (campaigns, queue, errors) reads the
+ * campaigns' counters and walks the failed attempts from the newest; it
+ * is refreshed at most every MAIL_REFRESH_US per event, and a refresh
+ * that was held back happens on a later tick, so the final numbers still
+ * go out.
  */
 
 #define AUTH_TIMEOUT_S 5
@@ -43,7 +45,7 @@
 #define MAX_INCOMING_BYTES 4096
 #define SLOW_OUTQ_BYTES (64 * 1024)
 #define STUCK_TIMEOUT_US (5 * G_USEC_PER_SEC)
-#define MAIL_REFRESH_US G_USEC_PER_SEC
+#define MAIL_REFRESH_US (G_USEC_PER_SEC / 2)
 #define ERRORS_SHOWN 5
 #define PUBLIC_PER_ADDRESS 4
 #define KEEPALIVE_S 30
@@ -118,6 +120,8 @@ struct _EdLiveHub
 
   EdLiveAuthFunc      auth_func;
   gpointer            auth_data;
+  EdLiveRateFunc      rate_func;
+  gpointer            rate_data;
 
   /* changes reported by other threads */
   GMutex              thread_lock;
@@ -163,17 +167,13 @@ now_ms (void)
 /* Building */
 
 static JsonNode *
-queue_counts_node (const EdQueueCounts *counts)
+message_counts_node (const EdMessageCounts *counts)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
-  ed_json_add_int (builder, "queued", counts->queued);
-  ed_json_add_int (builder, "sending", counts->sending);
-  ed_json_add_int (builder, "sent", counts->sent);
-  ed_json_add_int (builder, "retry", counts->retry);
-  ed_json_add_int (builder, "failed", counts->failed);
-  ed_json_add_int (builder, "cancelled", counts->cancelled);
+  for (guint i = 0; i < ED_MESSAGE_N_STATES; i++)
+    ed_json_add_int (builder, ed_message_state_to_string (i), counts->states[i]);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
@@ -202,26 +202,31 @@ build_mail_part (EdLiveHub  *self,
   g_autoptr(GPtrArray) campaigns = NULL;
   g_autoptr(GPtrArray) errors = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  EdQueueCounts totals;
+  EdMessageCounts totals;
 
   if (!(campaigns = ed_store_list_campaign_progress (self->store, event->id, &totals, error)) ||
       !(errors = ed_store_list_delivery_errors (self->store, event->id, ERRORS_SHOWN, error)))
     return FALSE;
 
   g_clear_pointer (&event->queue, json_node_unref);
-  event->queue = queue_counts_node (&totals);
+  event->queue = message_counts_node (&totals);
 
   json_builder_begin_array (builder);
   for (guint i = 0; i < campaigns->len; i++)
     {
       EdCampaignProgress *campaign = g_ptr_array_index (campaigns, i);
-      g_autoptr(JsonNode) counts = queue_counts_node (&campaign->counts);
+      g_autoptr(JsonNode) counts = message_counts_node (&campaign->counts);
 
       json_builder_begin_object (builder);
       ed_json_add_int (builder, "id", campaign->id);
       ed_json_add_string (builder, "kind", campaign->kind);
       ed_json_add_string (builder, "state", campaign->state);
       add_node (builder, "counts", counts);
+      if (self->rate_func != NULL)
+        {
+          json_builder_set_member_name (builder, "send_rate");
+          json_builder_add_double_value (builder, self->rate_func (campaign->id, self->rate_data));
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -1012,6 +1017,18 @@ ed_live_hub_set_auth_func (EdLiveHub      *self,
 
   self->auth_func = func;
   self->auth_data = user_data;
+}
+
+/* Gives each campaign of the feed its send rate (from the mailer). */
+void
+ed_live_hub_set_rate_func (EdLiveHub      *self,
+                           EdLiveRateFunc  func,
+                           gpointer        user_data)
+{
+  g_return_if_fail (ED_IS_LIVE_HUB (self));
+
+  self->rate_func = func;
+  self->rate_data = user_data;
 }
 
 /**

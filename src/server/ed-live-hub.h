@@ -36,6 +36,10 @@ typedef void   (*EdLiveSnapshotFunc) (gint64        event_id,
                                       JsonBuilder  *builder,
                                       gpointer      user_data);
 
+/* The current send rate of a campaign, messages per second. */
+typedef double (*EdLiveRateFunc)     (gint64        campaign_id,
+                                      gpointer      user_data);
+
 typedef struct
 {
   guint   admin_clients;
@@ -51,6 +55,9 @@ void       ed_live_hub_set_auth_func     (EdLiveHub           *self,
                                           gpointer             user_data);
 void       ed_live_hub_add_snapshot_func (EdLiveHub           *self,
                                           EdLiveSnapshotFunc   func,
+                                          gpointer             user_data);
+void       ed_live_hub_set_rate_func     (EdLiveHub           *self,
+                                          EdLiveRateFunc       func,
                                           gpointer             user_data);
 
 void       ed_live_hub_event_changed     (EdLiveHub           *self,

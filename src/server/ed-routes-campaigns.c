@@ -567,6 +567,7 @@ on_action_done_cb (GObject      *source_object,
       if (job->action == ED_CAMPAIGN_ACTION_LAUNCH || job->action == ED_CAMPAIGN_ACTION_RESUME ||
           job->action == ED_CAMPAIGN_ACTION_RETRY_FAILED)
         ed_daemon_wake_mailer (job->daemon);
+      ed_daemon_campaign_changed (job->daemon, job->campaign_id);
       reply_campaign (job->daemon, request, SOUP_STATUS_OK, job->campaign_id);
     }
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "ed-campaign.h"
 #include "ed-daemon-private.h"
 #include "ed-error.h"
 #include "ed-http-util.h"
@@ -224,6 +225,75 @@ add_import_progress_cb (gint64       event_id,
   json_builder_end_object (builder);
 }
 
+/* The mailer's part of the admin feed: its rates, and which events its
+ * progress changed.
+ */
+static void
+add_mail_cb (gint64       event_id,
+             JsonBuilder *builder,
+             gpointer     user_data)
+{
+  EdDaemon *self = user_data;
+  EdMailerStats stats;
+
+  json_builder_set_member_name (builder, "mail");
+  if (self->mailer == NULL)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+
+  ed_mailer_get_stats (self->mailer, &stats);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "send_rate");
+  json_builder_add_double_value (builder, stats.send_rate);
+  json_builder_set_member_name (builder, "rate_limit");
+  json_builder_add_double_value (builder, stats.rate_limit);
+  ed_json_add_boolean (builder, "throttled", stats.throttled);
+  ed_json_add_int (builder, "in_flight", stats.in_flight);
+  json_builder_end_object (builder);
+}
+
+static double
+get_campaign_rate_cb (gint64   campaign_id,
+                      gpointer user_data)
+{
+  EdDaemon *self = user_data;
+
+  return self->mailer != NULL ? ed_mailer_get_campaign_rate (self->mailer, campaign_id) : 0.0;
+}
+
+static void
+on_mailer_progress_cb (EdMailer *mailer,
+                       GArray   *event_ids,
+                       EdDaemon *self)
+{
+  for (guint i = 0; i < event_ids->len; i++)
+    ed_live_hub_event_changed (self->live, g_array_index (event_ids, gint64, i));
+}
+
+/* Once the mailer runs: its progress marks events changed. */
+void
+ed_daemon_follow_mailer (EdDaemon *self)
+{
+  g_return_if_fail (self->mailer != NULL);
+
+  g_signal_connect_object (self->mailer, "progress", G_CALLBACK (on_mailer_progress_cb), self, 0);
+}
+
+/* A campaign was launched, paused, resumed, cancelled or retried: its
+ * event's queue changed.
+ */
+void
+ed_daemon_campaign_changed (EdDaemon *self,
+                            gint64    campaign_id)
+{
+  g_autoptr(EdCampaign) campaign = ed_store_get_campaign (self->store, campaign_id, NULL);
+
+  if (campaign != NULL)
+    ed_live_hub_event_changed (self->live, campaign->event_id);
+}
+
 /* Timelines */
 
 typedef struct
@@ -371,12 +441,10 @@ append_store_metrics (EdDaemon  *self,
   gint64 guests[ED_RSVP_N_STATUSES];
   gint64 seats_taken = 0;
   gint64 size;
-  EdQueueCounts queue;
-  static const char * const states[] = { "queued", "sending", "sent", "retry", "failed", "cancelled" };
-  gint64 counts[G_N_ELEMENTS (states)];
+  EdMessageCounts queue;
 
   if (!ed_store_get_rsvp_totals (self->store, guests, &seats_taken, error) ||
-      !ed_store_count_queue (self->store, &queue, error) ||
+      !ed_store_get_message_counts (self->store, 0, -1, &queue, error) ||
       (size = ed_store_get_database_size (self->store, error)) < 0)
     return FALSE;
 
@@ -387,21 +455,52 @@ append_store_metrics (EdDaemon  *self,
                             "Seats taken by accepted guests, all events");
   ed_metrics_append_sample (out, "eventdesk_rsvp_seats_taken", NULL, NULL, seats_taken);
 
-  counts[0] = queue.queued;
-  counts[1] = queue.sending;
-  counts[2] = queue.sent;
-  counts[3] = queue.retry;
-  counts[4] = queue.failed;
-  counts[5] = queue.cancelled;
   ed_metrics_append_family (out, "eventdesk_queue_messages", "gauge", "Messages of the mail queue by state");
-  for (guint i = 0; i < G_N_ELEMENTS (states); i++)
-    ed_metrics_append_sample (out, "eventdesk_queue_messages", "state", states[i], counts[i]);
+  for (guint i = 0; i < ED_MESSAGE_N_STATES; i++)
+    ed_metrics_append_sample (out, "eventdesk_queue_messages", "state", ed_message_state_to_string (i),
+                              queue.states[i]);
 
   ed_metrics_append_family (out, "eventdesk_database_size_bytes", "gauge",
                             "Size of the database file and its write-ahead log");
   ed_metrics_append_sample (out, "eventdesk_database_size_bytes", NULL, NULL, size);
 
   return TRUE;
+}
+
+static void
+append_mail_metrics (EdDaemon *self,
+                     GString  *out)
+{
+  EdMailerStats stats;
+
+  if (self->mailer == NULL)
+    return;
+
+  ed_mailer_get_stats (self->mailer, &stats);
+
+  ed_metrics_append_family (out, "eventdesk_mail_send_rate", "gauge",
+                            "Messages delivered per second, over the last few seconds");
+  ed_metrics_append_sample (out, "eventdesk_mail_send_rate", NULL, NULL, stats.send_rate);
+  ed_metrics_append_family (out, "eventdesk_mail_rate_limit", "gauge",
+                            "The send rate in force, lower while throttled; 0 for none");
+  ed_metrics_append_sample (out, "eventdesk_mail_rate_limit", NULL, NULL, stats.rate_limit);
+  ed_metrics_append_family (out, "eventdesk_mail_throttled", "gauge",
+                            "1 while a throttling reply holds the send rate down");
+  ed_metrics_append_sample (out, "eventdesk_mail_throttled", NULL, NULL, stats.throttled ? 1 : 0);
+  ed_metrics_append_family (out, "eventdesk_mail_in_flight", "gauge",
+                            "Messages claimed by the mailer and not written back yet");
+  ed_metrics_append_sample (out, "eventdesk_mail_in_flight", NULL, NULL, stats.in_flight);
+  ed_metrics_append_family (out, "eventdesk_mail_messages_total", "counter",
+                            "Messages since the start: delivered, deferred for a retry, failed for good");
+  ed_metrics_append_sample (out, "eventdesk_mail_messages_total", "result", "sent", (double) stats.sent);
+  ed_metrics_append_sample (out, "eventdesk_mail_messages_total", "result", "retried", (double) stats.retried);
+  ed_metrics_append_sample (out, "eventdesk_mail_messages_total", "result", "failed", (double) stats.failed);
+  ed_metrics_append_family (out, "eventdesk_smtp_replies_total", "counter",
+                            "Delivery attempts since the start by the class of their final SMTP reply");
+  ed_metrics_append_sample (out, "eventdesk_smtp_replies_total", "class", "2xx", (double) stats.replies_2xx);
+  ed_metrics_append_sample (out, "eventdesk_smtp_replies_total", "class", "4xx", (double) stats.replies_4xx);
+  ed_metrics_append_sample (out, "eventdesk_smtp_replies_total", "class", "5xx", (double) stats.replies_5xx);
+  ed_metrics_append_sample (out, "eventdesk_smtp_replies_total", "class", "none", (double) stats.replies_none);
 }
 
 static void
@@ -442,6 +541,7 @@ handle_metrics (EdRequest *request,
       ed_http_reply_gerror (request->msg, error);
       return;
     }
+  append_mail_metrics (self, out);
   append_live_metrics (self, out);
   ed_metrics_append_requests (self->metrics, out);
 
@@ -458,6 +558,8 @@ ed_daemon_add_live_routes (EdDaemon *self)
 {
   ed_live_hub_set_auth_func (self->live, on_live_auth_cb, self);
   ed_live_hub_add_snapshot_func (self->live, add_import_progress_cb, self);
+  ed_live_hub_add_snapshot_func (self->live, add_mail_cb, self);
+  ed_live_hub_set_rate_func (self->live, get_campaign_rate_cb, self);
 
   ed_router_add (self->router, "GET", "/api/v1/live", ED_ROUTE_PUBLIC, handle_live);
   ed_router_add (self->router, "GET", "/r/{token}/live", ED_ROUTE_PUBLIC, handle_public_live);

@@ -36,37 +36,13 @@ ed_delivery_error_free (EdDeliveryError *error)
   g_free (error);
 }
 
-static gint64 *
-queue_counter (EdQueueCounts *counts,
-               const char    *state)
-{
-  if (state == NULL)
-    return NULL;
-  if (strcmp (state, "queued") == 0)
-    return &counts->queued;
-  if (strcmp (state, "sending") == 0)
-    return &counts->sending;
-  if (strcmp (state, "sent") == 0)
-    return &counts->sent;
-  if (strcmp (state, "retry") == 0)
-    return &counts->retry;
-  if (strcmp (state, "failed") == 0)
-    return &counts->failed;
-  if (strcmp (state, "cancelled") == 0)
-    return &counts->cancelled;
-  return NULL;
-}
-
 static void
-add_queue_counts (EdQueueCounts       *to,
-                  const EdQueueCounts *from)
+add_message_counts (EdMessageCounts       *to,
+                    const EdMessageCounts *from)
 {
-  to->queued += from->queued;
-  to->sending += from->sending;
-  to->sent += from->sent;
-  to->retry += from->retry;
-  to->failed += from->failed;
-  to->cancelled += from->cancelled;
+  for (guint i = 0; i < ED_MESSAGE_N_STATES; i++)
+    to->states[i] += from->states[i];
+  to->total += from->total;
 }
 
 /**
@@ -80,10 +56,10 @@ add_queue_counts (EdQueueCounts       *to,
  *   campaigns in id order, each with its messages by state
  */
 GPtrArray *
-ed_store_list_campaign_progress (EdStore        *self,
-                                 gint64          event_id,
-                                 EdQueueCounts  *totals,
-                                 GError        **error)
+ed_store_list_campaign_progress (EdStore          *self,
+                                 gint64            event_id,
+                                 EdMessageCounts  *totals,
+                                 GError          **error)
 {
   g_autoptr(GPtrArray) campaigns = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_campaign_progress_free);
   EdCampaignProgress *current = NULL;
@@ -95,18 +71,18 @@ ed_store_list_campaign_progress (EdStore        *self,
   if (totals != NULL)
     memset (totals, 0, sizeof *totals);
 
-  /* messages_campaign_state covers the count: no message row is read. */
+  /* The counters campaign_counts keeps: a few rows per campaign. */
   if (!(stmt = ed_store_prepare (self,
-                                 "SELECT c.id, c.kind, c.state, m.state, count(m.campaign_id) "
-                                 "FROM campaigns c LEFT JOIN messages m ON m.campaign_id = c.id "
-                                 "WHERE c.event_id = ? GROUP BY c.id, m.state ORDER BY c.id", error)))
+                                 "SELECT c.id, c.kind, c.state, n.state, n.messages "
+                                 "FROM campaigns c LEFT JOIN campaign_counts n ON n.campaign_id = c.id "
+                                 "WHERE c.event_id = ? ORDER BY c.id", error)))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, event_id);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (stmt, 0);
-      gint64 *counter;
+      EdMessageState state;
 
       if (current == NULL || current->id != id)
         {
@@ -117,9 +93,11 @@ ed_store_list_campaign_progress (EdStore        *self,
           g_ptr_array_add (campaigns, current);
         }
 
-      counter = queue_counter (&current->counts, (const char *) sqlite3_column_text (stmt, 3));
-      if (counter != NULL)
-        *counter += sqlite3_column_int64 (stmt, 4);
+      if (ed_message_state_from_string ((const char *) sqlite3_column_text (stmt, 3), &state))
+        {
+          current->counts.states[state] += sqlite3_column_int64 (stmt, 4);
+          current->counts.total += sqlite3_column_int64 (stmt, 4);
+        }
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
@@ -130,40 +108,9 @@ ed_store_list_campaign_progress (EdStore        *self,
 
   if (totals != NULL)
     for (guint i = 0; i < campaigns->len; i++)
-      add_queue_counts (totals, &((EdCampaignProgress *) g_ptr_array_index (campaigns, i))->counts);
+      add_message_counts (totals, &((EdCampaignProgress *) g_ptr_array_index (campaigns, i))->counts);
 
   return g_steal_pointer (&campaigns);
-}
-
-/* The whole queue by state, for /metrics. */
-gboolean
-ed_store_count_queue (EdStore        *self,
-                      EdQueueCounts  *counts,
-                      GError        **error)
-{
-  sqlite3_stmt *stmt;
-  int rc;
-
-  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
-  g_return_val_if_fail (counts != NULL, FALSE);
-
-  memset (counts, 0, sizeof *counts);
-
-  if (!(stmt = ed_store_prepare (self, "SELECT state, count(*) FROM messages GROUP BY state", error)))
-    return FALSE;
-
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      gint64 *counter = queue_counter (counts, (const char *) sqlite3_column_text (stmt, 0));
-
-      if (counter != NULL)
-        *counter += sqlite3_column_int64 (stmt, 1);
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    return ed_store_set_error (self, rc, error);
-
-  return TRUE;
 }
 
 /**

@@ -534,23 +534,12 @@ gboolean      ed_store_run_campaign_action   (EdStore             *self,
 
 /* Live numbers, timelines and metrics (ed-store-timeline.c) */
 
-/* Messages of the mail queue by state. */
 typedef struct
 {
-  gint64 queued;
-  gint64 sending;
-  gint64 sent;
-  gint64 retry;
-  gint64 failed;
-  gint64 cancelled;
-} EdQueueCounts;
-
-typedef struct
-{
-  gint64         id;
-  char          *kind;
-  char          *state;
-  EdQueueCounts  counts;
+  gint64           id;
+  char            *kind;
+  char            *state;
+  EdMessageCounts  counts;
 } EdCampaignProgress;
 
 void ed_campaign_progress_free (EdCampaignProgress *progress);
@@ -585,10 +574,7 @@ typedef void (*EdTimelineFunc) (const EdTimelineBucket *bucket,
 
 GPtrArray    *ed_store_list_campaign_progress (EdStore            *self,
                                               gint64               event_id,
-                                              EdQueueCounts       *totals,
-                                              GError             **error);
-gboolean      ed_store_count_queue           (EdStore             *self,
-                                              EdQueueCounts       *counts,
+                                              EdMessageCounts     *totals,
                                               GError             **error);
 GPtrArray    *ed_store_list_delivery_errors  (EdStore             *self,
                                               gint64               event_id,
