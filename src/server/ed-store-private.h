@@ -63,8 +63,9 @@ struct _EdStore
   "    SET guests = guests + 1, seats = seats + excluded.seats;" \
   "END;"
 
-/* Timeline rollups (migration 7): one row per event and minute (or hour)
- * with the answers by new status and the delivery attempts by result.
+/* Timeline rollups (migration 8): one row per event and minute (quarter
+ * hour, hour, day) with the answers by new status and the delivery
+ * attempts by result.
  */
 #define ED_STORE_TIMELINE_TABLE(table, unit) \
   "CREATE TABLE " table " (" \
@@ -91,6 +92,13 @@ struct _EdStore
   "      accepted = accepted + excluded.accepted, declined = declined + excluded.declined," \
   "      waitlisted = waitlisted + excluded.waitlisted, cancelled = cancelled + excluded.cancelled;" \
   "END;"
+
+/* Fills a coarser table from timeline_minutes. */
+#define ED_STORE_TIMELINE_ROLL_UP(table, minutes) \
+  "INSERT INTO " table \
+  "  SELECT event_id, minute / " minutes ", sum(pending), sum(accepted), sum(declined), sum(waitlisted)," \
+  "    sum(cancelled), sum(sent), sum(retried), sum(failed)" \
+  "  FROM timeline_minutes WHERE true GROUP BY 1, 2;"
 
 #define ED_STORE_TIMELINE_DELIVERY_TRIGGER(table, unit, seconds) \
   "CREATE TRIGGER " table "_delivery AFTER INSERT ON delivery_log BEGIN" \

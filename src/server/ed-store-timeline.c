@@ -11,13 +11,12 @@
 
 /* What the live feed, the timelines and /metrics read.
  *
- * Timelines come from the rollups of migration 7: timeline_minutes and
- * timeline_hours hold, per event and minute (hour), the answers by new
- * status and the delivery attempts by result, kept by triggers as
- * rsvp_history and delivery_log rows are written. A timeline sums the
- * rows of one event's range in the coarsest table that fits its bucket:
- * the hours for buckets of whole hours, else the minutes. The caller
- * bounds the number of buckets (ed-routes-live.c), and so the rows read.
+ * Timelines come from the rollups of migration 8: timeline_minutes,
+ * _quarters, _hours and _days hold, per event and unit of time, the
+ * answers by new status and the delivery attempts by result, kept by
+ * triggers as rsvp_history and delivery_log rows are written. A timeline
+ * sums the rows of one event's range in the coarsest table that fits its
+ * bucket. The caller bounds the rows that reads (ed-routes-live.c).
  */
 
 void
@@ -166,23 +165,43 @@ ed_store_list_delivery_errors (EdStore  *self,
   return g_steal_pointer (&errors);
 }
 
-static void
-read_timeline_row (sqlite3_stmt     *stmt,
-                   gint64            from,
-                   gint64            bucket,
-                   EdTimelineBucket *row)
+/**
+ * ed_store_timeline_unit:
+ * @bucket: a bucket's length in seconds, a multiple of 60
+ *
+ * Returns: the rollup a timeline of @bucket reads, in seconds: the
+ *   longest of a day, an hour, a quarter hour and a minute that divides
+ *   @bucket. A timeline reads one row per unit of its range (at most).
+ */
+gint64
+ed_store_timeline_unit (gint64 bucket)
 {
-  memset (row, 0, sizeof *row);
-  row->start = from + sqlite3_column_int64 (stmt, 0) * bucket;
-  row->answers[ED_RSVP_PENDING] = sqlite3_column_int64 (stmt, 1);
-  row->answers[ED_RSVP_ACCEPTED] = sqlite3_column_int64 (stmt, 2);
-  row->answers[ED_RSVP_DECLINED] = sqlite3_column_int64 (stmt, 3);
-  row->answers[ED_RSVP_WAITLISTED] = sqlite3_column_int64 (stmt, 4);
-  row->answers[ED_RSVP_CANCELLED] = sqlite3_column_int64 (stmt, 5);
-  row->sent = sqlite3_column_int64 (stmt, 6);
-  row->retried = sqlite3_column_int64 (stmt, 7);
-  row->failed = sqlite3_column_int64 (stmt, 8);
+  const gint64 units[] = { 86400, 3600, 900, 60 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (bucket % units[i] == 0)
+      return units[i];
+
+  g_return_val_if_reached (60);
 }
+
+static void
+add_timeline_row (EdTimelineBucket *row,
+                  sqlite3_stmt     *stmt)
+{
+  row->answers[ED_RSVP_PENDING] += sqlite3_column_int64 (stmt, 1);
+  row->answers[ED_RSVP_ACCEPTED] += sqlite3_column_int64 (stmt, 2);
+  row->answers[ED_RSVP_DECLINED] += sqlite3_column_int64 (stmt, 3);
+  row->answers[ED_RSVP_WAITLISTED] += sqlite3_column_int64 (stmt, 4);
+  row->answers[ED_RSVP_CANCELLED] += sqlite3_column_int64 (stmt, 5);
+  row->sent += sqlite3_column_int64 (stmt, 6);
+  row->retried += sqlite3_column_int64 (stmt, 7);
+  row->failed += sqlite3_column_int64 (stmt, 8);
+}
+
+#define TIMELINE_SELECT(table, unit) \
+  "SELECT " unit ", pending, accepted, declined, waitlisted, cancelled, sent, retried, failed " \
+  "FROM " table " WHERE event_id = ?1 AND " unit " >= ?2 AND " unit " < ?3 ORDER BY " unit
 
 /**
  * ed_store_get_timeline:
@@ -190,11 +209,14 @@ read_timeline_row (sqlite3_stmt     *stmt,
  * @event_id: the event
  * @from: the start of the first bucket (Unix seconds, a multiple of @bucket)
  * @to: the end (exclusive) of the range
- * @bucket: the bucket's length in seconds: a multiple of 60 that divides
- *   3600, or a multiple of 3600
+ * @bucket: the bucket's length in seconds, a multiple of 60
  * @func: called for each bucket with activity, in order
  * @user_data: for @func
  * @error: return location for an error
+ *
+ * Reads the rows of the rollup ed_store_timeline_unit() names in the
+ * order of its primary key and adds them up bucket by bucket as they
+ * come: no sorting, one pass.
  */
 gboolean
 ed_store_get_timeline (EdStore         *self,
@@ -206,51 +228,62 @@ ed_store_get_timeline (EdStore         *self,
                        gpointer         user_data,
                        GError         **error)
 {
+  EdTimelineBucket current = { 0 };
+  gboolean has_current = FALSE;
   sqlite3_stmt *stmt;
   gint64 unit;
   int rc;
 
   g_return_val_if_fail (ED_IS_STORE (self), FALSE);
-  g_return_val_if_fail (bucket >= 60 && (bucket % 3600 == 0 || 3600 % bucket == 0), FALSE);
-  g_return_val_if_fail (bucket % 60 == 0 && from % bucket == 0, FALSE);
+  g_return_val_if_fail (bucket >= 60 && bucket % 60 == 0 && from % bucket == 0, FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
 
-  if (bucket % 3600 == 0)
+  unit = ed_store_timeline_unit (bucket);
+  switch (unit)
     {
-      unit = 3600;
-      stmt = ed_store_prepare (self,
-                               "SELECT (hour * 3600 - ?2) / ?4, sum(pending), sum(accepted), sum(declined), "
-                               "sum(waitlisted), sum(cancelled), sum(sent), sum(retried), sum(failed) "
-                               "FROM timeline_hours WHERE event_id = ?1 AND hour >= ?2 / 3600 AND hour < ?3 "
-                               "GROUP BY 1 ORDER BY 1", error);
-    }
-  else
-    {
-      unit = 60;
-      stmt = ed_store_prepare (self,
-                               "SELECT (minute * 60 - ?2) / ?4, sum(pending), sum(accepted), sum(declined), "
-                               "sum(waitlisted), sum(cancelled), sum(sent), sum(retried), sum(failed) "
-                               "FROM timeline_minutes WHERE event_id = ?1 AND minute >= ?2 / 60 AND minute < ?3 "
-                               "GROUP BY 1 ORDER BY 1", error);
+    case 86400:
+      stmt = ed_store_prepare (self, TIMELINE_SELECT ("timeline_days", "day"), error);
+      break;
+    case 3600:
+      stmt = ed_store_prepare (self, TIMELINE_SELECT ("timeline_hours", "hour"), error);
+      break;
+    case 900:
+      stmt = ed_store_prepare (self, TIMELINE_SELECT ("timeline_quarters", "quarter"), error);
+      break;
+    default:
+      stmt = ed_store_prepare (self, TIMELINE_SELECT ("timeline_minutes", "minute"), error);
+      break;
     }
   if (stmt == NULL)
     return FALSE;
 
   sqlite3_bind_int64 (stmt, 1, event_id);
-  sqlite3_bind_int64 (stmt, 2, from);
+  sqlite3_bind_int64 (stmt, 2, from / unit);
   sqlite3_bind_int64 (stmt, 3, (to + unit - 1) / unit);
-  sqlite3_bind_int64 (stmt, 4, bucket);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      EdTimelineBucket row;
+      gint64 start = from + (sqlite3_column_int64 (stmt, 0) * unit - from) / bucket * bucket;
 
-      read_timeline_row (stmt, from, bucket, &row);
-      func (&row, user_data);
+      if (has_current && current.start != start)
+        {
+          func (&current, user_data);
+          has_current = FALSE;
+        }
+      if (!has_current)
+        {
+          memset (&current, 0, sizeof current);
+          current.start = start;
+          has_current = TRUE;
+        }
+      add_timeline_row (&current, stmt);
     }
   sqlite3_reset (stmt);
   if (rc != SQLITE_DONE)
     return ed_store_set_error (self, rc, error);
+
+  if (has_current)
+    func (&current, user_data);
 
   return TRUE;
 }

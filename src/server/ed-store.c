@@ -264,19 +264,26 @@ static const char * const migrations[] = {
   "INSERT INTO campaign_counts"
   "  SELECT campaign_id, state, count(*) FROM messages GROUP BY campaign_id, state;",
 
-  /* 8: timelines and the live feed. Per-minute and per-hour counts of
-   * answers (by new status) and deliveries (by result) per event, kept by
-   * triggers on rsvp_history and delivery_log, so that a timeline adds up
-   * a few thousand rows however many guests and attempts there were (see
-   * ed-store-timeline.c); and the failed attempts in order, so that the
-   * latest errors are found without reading every attempt.
+  /* 8: timelines and the live feed. Counts of answers (by new status) and
+   * deliveries (by result) per event and minute, quarter hour, hour and
+   * day, kept by triggers on rsvp_history and delivery_log, so that a
+   * timeline adds up a few thousand rows however many guests and attempts
+   * there were (see ed-store-timeline.c); and the failed attempts in
+   * order, so that the latest errors are found without reading every
+   * attempt.
    */
   ED_STORE_TIMELINE_TABLE ("timeline_minutes", "minute")
+  ED_STORE_TIMELINE_TABLE ("timeline_quarters", "quarter")
   ED_STORE_TIMELINE_TABLE ("timeline_hours", "hour")
+  ED_STORE_TIMELINE_TABLE ("timeline_days", "day")
   ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_minutes", "minute", "60")
+  ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_quarters", "quarter", "900")
   ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_hours", "hour", "3600")
+  ED_STORE_TIMELINE_RSVP_TRIGGER ("timeline_days", "day", "86400")
   ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_minutes", "minute", "60")
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_quarters", "quarter", "900")
   ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_hours", "hour", "3600")
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER ("timeline_days", "day", "86400")
   "INSERT INTO timeline_minutes (event_id, minute, pending, accepted, declined, waitlisted, cancelled)"
   "  SELECT g.event_id, h.at / 60, sum(h.new_status = 'pending'), sum(h.new_status = 'accepted'),"
   "    sum(h.new_status = 'declined'), sum(h.new_status = 'waitlisted'), sum(h.new_status = 'cancelled')"
@@ -287,10 +294,9 @@ static const char * const migrations[] = {
   "  WHERE true GROUP BY 1, 2"
   "  ON CONFLICT (event_id, minute) DO UPDATE SET sent = sent + excluded.sent,"
   "    retried = retried + excluded.retried, failed = failed + excluded.failed;"
-  "INSERT INTO timeline_hours"
-  "  SELECT event_id, minute / 60, sum(pending), sum(accepted), sum(declined), sum(waitlisted),"
-  "    sum(cancelled), sum(sent), sum(retried), sum(failed)"
-  "  FROM timeline_minutes WHERE true GROUP BY 1, 2;"
+  ED_STORE_TIMELINE_ROLL_UP ("timeline_quarters", "15")
+  ED_STORE_TIMELINE_ROLL_UP ("timeline_hours", "60")
+  ED_STORE_TIMELINE_ROLL_UP ("timeline_days", "1440")
   "CREATE INDEX delivery_log_errors ON delivery_log(id) WHERE result <> 'sent';",
 };
 

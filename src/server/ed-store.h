@@ -580,6 +580,7 @@ GPtrArray    *ed_store_list_delivery_errors  (EdStore             *self,
                                               gint64               event_id,
                                               guint                limit,
                                               GError             **error);
+gint64        ed_store_timeline_unit         (gint64               bucket);
 gboolean      ed_store_get_timeline          (EdStore             *self,
                                               gint64               event_id,
                                               gint64               from,
