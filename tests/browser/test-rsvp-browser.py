@@ -6,7 +6,8 @@ Starts the real eventdeskd on a fresh data directory and Debian's headless
 Chromium through chromedriver (WebDriver over HTTP on loopback), creates an
 event and guests through the API, opens a guest's link, checks the page,
 accepts with a party size, checks the confirmation and the seat count, sees
-the count change live when another guest answers, and saves a screenshot of
+the count change live — pushed over the page's WebSocket, and polled when
+no WebSocket can be had — when other guests answer, and saves a screenshot of
 each state (desktop, and a 390x844 phone) for review. Python's standard
 library only.
 """
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ADMIN = "admin"
@@ -29,6 +31,8 @@ PASSWORD = "correct horse battery staple"
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 START_TIMEOUT_S = 30
 LIVE_UPDATE_TIMEOUT_S = 20
+PUSH_TIMEOUT_S = 3          # well under the 5 s of the polling it replaces
+PUBLIC_LIVE_PER_ADDRESS = 4
 
 
 class Failure(Exception):
@@ -61,6 +65,32 @@ def http(method, url, body=None, token=None, headers=None, raw=False):
     if raw:
         return status, payload
     return status, json.loads(payload) if payload else None
+
+
+def open_live_socket(base, token):
+    """Opens the page's WebSocket by hand (the standard library has no
+    client) and returns the socket and the status line of the answer."""
+    parts = urllib.parse.urlsplit(base)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(("GET /r/%s/live HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                  % (token, parts.hostname, parts.port, key)).encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        byte = sock.recv(1)
+        if not byte:
+            break
+        reply += byte
+    return sock, reply.split(b"\r\n", 1)[0].decode()
+
+
+def public_live_clients(base):
+    status, text = http("GET", base + "/metrics", raw=True)
+    for line in text.decode().splitlines():
+        if line.startswith('eventdesk_live_clients{channel="public"} '):
+            return int(float(line.split()[-1]))
+    return -1
 
 
 def free_port():
@@ -203,7 +233,8 @@ def main():
         }, token)
         check(status == 201, "event created")
         guests = []
-        for email, first in (("ann@example.com", "Ann"), ("bob@example.com", "Bob"), ("cem@example.com", "Cem")):
+        for email, first in (("ann@example.com", "Ann"), ("bob@example.com", "Bob"), ("cem@example.com", "Cem"),
+                             ("dan@example.com", "Dan")):
             status, guest = http("POST", "%s/api/v1/events/%d/guests" % (base, event["id"]),
                                  {"email": email, "first_name": first}, token)
             check(status == 201, "guest %s created" % first)
@@ -262,7 +293,10 @@ def main():
               "the confirmation has the focus")
         browser.screenshot(shot("02-accepted-desktop.png"))
 
-        # Seats left, live: Bob answers elsewhere, Ann's page follows.
+        # Seats left, live: Bob answers elsewhere, and the number is pushed
+        # to Ann's page over its WebSocket.
+        check(browser.wait_for("return document.getElementById('seats-left').dataset.feed === 'live';", 10),
+              "the page listens on its WebSocket")
         _, bob_url, _ = guests[1]
         request = urllib.request.Request(bob_url, data=b"response=accept&party_size=4", method="POST",
                                          headers={"Accept": "application/json",
@@ -270,8 +304,38 @@ def main():
         with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30) as response:
             check(json.loads(response.read())["seats_left"] == 13, "another guest takes 4 seats")
         check(browser.wait_for("return document.getElementById('seats-left').textContent === '13';",
-                               LIVE_UPDATE_TIMEOUT_S), "the open page shows 13 seats left without reloading")
+                               PUSH_TIMEOUT_S), "the open page shows 13 seats left at once, without reloading")
         browser.screenshot(shot("03-live-update-desktop.png"))
+
+        # No WebSocket to be had (this address holds the most allowed): the
+        # page polls instead, and still follows.
+        browser.go("about:blank")
+        deadline = time.monotonic() + 10
+        while public_live_clients(base) != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        check(public_live_clients(base) == 0, "the page's WebSocket closed with the page")
+        _, _, ann_token = guests[0]
+        held = []
+        for _ in range(PUBLIC_LIVE_PER_ADDRESS):
+            sock, status_line = open_live_socket(base, ann_token)
+            held.append(sock)
+            check(status_line.startswith("HTTP/1.1 101"), "a live channel opens: " + status_line)
+        sock, status_line = open_live_socket(base, ann_token)
+        held.append(sock)
+        check(status_line.startswith("HTTP/1.1 429"), "one too many is refused: " + status_line)
+        browser.go(ann_url)
+        check(browser.wait_for("return document.getElementById('seats-left').dataset.feed === 'polling';", 10),
+              "the page falls back to polling")
+        _, dan_url, _ = guests[3]
+        request = urllib.request.Request(dan_url, data=b"response=accept&party_size=2", method="POST",
+                                         headers={"Accept": "application/json",
+                                                  "Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30) as response:
+            check(json.loads(response.read())["seats_left"] == 11, "a fourth guest takes 2 seats")
+        check(browser.wait_for("return document.getElementById('seats-left').textContent === '11';",
+                               LIVE_UPDATE_TIMEOUT_S), "the polling page shows 11 seats left without reloading")
+        for sock in held:
+            sock.close()
 
         # A phone.
         browser.resize(390, 844)
