@@ -298,9 +298,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Live, live_free)
  * status when the daemon refused the upgrade.
  */
 static Live *
-live_open (Fixture    *fixture,
-           const char *path,
-           const char *bearer)
+live_open_from (Fixture    *fixture,
+                const char *path,
+                const char *bearer,
+                const char *forwarded_for)
 {
   g_autofree char *url = ed_test_daemon_url (fixture->daemon, path);
   Live *live = g_new0 (Live, 1);
@@ -315,6 +316,8 @@ live_open (Fixture    *fixture,
 
       soup_message_headers_replace (soup_message_get_request_headers (live->msg), "Authorization", value);
     }
+  if (forwarded_for != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (live->msg), "X-Forwarded-For", forwarded_for);
 
   soup_session_websocket_connect_async (live->session, live->msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_live_connected_cb, live);
@@ -322,6 +325,14 @@ live_open (Fixture    *fixture,
     g_main_context_iteration (NULL, TRUE);
 
   return live;
+}
+
+static Live *
+live_open (Fixture    *fixture,
+           const char *path,
+           const char *bearer)
+{
+  return live_open_from (fixture, path, bearer, NULL);
 }
 
 static void
@@ -1286,6 +1297,27 @@ test_public (Fixture       *fixture,
   g_assert_null (refused->connection);
   g_assert_cmpuint (soup_message_get_status (refused->msg), ==, 429);
   g_assert_cmpfloat (metric_value (fixture, "eventdesk_live_clients{channel=\"public\"}"), ==, PUBLIC_PER_ADDRESS);
+
+  /* Behind a reverse proxy on this machine, the proxy's X-Forwarded-For
+   * names the client: another guest is not refused for the first one's
+   * pages, and the first one's limit holds through the proxy too.
+   */
+  page = live_open_from (fixture, path, NULL, "198.51.100.9, 203.0.113.7");
+  g_assert_nonnull (page->connection);
+  g_ptr_array_add (pages, page);
+  live_expect (page, "seats");
+  for (guint i = 1; i < PUBLIC_PER_ADDRESS; i++)
+    {
+      page = live_open_from (fixture, path, NULL, "203.0.113.7");
+      g_assert_nonnull (page->connection);
+      g_ptr_array_add (pages, page);
+    }
+  {
+    g_autoptr(Live) proxied = live_open_from (fixture, path, NULL, "203.0.113.7");
+
+    g_assert_null (proxied->connection);
+    g_assert_cmpuint (soup_message_get_status (proxied->msg), ==, 429);
+  }
 
   /* Closing one makes room. */
   page = g_ptr_array_index (pages, 0);

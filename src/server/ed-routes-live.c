@@ -159,6 +159,32 @@ handle_live (EdRequest *request,
   begin_upgrade (self, request, upgrade);
 }
 
+/* The guest's address, for the per-address limit. Behind a reverse proxy
+ * on the same machine (nginx, as the README sets it up) every connection
+ * comes from loopback, and the proxy names the client in the last entry of
+ * X-Forwarded-For: that header is believed from a loopback peer only.
+ */
+static char *
+get_client_address (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *forwarded = soup_message_headers_get_one (headers, "X-Forwarded-For");
+  GSocketAddress *peer = soup_server_message_get_remote_address (msg);
+  const char *host = soup_server_message_get_remote_host (msg);
+
+  if (forwarded != NULL && peer != NULL && G_IS_INET_SOCKET_ADDRESS (peer) &&
+      g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer))))
+    {
+      const char *last = strrchr (forwarded, ',');
+      g_autofree char *client = g_strstrip (g_strdup (last != NULL ? last + 1 : forwarded));
+
+      if (g_hostname_is_ip_address (client))
+        return g_steal_pointer (&client);
+    }
+
+  return g_strdup (host != NULL ? host : "-");
+}
+
 /* GET /r/{token}/live: seats left, for the guest's page. */
 static void
 handle_public_live (EdRequest *request,
@@ -166,11 +192,10 @@ handle_public_live (EdRequest *request,
 {
   EdDaemon *self = user_data;
   g_autoptr(GError) error = NULL;
-  const char *address = soup_server_message_get_remote_host (request->msg);
   Upgrade *upgrade = g_new0 (Upgrade, 1);
 
   upgrade->kind = UPGRADE_PUBLIC;
-  upgrade->address = g_strdup (address);
+  upgrade->address = get_client_address (request->msg);
 
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
                                 "Cache-Control", "no-store");
@@ -187,7 +212,7 @@ handle_public_live (EdRequest *request,
       return;
     }
 
-  if (!ed_live_hub_may_add_public (self->live, address))
+  if (!ed_live_hub_may_add_public (self->live, upgrade->address))
     {
       ed_http_reply_error (request->msg, ED_HTTP_STATUS_TOO_MANY_REQUESTS, "too_many_connections",
                            "This address already has the most live connections allowed; "
