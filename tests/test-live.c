@@ -29,7 +29,8 @@
 #define BURST_CONNECTIONS 64
 #define MAX_UPDATES_PER_SECOND 11 /* 10 per second, and one of the next second's at the edge */
 #define STALL_EVENTS 4
-#define STALL_GUESTS_PER_EVENT 1500
+#define STALL_GUESTS_PER_EVENT 1000
+#define STALL_TIMEOUT_S 150
 #define PUBLIC_PER_ADDRESS 4
 
 typedef struct
@@ -1234,7 +1235,7 @@ test_stalled (Fixture       *fixture,
   started_us = g_get_monotonic_time ();
   last_us = started_us;
   start_burst (fixture, (char **) flat->pdata, flat->len, &burst);
-  while (burst.pending > 0 || metric_value (fixture, "eventdesk_live_clients_closed_slow_total") < 1)
+  while (burst.pending > 0)
     {
       guint before = healthy->messages->len;
 
@@ -1243,13 +1244,21 @@ test_stalled (Fixture       *fixture,
         {
           gint64 now = g_get_monotonic_time ();
 
-          if (burst.pending > 0)
-            worst_gap_us = MAX (worst_gap_us, now - last_us);
+          worst_gap_us = MAX (worst_gap_us, now - last_us);
           last_us = now;
         }
-      g_assert_cmpint (g_get_monotonic_time () - started_us, <, 60 * G_USEC_PER_SEC);
+      g_assert_cmpint (g_get_monotonic_time () - started_us, <, STALL_TIMEOUT_S * G_USEC_PER_SEC);
     }
   g_assert_cmpuint (burst.failed, ==, 0);
+
+  /* The daemon gives up on the stalled client a few seconds after it
+   * stopped keeping up, traffic or not.
+   */
+  while (metric_value (fixture, "eventdesk_live_clients_closed_slow_total") < 1)
+    {
+      run_for (200);
+      g_assert_cmpint (g_get_monotonic_time () - started_us, <, STALL_TIMEOUT_S * G_USEC_PER_SEC);
+    }
 
   /* The healthy subscriber kept getting updates all along, and has the
    * final numbers.
