@@ -31,6 +31,10 @@
 static const char * const public_api_routes[] = {
   "POST /api/v1/session",
   "GET /api/v1/version",
+  /* a WebSocket that checks the session itself: a bearer token on the
+   * upgrade or, for browsers, in its first message (tests/test-live.c)
+   */
+  "GET /api/v1/live",
   NULL,
 };
 
