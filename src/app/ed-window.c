@@ -9,6 +9,7 @@
 #include "ed-connect-page.h"
 #include "ed-event-dialog.h"
 #include "ed-event-object.h"
+#include "ed-guests-page.h"
 #include "ed-window.h"
 
 #define EVENTS_PAGE_SIZE "200"
@@ -850,6 +851,8 @@ ed_window_class_init (EdWindowClass *klass)
   object_class->get_property = ed_window_get_property;
   object_class->set_property = ed_window_set_property;
   window_class->close_request = ed_window_close_request;
+
+  g_type_ensure (ED_TYPE_GUESTS_PAGE);
 
   /* The connected client and the event shown: pages bind to these. */
   properties[PROP_CLIENT] =
