@@ -310,6 +310,20 @@ describe_source (const char *source)
   return source ? source : "";
 }
 
+static const char *
+describe_kind (const char *kind)
+{
+  if (g_strcmp0 (kind, "invitation") == 0)
+    return _("Invitation");
+  if (g_strcmp0 (kind, "reminder") == 0)
+    return _("Reminder");
+  if (g_strcmp0 (kind, "update") == 0)
+    return _("Update");
+  if (g_strcmp0 (kind, "waitlist_promotion") == 0)
+    return _("Seat from the waiting list");
+  return kind ? kind : _("Message");
+}
+
 static JsonArray *
 reply_items (JsonNode *reply)
 {
@@ -397,18 +411,25 @@ on_deliveries_cb (GObject      *source,
 
   if (json_array_get_length (items) == 0)
     add_row (self, self->deliveries_group, _("Nothing sent to this guest yet"), NULL);
+  /* Newest first: each message with its state and last SMTP reply. */
   for (guint i = 0; i < json_array_get_length (items); i++)
     {
-      JsonObject *attempt = json_array_get_object_element (items, i);
-      const char *state = json_string (attempt, "result");
-      const char *text = json_string (attempt, "text");
-      g_autofree char *when = format_time (json_string (attempt, "at"));
+      JsonObject *message = json_array_get_object_element (items, i);
+      const char *sent_at = json_string (message, "sent_at");
+      const char *last_text = json_string (message, "last_text");
+      g_autofree char *when = format_time (sent_at ? sent_at : json_string (message, "created_at"));
+      g_autofree char *title = NULL;
       g_autofree char *subtitle = NULL;
 
-      if (state == NULL)
-        state = json_string (attempt, "state");
-      subtitle = text && *text ? g_strdup_printf ("%s — %s", when, text) : g_strdup (when);
-      add_row (self, self->deliveries_group, ed_guest_delivery_to_label (state), subtitle);
+      /* TRANSLATORS: a message to the guest: its kind and its state, e.g. "Invitation: Sent" */
+      title = g_strdup_printf (_("%s: %s"), describe_kind (json_string (message, "campaign_kind")),
+                               ed_guest_delivery_to_label (json_string (message, "state")));
+      if (last_text != NULL && *last_text != '\0')
+        subtitle = g_strdup_printf ("%s — %" G_GINT64_FORMAT " %s", when,
+                                    json_object_get_int_member_with_default (message, "last_code", 0), last_text);
+      else
+        subtitle = g_strdup (when);
+      add_row (self, self->deliveries_group, title, subtitle);
     }
 }
 

@@ -548,6 +548,29 @@ on_rows_cb (GObject      *source,
     }
 
   total = json_object_get_int_member_with_default (object, "total", 0);
+
+  /* A walk only learns where pages start and end. */
+  if (request->walk)
+    {
+      guint n_rows = json_array_get_length (items);
+
+      if (total != self->total || n_rows != request->limit)
+        {
+          ed_guest_list_model_reload (self);
+          return;
+        }
+      for (guint i = 0; i < n_rows; i++)
+        {
+          JsonObject *item = json_array_get_object_element (items, i);
+
+          record_boundary (self,
+                           request->reverse ? request->start_position - i : request->start_position + i,
+                           item ? json_object_get_int_member_with_default (item, "id", 0) : 0);
+        }
+      pump (self);
+      return;
+    }
+
   rows = g_ptr_array_new_full (json_array_get_length (items), g_object_unref);
   for (guint i = 0; i < json_array_get_length (items); i++)
     {
@@ -577,9 +600,7 @@ on_rows_cb (GObject      *source,
                      request->reverse ? request->start_position - i : request->start_position + i,
                      ed_guest_object_get_id (g_ptr_array_index (rows, i)));
 
-  if (!request->walk)
-    install_page (self, request->page, rows, request->reverse);
-
+  install_page (self, request->page, rows, request->reverse);
   pump (self);
 }
 

@@ -308,6 +308,12 @@ has_history (gpointer data)
   return ed_guest_dialog_get_n_history_rows (data) > 0;
 }
 
+static gboolean
+has_nothing_sent (gpointer data)
+{
+  return ed_test_app_find_widget (data, ADW_TYPE_ACTION_ROW, "Nothing sent to this guest yet") != NULL;
+}
+
 static void
 on_saved_cb (EdGuestDialog *dialog,
              JsonObject    *guest,
@@ -388,6 +394,8 @@ test_dialog (Fixture       *fixture,
     g_assert_cmpuint (ed_guest_dialog_get_n_history_rows (dialog), ==, 1);
     g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (dialog), ADW_TYPE_ACTION_ROW,
                                                "Pending → Accepted, party of 2"));
+    /* The delivery log, from /deliveries: nothing sent yet. */
+    g_assert_true (ed_test_app_wait_until (has_nothing_sent, dialog, 0));
     g_free (screenshot);
     screenshot = ed_test_app_save_screenshot (GTK_WIDGET (dialog), "guest-dialog-edit");
 
