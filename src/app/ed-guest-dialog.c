@@ -285,19 +285,6 @@ add_row (EdGuestDialog       *self,
   adw_preferences_group_add (group, row);
 }
 
-static char *
-format_time (const char *rfc3339)
-{
-  g_autoptr(GDateTime) utc = rfc3339 ? g_date_time_new_from_iso8601 (rfc3339, NULL) : NULL;
-  g_autoptr(GDateTime) local = NULL;
-
-  if (utc == NULL)
-    return g_strdup (rfc3339 ? rfc3339 : "");
-  local = g_date_time_to_local (utc);
-  /* TRANSLATORS: a time in the guest's history; see strftime(3) */
-  return g_date_time_format (local, _("%Y-%m-%d %H:%M"));
-}
-
 static const char *
 describe_source (const char *source)
 {
@@ -363,7 +350,7 @@ on_history_cb (GObject      *source,
     {
       JsonObject *change = json_array_get_object_element (items, i);
       g_autofree char *title = NULL;
-      g_autofree char *when = format_time (json_string (change, "at"));
+      g_autofree char *when = ed_guest_format_time (json_string (change, "at"));
       g_autofree char *subtitle = NULL;
       const char *old_status = json_string (change, "old_status");
       gint64 party = json_object_get_int_member_with_default (change, "party_size", 1);
@@ -417,7 +404,7 @@ on_deliveries_cb (GObject      *source,
       JsonObject *message = json_array_get_object_element (items, i);
       const char *sent_at = json_string (message, "sent_at");
       const char *last_text = json_string (message, "last_text");
-      g_autofree char *when = format_time (sent_at ? sent_at : json_string (message, "created_at"));
+      g_autofree char *when = ed_guest_format_time (sent_at ? sent_at : json_string (message, "created_at"));
       g_autofree char *title = NULL;
       g_autofree char *subtitle = NULL;
 

@@ -62,9 +62,9 @@ get_string_member (JsonObject *object,
   return json_node_get_string (node);
 }
 
-/* The answer time in the user's time zone, short. */
-static char *
-format_time (const char *rfc3339)
+/* A time from the API (RFC 3339) in the user's time zone, short. */
+char *
+ed_guest_format_time (const char *rfc3339)
 {
   g_autoptr(GDateTime) utc = NULL;
   g_autoptr(GDateTime) local = NULL;
@@ -237,7 +237,7 @@ ed_guest_object_new_from_json (JsonObject *object)
     self->name = g_strconcat (first, " ", last, NULL);
   else
     self->name = g_strconcat (first, last, NULL);
-  self->responded_label = format_time (get_string_member (object, "responded_at"));
+  self->responded_label = ed_guest_format_time (get_string_member (object, "responded_at"));
 
   return self;
 }

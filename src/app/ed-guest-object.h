@@ -33,6 +33,7 @@ const char    *ed_guest_object_get_responded_label    (EdGuestObject *self);
 JsonObject    *ed_guest_object_get_json               (EdGuestObject *self);
 
 const char    *ed_guest_status_to_label               (const char    *status);
+char          *ed_guest_format_time                   (const char    *rfc3339);
 const char    *ed_guest_delivery_to_label             (const char    *state);
 
 G_END_DECLS

@@ -147,3 +147,20 @@ ed_test_guest_import (EdClient *client,
 
   return json_object_ref (json_node_get_object (reply));
 }
+
+GtkWidget *
+ed_test_guest_find_text (GtkWidget  *root,
+                         const char *text)
+{
+  if (GTK_IS_INSCRIPTION (root) && gtk_widget_get_mapped (root) &&
+      g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (root)), text) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = ed_test_guest_find_text (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <gio/gio.h>
+#include <gtk/gtk.h>
 #include <json-glib/json-glib.h>
 
 #include "ed-client.h"
@@ -41,6 +41,9 @@ gint64      ed_test_guest_create_guest  (EdClient             *client,
  * "LastNNNN" (NNNN from 0, four digits) into @dir and returns it. */
 GFile      *ed_test_guest_write_csv     (const char           *dir,
                                          guint                 n);
+/* The row cell (GtkInscription) under @root that shows @text on screen. */
+GtkWidget  *ed_test_guest_find_text     (GtkWidget            *root,
+                                         const char           *text);
 /* Imports @file into the event (mode skip) and returns the report. */
 JsonObject *ed_test_guest_import        (EdClient             *client,
                                          gint64                event_id,

@@ -119,29 +119,12 @@ typedef struct
   const char *text;
 } Shown;
 
-static GtkWidget *
-find_inscription (GtkWidget  *root,
-                  const char *text)
-{
-  if (GTK_IS_INSCRIPTION (root) && gtk_widget_get_mapped (root) &&
-      g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (root)), text) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_inscription (child, text);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 text_shown (gpointer data)
 {
   Shown *shown = data;
 
-  return find_inscription (shown->root, shown->text) != NULL;
+  return ed_test_guest_find_text (shown->root, shown->text) != NULL;
 }
 
 static void

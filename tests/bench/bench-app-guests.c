@@ -28,23 +28,6 @@
 #define JUMP_TARGET_MS 500.0
 #define MEMORY_TARGET_MB 250.0
 
-static GtkWidget *
-find_inscription (GtkWidget  *root,
-                  const char *text)
-{
-  if (GTK_IS_INSCRIPTION (root) && gtk_widget_get_mapped (root) &&
-      g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (root)), text) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_inscription (child, text);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 typedef struct
 {
   GtkWidget  *root;
@@ -58,7 +41,7 @@ on_after_paint_cb (GdkFrameClock *clock,
                    Wait          *wait)
 {
   /* Drawn: the frame that showed the row has been painted. */
-  if (find_inscription (wait->root, wait->text) != NULL)
+  if (ed_test_guest_find_text (wait->root, wait->text) != NULL)
     wait->painted = TRUE;
 }
 
