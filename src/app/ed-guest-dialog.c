@@ -308,6 +308,8 @@ describe_kind (const char *kind)
     return _("Update");
   if (g_strcmp0 (kind, "waitlist_promotion") == 0)
     return _("Seat from the waiting list");
+  if (g_strcmp0 (kind, "confirmation") == 0)
+    return _("Confirmation");
   return kind ? kind : _("Message");
 }
 

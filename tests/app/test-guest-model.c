@@ -345,10 +345,12 @@ test_last_delivery (void)
   gint64 event_id, first, second;
   EdGuestObject *guest;
 
-  /* A promotion from the waiting list queues a message for the guest. */
+  /* An acceptance queues a confirmation, a promotion from the waiting
+   * list its message; a guest who never answered has none. */
   event_id = ed_test_guest_create_event (server->client, "Small Dinner", 1);
   first = ed_test_guest_create_guest (server->client, event_id, "ann@example.com", "Ann", "Lee");
   second = ed_test_guest_create_guest (server->client, event_id, "bob@example.com", "Bob", "Ray");
+  ed_test_guest_create_guest (server->client, event_id, "cy@example.com", "Cy", "Poe");
   path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, first);
   g_clear_pointer (&reply, json_node_unref);
   reply = ed_test_guest_call (server->client, "PATCH", path, "{\"status\": \"accepted\"}", NULL);
@@ -364,17 +366,19 @@ test_last_delivery (void)
 
   model = ed_guest_list_model_new (server->client, event_id, 0);
   g_assert_true (ed_test_app_wait_until (model_idle, model, 60000));
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 2);
-
-  guest = g_list_model_get_item (G_LIST_MODEL (model), 0);
-  g_assert_cmpstr (ed_guest_object_get_status (guest), ==, "declined");
-  g_assert_cmpstr (ed_guest_object_get_last_delivery (guest), ==, "");
-  g_object_unref (guest);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
 
   guest = g_list_model_get_item (G_LIST_MODEL (model), 1);
+  g_assert_cmpstr (ed_guest_object_get_email (guest), ==, "bob@example.com");
   g_assert_cmpstr (ed_guest_object_get_status (guest), ==, "accepted");
   g_assert_cmpstr (ed_guest_object_get_last_delivery (guest), !=, "");
   g_assert_cmpstr (ed_guest_object_get_last_delivery_label (guest), !=, "");
+  g_object_unref (guest);
+
+  guest = g_list_model_get_item (G_LIST_MODEL (model), 2);
+  g_assert_cmpstr (ed_guest_object_get_status (guest), ==, "pending");
+  g_assert_cmpstr (ed_guest_object_get_last_delivery (guest), ==, "");
+  g_assert_cmpstr (ed_guest_object_get_last_delivery_label (guest), ==, "");
   g_object_unref (guest);
 }
 
