@@ -168,10 +168,34 @@ row_has_error (gpointer user_data)
   return gtk_widget_has_css_class (GTK_WIDGET (row), "ed-field-invalid");
 }
 
+/* The sidebar's list: the guest page's GtkColumnView and its drop-down's
+ * popover have a GtkListView inside them too.
+ */
+static GtkWidget *
+find_events_view (GtkWidget *widget)
+{
+  if (GTK_IS_COLUMN_VIEW (widget) || GTK_IS_POPOVER (widget))
+    return NULL;
+  if (GTK_IS_LIST_VIEW (widget))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_events_view (child);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
 static guint
 n_events (void)
 {
-  GtkWidget *view = ed_test_app_find_widget (GTK_WIDGET (window), GTK_TYPE_LIST_VIEW, NULL);
+  GtkWidget *view = find_events_view (GTK_WIDGET (window));
 
   return g_list_model_get_n_items (G_LIST_MODEL (gtk_list_view_get_model (GTK_LIST_VIEW (view))));
 }
