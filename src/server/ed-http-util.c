@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#include "ed-catalog.h"
 #include "ed-error.h"
 #include "ed-http-util.h"
 
@@ -424,11 +423,3 @@ ed_http_wants_json (SoupServerMessage *msg)
   return json != NULL && (html == NULL || json < html);
 }
 
-/* The catalog of the language the request's Accept-Language prefers. */
-EdCatalog *
-ed_http_request_catalog (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-
-  return ed_catalog_for_accept_language (soup_message_headers_get_one (headers, "Accept-Language"));
-}

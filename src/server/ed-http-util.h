@@ -33,10 +33,7 @@ JsonObject  *ed_http_parse_json     (const char         *data,
   "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; " \
   "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-typedef struct _EdCatalog EdCatalog;
-
 void         ed_http_set_private_headers (SoupServerMessage *msg);
-EdCatalog   *ed_http_request_catalog (SoupServerMessage *msg);
 gboolean     ed_http_wants_json     (SoupServerMessage  *msg);
 void         ed_http_set_route      (SoupServerMessage  *msg,
                                      const char         *route);

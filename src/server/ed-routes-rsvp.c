@@ -254,7 +254,7 @@ handle_page (EdRequest *request,
              gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  EdCatalog *catalog = ed_rsvp_page_request_catalog (request->msg);
   g_autoptr(EdGuest) guest = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
@@ -325,7 +325,7 @@ handle_calendar (EdRequest *request,
                  gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  EdCatalog *catalog = ed_rsvp_page_request_catalog (request->msg);
   g_autoptr(EdGuest) guest = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
@@ -704,7 +704,7 @@ handle_answer (EdRequest *request,
 {
   EdDaemon *self = user_data;
   RsvpState *state = get_state (self);
-  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  EdCatalog *catalog = ed_rsvp_page_request_catalog (request->msg);
   gboolean wants_json = ed_http_wants_json (request->msg);
   EdRsvpTokenClaims claims = { 0 };
   PendingAnswer *pending;

@@ -217,7 +217,7 @@ handle_page (EdRequest *request,
              gpointer   user_data)
 {
   EdDaemon *self = user_data;
-  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  EdCatalog *catalog = ed_rsvp_page_request_catalog (request->msg);
   g_autoptr(EdGuest) guest = NULL;
   g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
@@ -344,7 +344,7 @@ handle_unsubscribe (EdRequest *request,
 {
   EdDaemon *self = user_data;
   g_autoptr(GTask) task = NULL;
-  EdCatalog *catalog = ed_http_request_catalog (request->msg);
+  EdCatalog *catalog = ed_rsvp_page_request_catalog (request->msg);
   gboolean wants_json = ed_http_wants_json (request->msg);
   EdRsvpTokenClaims claims = { 0 };
   Unsubscribe *job;

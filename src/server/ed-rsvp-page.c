@@ -462,3 +462,12 @@ ed_rsvp_page_render_invalid_link (EdCatalog *catalog)
 
   return g_string_free (html, FALSE);
 }
+
+/* The catalog of the language the request's Accept-Language prefers. */
+EdCatalog *
+ed_rsvp_page_request_catalog (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return ed_catalog_for_accept_language (soup_message_headers_get_one (headers, "Accept-Language"));
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libsoup/soup.h>
 
 #include "ed-catalog.h"
 #include "ed-event.h"
@@ -39,5 +40,8 @@ char         *ed_rsvp_page_render_invalid_link (EdCatalog   *catalog);
 void          ed_rsvp_page_append_head   (GString           *html,
                                           EdCatalog         *catalog,
                                           const char        *title);
+
+/* The pages guests see are in the language their browser prefers. */
+EdCatalog *ed_rsvp_page_request_catalog (SoupServerMessage *msg);
 
 G_END_DECLS
