@@ -139,6 +139,7 @@ gboolean
 ed_email_check (const char  *address,
                 GError     **error)
 {
+  g_autofree char *lower = NULL;
   const char *at;
   gsize len;
 
@@ -167,8 +168,20 @@ ed_email_check (const char  *address,
 
   if (!check_local (address, at - address, error))
     return FALSE;
+  if (!check_domain (at + 1, error))
+    return FALSE;
 
-  return check_domain (at + 1, error);
+  /* Addresses are stored with the domain lower-cased (ed_email_normalize),
+   * and a few capitals grow when lower-cased (İ is 2 bytes, i̇ is 3): the
+   * stored form has to pass too.
+   */
+  lower = g_utf8_strdown (at + 1, -1);
+  if (strcmp (lower, at + 1) == 0)
+    return TRUE;
+  if ((gsize) (at - address) + 1 + strlen (lower) > ADDRESS_MAX)
+    return set_invalid (error, "the address is longer than 254 bytes once its domain is lower-cased");
+
+  return check_domain (lower, error);
 }
 
 /**
