@@ -9,8 +9,7 @@
 
 #include "ed-config.h"
 #include "ed-daemon-private.h"
-#include "ed-test-daemon.h"
-#include "ed-test-http.h"
+#include "ed-test-fixture.h"
 
 /* What an attacker would try against the real daemon over loopback: every
  * /api route without a session and with forged ones, script and SQL in
@@ -19,8 +18,6 @@
  * successful attack could reach.
  */
 
-#define ADMIN_NAME "admin"
-#define ADMIN_PASSWORD "correct horse battery staple"
 #define FUTURE_START "2030-06-01T19:00:00+02:00"
 
 #define LOGIN_BURST 40
@@ -38,78 +35,7 @@ static const char * const public_api_routes[] = {
   NULL,
 };
 
-typedef struct
-{
-  EdTestDaemon *daemon;
-  SoupSession  *session;
-  char         *token;
-} Fixture;
-
-static void
-fixture_set_up (Fixture       *fixture,
-                gconstpointer  user_data)
-{
-  fixture->daemon = ed_test_daemon_new ();
-  fixture->session = ed_test_http_session_new ();
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
-  ed_test_daemon_start (fixture->daemon);
-  fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
-                                       ADMIN_NAME, ADMIN_PASSWORD);
-}
-
-static void
-fixture_tear_down (Fixture       *fixture,
-                   gconstpointer  user_data)
-{
-  g_clear_pointer (&fixture->token, g_free);
-  g_clear_object (&fixture->session);
-  g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
-}
-
-static EdTestResponse *api (Fixture    *fixture,
-                            const char *method,
-                            const char *json_body,
-                            const char *path_format,
-                            ...) G_GNUC_PRINTF (4, 5);
-
-static EdTestResponse *
-api (Fixture    *fixture,
-     const char *method,
-     const char *json_body,
-     const char *path_format,
-     ...)
-{
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-  va_list args;
-
-  va_start (args, path_format);
-  path = g_strdup_vprintf (path_format, args);
-  va_end (args);
-  url = ed_test_daemon_url (fixture->daemon, path);
-
-  return ed_test_http_request (fixture->session, method, url, fixture->token, json_body, NULL);
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_INT64);
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : 0;
-}
-
-static const char *
-get_string (JsonObject *object,
-            const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_STRING);
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : "";
-}
+typedef EdTestFixture Fixture;
 
 static gint64
 post_object (Fixture    *fixture,
@@ -118,10 +44,7 @@ post_object (Fixture    *fixture,
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
   g_autofree char *body = json_to_string (node, FALSE);
-  g_autoptr(EdTestResponse) response = api (fixture, "POST", body, "%s", path);
-
-  ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  return get_int (ed_test_response_get_object (response), "id");
+  return ed_test_api_create (fixture, body, "%s", path);
 }
 
 static gint64
@@ -452,27 +375,17 @@ test_routes_need_session (Fixture       *fixture,
 
   /* nothing the refused requests asked for happened */
   {
-    g_autoptr(EdTestResponse) guest = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
-    g_autoptr(EdTestResponse) events = api (fixture, "GET", NULL, "/api/v1/events");
-    g_autoptr(EdTestResponse) guests = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
+    g_autoptr(EdTestResponse) guest = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
+    g_autoptr(EdTestResponse) events = ed_test_api (fixture, "GET", NULL, "/api/v1/events");
+    g_autoptr(EdTestResponse) guests = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
 
     ed_test_assert_status (guest, SOUP_STATUS_OK);
-    g_assert_cmpstr (get_string (ed_test_response_get_object (guest), "first_name"), ==, "Kept");
+    g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (guest), "first_name"), ==, "Kept");
     ed_test_assert_status (events, SOUP_STATUS_OK);
-    g_assert_cmpint (get_int (ed_test_response_get_object (events), "total"), ==, 1);
+    g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (events), "total"), ==, 1);
     ed_test_assert_status (guests, SOUP_STATUS_OK);
-    g_assert_cmpint (get_int (ed_test_response_get_object (guests), "total"), ==, 1);
+    g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (guests), "total"), ==, 1);
   }
-}
-
-static char *
-get_link_token (Fixture *fixture,
-                gint64   guest_id)
-{
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
-
-  ed_test_assert_status (response, SOUP_STATUS_OK);
-  return g_strdup (get_string (ed_test_response_get_object (response), "token"));
 }
 
 /* Every <script> on the page loads a file of the site: nothing inline. */
@@ -493,7 +406,7 @@ test_script_escaped_on_page (Fixture       *fixture,
                                   "</title><script>alert(3)</script>");
   gint64 guest_id = create_guest (fixture, event_id, "mallory@example.com",
                                   "<script>alert('guest')</script>", "&amp; <b>bold</b> javascript:x");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   g_autofree char *url = NULL;
   g_autoptr(EdTestResponse) page = NULL;
   g_autofree char *html = NULL;
@@ -541,29 +454,29 @@ test_sql_stored_verbatim (Fixture       *fixture,
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autoptr(EdTestResponse) guest = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, ids[i]);
+      g_autoptr(EdTestResponse) guest = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, ids[i]);
       g_autofree char *email = g_strdup_printf ("o'brien+%u@example.com", i);
       JsonObject *object;
 
       ed_test_assert_status (guest, SOUP_STATUS_OK);
       object = ed_test_response_get_object (guest);
-      g_assert_cmpstr (get_string (object, "first_name"), ==, names[i]);
-      g_assert_cmpstr (get_string (object, "last_name"), ==, names[(i + 1) % G_N_ELEMENTS (names)]);
-      g_assert_cmpstr (get_string (object, "email"), ==, email);
+      g_assert_cmpstr (ed_test_json_string (object, "first_name"), ==, names[i]);
+      g_assert_cmpstr (ed_test_json_string (object, "last_name"), ==, names[(i + 1) % G_N_ELEMENTS (names)]);
+      g_assert_cmpstr (ed_test_json_string (object, "email"), ==, email);
     }
 
-  event = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT, event_id);
+  event = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_status (event, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (event), "name"), ==, event_name);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (event), "venue"), ==, "%");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (event), "name"), ==, event_name);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (event), "venue"), ==, "%");
 
   /* the tables are all there, and the search takes % and _ literally */
-  list = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
+  list = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
   ed_test_assert_status (list, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (list), "total"), ==, G_N_ELEMENTS (names));
-  percent = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests?q=%%25%%25%%25", event_id);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (list), "total"), ==, G_N_ELEMENTS (names));
+  percent = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests?q=%%25%%25%%25", event_id);
   ed_test_assert_status (percent, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (percent), "total"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (percent), "total"), ==, 0);
 }
 
 /* Sends @request on a fresh connection and reads the answer until the
@@ -693,7 +606,7 @@ test_login_burst (Fixture       *fixture,
   for (guint i = 0; i < LOGIN_BURST; i++)
     {
       g_autofree char *body = g_strdup_printf ("{\"username\":\"%s\",\"password\":\"guess %u\"}",
-                                               i % 2 ? ADMIN_NAME : "ADMIN", i);
+                                               i % 2 ? ED_TEST_ADMIN_NAME : "ADMIN", i);
       SoupMessage *msg = ed_test_http_message_new ("POST", url, NULL, body, NULL);
 
       g_ptr_array_add (messages, msg);
@@ -743,9 +656,9 @@ test_security_headers (Fixture       *fixture,
 {
   gint64 event_id = create_event (fixture, "Headers", "", "");
   gint64 guest_id = create_guest (fixture, event_id, "h@example.com", "H", "G");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   const char * const suffixes[] = { "", "/seats", "-not-a-token" };
-  g_autoptr(EdTestResponse) json = api (fixture, "GET", NULL, "/api/v1/events");
+  g_autoptr(EdTestResponse) json = ed_test_api (fixture, "GET", NULL, "/api/v1/events");
 
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
@@ -809,7 +722,7 @@ main (int   argc,
   g_test_set_nonfatal_assertions ();
 
 #define ADD(path, test) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, test, fixture_tear_down)
+  g_test_add (path, Fixture, NULL, ed_test_fixture_set_up, test, ed_test_fixture_tear_down)
 
   ADD ("/attacks/routes/need-session", test_routes_need_session);
   ADD ("/attacks/escaping/rsvp-page", test_script_escaped_on_page);

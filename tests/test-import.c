@@ -12,8 +12,7 @@
 #include "ed-event.h"
 #include "ed-export-job.h"
 #include "ed-store.h"
-#include "ed-test-daemon.h"
-#include "ed-test-http.h"
+#include "ed-test-fixture.h"
 #include "ed-time-util.h"
 
 /* Guest import and export, against the real daemon over loopback: the
@@ -24,37 +23,9 @@
  * both. The store's deferred search index is tested on the store itself.
  */
 
-#define ADMIN_NAME "admin"
-#define ADMIN_PASSWORD "correct horse battery staple"
 #define IO_TIMEOUT_S 30
 
-typedef struct
-{
-  EdTestDaemon *daemon;
-  SoupSession  *session;
-  char         *token;
-} Fixture;
-
-static void
-fixture_set_up (Fixture       *fixture,
-                gconstpointer  user_data)
-{
-  fixture->daemon = ed_test_daemon_new ();
-  fixture->session = ed_test_http_session_new ();
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
-  ed_test_daemon_start (fixture->daemon);
-  fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
-                                       ADMIN_NAME, ADMIN_PASSWORD);
-}
-
-static void
-fixture_tear_down (Fixture       *fixture,
-                   gconstpointer  user_data)
-{
-  g_clear_pointer (&fixture->token, g_free);
-  g_clear_object (&fixture->session);
-  g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
-}
+typedef EdTestFixture Fixture;
 
 /* Requests */
 
@@ -1151,8 +1122,8 @@ add_corpus_tests (void)
       /* The test data lives as long as the tests. */
       char *data = g_strdup (name);
 
-      g_test_add (path, Fixture, data, fixture_set_up, test_corpus, fixture_tear_down);
-      g_test_add (chunked_path, Fixture, data, fixture_set_up, test_corpus_chunked, fixture_tear_down);
+      g_test_add (path, Fixture, data, ed_test_fixture_set_up, test_corpus, ed_test_fixture_tear_down);
+      g_test_add (chunked_path, Fixture, data, ed_test_fixture_set_up, test_corpus_chunked, ed_test_fixture_tear_down);
     }
 }
 
@@ -1168,7 +1139,7 @@ main (int   argc,
   g_test_set_nonfatal_assertions ();
 
 #define ADD(path, test) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, test, fixture_tear_down)
+  g_test_add (path, Fixture, NULL, ed_test_fixture_set_up, test, ed_test_fixture_tear_down)
 
   add_corpus_tests ();
   ADD ("/import/refusals", test_refusals);

@@ -9,8 +9,7 @@
 
 #include "ed-data-dir.h"
 #include "ed-rsvp-token.h"
-#include "ed-test-daemon.h"
-#include "ed-test-http.h"
+#include "ed-test-fixture.h"
 
 /* The live feed against the real daemon over loopback, with libsoup's
  * WebSocket client: authentication, pushes, coalescing under a burst of
@@ -18,8 +17,6 @@
  * its limits, timelines and /metrics.
  */
 
-#define ADMIN_NAME "admin"
-#define ADMIN_PASSWORD "correct horse battery staple"
 #define FUTURE_START "2030-06-01T19:00:00+02:00"
 
 #define PUSH_BOUND_MS 200        /* an answer reaches a subscriber within this */
@@ -33,83 +30,9 @@
 #define STALL_TIMEOUT_S 150
 #define PUBLIC_PER_ADDRESS 4
 
-typedef struct
-{
-  EdTestDaemon *daemon;
-  SoupSession  *session;
-  char         *token;
-} Fixture;
+typedef EdTestFixture Fixture;
 
 /* Helpers */
-
-static void
-fixture_set_up (Fixture       *fixture,
-                gconstpointer  user_data)
-{
-  fixture->daemon = ed_test_daemon_new ();
-  fixture->session = ed_test_http_session_new ();
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
-  ed_test_daemon_start (fixture->daemon);
-  fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
-                                       ADMIN_NAME, ADMIN_PASSWORD);
-}
-
-static void
-fixture_tear_down (Fixture       *fixture,
-                   gconstpointer  user_data)
-{
-  g_clear_pointer (&fixture->token, g_free);
-  g_clear_object (&fixture->session);
-  g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
-}
-
-static EdTestResponse *api (Fixture    *fixture,
-                            const char *method,
-                            const char *json_body,
-                            const char *path_format,
-                            ...) G_GNUC_PRINTF (4, 5);
-
-static EdTestResponse *
-api (Fixture    *fixture,
-     const char *method,
-     const char *json_body,
-     const char *path_format,
-     ...)
-{
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-  va_list args;
-
-  va_start (args, path_format);
-  path = g_strdup_vprintf (path_format, args);
-  va_end (args);
-  url = ed_test_daemon_url (fixture->daemon, path);
-
-  return ed_test_http_request (fixture->session, method, url, fixture->token, json_body, NULL);
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64)
-    g_test_message ("Member “%s” is not a number", name);
-  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_INT64);
-
-  return json_node_get_int (node);
-}
-
-static JsonObject *
-get_object (JsonObject *object,
-            const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  g_assert_true (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
-  return json_node_get_object (node);
-}
 
 static gint64
 create_event (Fixture *fixture,
@@ -118,10 +41,7 @@ create_event (Fixture *fixture,
   g_autofree char *body = g_strdup_printf ("{\"name\":\"Live Party\",\"starts_at\":\"" FUTURE_START "\","
                                            "\"timezone\":\"Europe/Berlin\",\"capacity\":%" G_GINT64_FORMAT ","
                                            "\"max_party_size\":4,\"waitlist_enabled\":true}", capacity);
-  g_autoptr(EdTestResponse) response = api (fixture, "POST", body, "/api/v1/events");
-
-  ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  return get_int (ed_test_response_get_object (response), "id");
+  return ed_test_api_create (fixture, body, "/api/v1/events");
 }
 
 static gint64
@@ -130,30 +50,14 @@ create_guest (Fixture *fixture,
               guint    n)
 {
   g_autofree char *body = g_strdup_printf ("{\"email\":\"guest%u@example.com\",\"first_name\":\"Guest %u\"}", n, n);
-  g_autoptr(EdTestResponse) response = api (fixture, "POST", body, "/api/v1/events/%" G_GINT64_FORMAT "/guests",
-                                            event_id);
-
-  ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  return get_int (ed_test_response_get_object (response), "id");
-}
-
-static char *
-get_link_token (Fixture *fixture,
-                gint64   guest_id)
-{
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
-  JsonNode *node;
-
-  ed_test_assert_status (response, SOUP_STATUS_OK);
-  node = json_object_get_member (ed_test_response_get_object (response), "token");
-  return g_strdup (json_node_get_string (node));
+  return ed_test_api_create (fixture, body, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
 }
 
 static JsonObject *
 get_stats (Fixture *fixture,
            gint64   event_id)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
+  g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
   return json_object_ref (ed_test_response_get_object (response));
@@ -177,7 +81,7 @@ answer (Fixture    *fixture,
   response = ed_test_http_send (fixture->session, msg);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
-  return get_int (ed_test_response_get_object (response), "seats_left");
+  return ed_test_json_int (ed_test_response_get_object (response), "seats_left");
 }
 
 static gboolean
@@ -421,7 +325,7 @@ test_refused (Fixture       *fixture,
   JsonObject *object;
 
   /* A plain request is told what the address is. */
-  plain = api (fixture, "GET", NULL, "/api/v1/live");
+  plain = ed_test_api (fixture, "GET", NULL, "/api/v1/live");
   ed_test_assert_error (plain, SOUP_STATUS_BAD_REQUEST, "websocket_required");
 
   /* A bad bearer token never gets a WebSocket. */
@@ -458,8 +362,8 @@ test_refused (Fixture       *fixture,
   live_expect (good, "authenticated");
   live_subscribe (good, event_id);
   object = live_expect (good, "snapshot");
-  g_assert_cmpint (get_int (object, "event"), ==, event_id);
-  g_assert_cmpint (get_int (get_object (object, "stats"), "capacity"), ==, 10);
+  g_assert_cmpint (ed_test_json_int (object, "event"), ==, event_id);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "stats"), "capacity"), ==, 10);
 
   /* Unknown events and messages get errors, not a closed connection. */
   live_subscribe (good, event_id + 1000);
@@ -474,7 +378,7 @@ test_refused (Fixture       *fixture,
   g_assert_false (good->closed);
 
   /* A session that was logged out is refused too. */
-  other = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon), ADMIN_NAME, ADMIN_PASSWORD);
+  other = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon), ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   {
     g_autofree char *url = ed_test_daemon_url (fixture->daemon, "/api/v1/session");
     g_autoptr(EdTestResponse) response = ed_test_http_request (fixture->session, "DELETE", url, other, NULL, NULL);
@@ -501,8 +405,8 @@ wait_for_update (Live       *live,
       g_assert_nonnull (received);
       if (strcmp (type_of (received->object), "update") != 0)
         continue;
-      stats = get_object (received->object, "stats");
-      if (get_int (stats, member) == value)
+      stats = ed_test_json_object (received->object, "stats");
+      if (ed_test_json_int (stats, member) == value)
         return received->object;
     }
 }
@@ -523,19 +427,19 @@ test_push (Fixture       *fixture,
   gint64 sent_us;
   Received *received;
 
-  ann = get_link_token (fixture, ann_id);
-  bob = get_link_token (fixture, bob_id);
+  ann = ed_test_api_link_token (fixture, ann_id);
+  bob = ed_test_api_link_token (fixture, bob_id);
 
   live = live_open (fixture, "/api/v1/live", fixture->token);
   g_assert_nonnull (live->connection);
   live_expect (live, "authenticated");
   live_subscribe (live, event_id);
   object = live_expect (live, "snapshot");
-  stats = get_object (object, "stats");
-  g_assert_cmpint (get_int (stats, "pending"), ==, 2);
-  g_assert_cmpint (get_int (stats, "seats_left"), ==, 10);
-  g_assert_cmpint (get_int (get_object (object, "waitlist"), "length"), ==, 0);
-  g_assert_cmpint (get_int (get_object (object, "queue"), "queued"), ==, 0);
+  stats = ed_test_json_object (object, "stats");
+  g_assert_cmpint (ed_test_json_int (stats, "pending"), ==, 2);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_left"), ==, 10);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "waitlist"), "length"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "queue"), "queued"), ==, 0);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "campaigns")));
   g_assert_true (JSON_NODE_HOLDS_ARRAY (json_object_get_member (object, "errors")));
   g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (object, "import")));
@@ -548,33 +452,33 @@ test_push (Fixture       *fixture,
   g_test_message ("The update came %.1f ms after the answer was sent",
                   (received->received_us - sent_us) / 1000.0);
   g_assert_cmpint (received->received_us - sent_us, <, PUSH_BOUND_MS * 1000);
-  stats = get_object (object, "stats");
-  g_assert_cmpint (get_int (stats, "seats_taken"), ==, 3);
-  g_assert_cmpint (get_int (stats, "seats_left"), ==, 7);
-  g_assert_cmpint (get_int (stats, "pending"), ==, 1);
+  stats = ed_test_json_object (object, "stats");
+  g_assert_cmpint (ed_test_json_int (stats, "seats_taken"), ==, 3);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_left"), ==, 7);
+  g_assert_cmpint (ed_test_json_int (stats, "pending"), ==, 1);
 
   /* A second subscriber gets the current numbers as its snapshot. */
   second = live_open (fixture, "/api/v1/live", fixture->token);
   live_expect (second, "authenticated");
   live_subscribe (second, event_id);
   object = live_expect (second, "snapshot");
-  g_assert_cmpint (get_int (get_object (object, "stats"), "accepted"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "stats"), "accepted"), ==, 1);
 
   /* The admin's changes are pushed too: capacity, a new guest, a decline. */
   {
-    g_autoptr(EdTestResponse) response = api (fixture, "PATCH", "{\"capacity\":4}", "/api/v1/events/%" G_GINT64_FORMAT,
-                                              event_id);
+    g_autoptr(EdTestResponse) response = ed_test_api (fixture, "PATCH", "{\"capacity\":4}", "/api/v1/events/%" G_GINT64_FORMAT,
+                                                      event_id);
 
     ed_test_assert_status (response, SOUP_STATUS_OK);
   }
   object = wait_for_update (live, "capacity", 4);
-  g_assert_cmpint (get_int (get_object (object, "stats"), "seats_left"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "stats"), "seats_left"), ==, 1);
   wait_for_update (second, "capacity", 4);
 
   /* Bob's party does not fit: the waiting list grows. */
   answer (fixture, bob, "response=accept&party_size=2");
   object = wait_for_update (live, "waitlisted", 1);
-  g_assert_cmpint (get_int (get_object (object, "waitlist"), "length"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "waitlist"), "length"), ==, 1);
 
   create_guest (fixture, event_id, 3);
   wait_for_update (live, "guests", 3);
@@ -582,10 +486,10 @@ test_push (Fixture       *fixture,
   /* Ann declines: Bob is promoted, and his promotion mail is queued. */
   answer (fixture, ann, "response=decline");
   object = wait_for_update (live, "declined", 1);
-  stats = get_object (object, "stats");
-  g_assert_cmpint (get_int (stats, "accepted"), ==, 1);
-  g_assert_cmpint (get_int (stats, "waitlisted"), ==, 0);
-  g_assert_cmpint (get_int (stats, "seats_taken"), ==, 2);
+  stats = ed_test_json_object (object, "stats");
+  g_assert_cmpint (ed_test_json_int (stats, "accepted"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (stats, "waitlisted"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_taken"), ==, 2);
 
   /* The mail part follows (it may lag the answers by up to half a
    * second): Bob's promotion mail, queued or already sent.
@@ -599,10 +503,10 @@ test_push (Fixture       *fixture,
       for (guint i = 0; i < json_array_get_length (campaigns); i++)
         {
           JsonObject *campaign = json_array_get_object_element (campaigns, i);
-          JsonObject *counts = get_object (campaign, "counts");
+          JsonObject *counts = ed_test_json_object (campaign, "counts");
 
           if (g_strcmp0 (json_object_get_string_member (campaign, "kind"), "waitlist_promotion") == 0 &&
-              get_int (counts, "queued") + get_int (counts, "sending") + get_int (counts, "sent") == 1)
+              ed_test_json_int (counts, "queued") + ed_test_json_int (counts, "sending") + ed_test_json_int (counts, "sent") == 1)
             found = TRUE;
         }
       if (found)
@@ -620,7 +524,7 @@ test_push (Fixture       *fixture,
     live_send (second, text);
     run_for (300);
     second->read = second->messages->len;
-    response = api (fixture, "PATCH", "{\"capacity\":5}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
+    response = ed_test_api (fixture, "PATCH", "{\"capacity\":5}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
     ed_test_assert_status (response, SOUP_STATUS_OK);
     wait_for_update (live, "capacity", 5);
     run_for (300);
@@ -629,8 +533,8 @@ test_push (Fixture       *fixture,
 
   /* Deleting the event is the last word. */
   {
-    g_autoptr(EdTestResponse) response = api (fixture, "DELETE", NULL,
-                                              "/api/v1/events/%" G_GINT64_FORMAT "?confirm=true", event_id);
+    g_autoptr(EdTestResponse) response = ed_test_api (fixture, "DELETE", NULL,
+                                                      "/api/v1/events/%" G_GINT64_FORMAT "?confirm=true", event_id);
 
     ed_test_assert_status (response, SOUP_STATUS_NO_CONTENT);
   }
@@ -671,13 +575,13 @@ test_campaign (Fixture       *fixture,
   live_subscribe (live, event_id);
   object = live_expect (live, "snapshot");
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "campaigns")), ==, 0);
-  mail = get_object (object, "mail");
+  mail = ed_test_json_object (object, "mail");
   g_assert_true (json_object_has_member (mail, "send_rate"));
 
-  created = api (fixture, "POST", "{}", "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", event_id);
+  created = ed_test_api (fixture, "POST", "{}", "/api/v1/events/%" G_GINT64_FORMAT "/campaigns", event_id);
   ed_test_assert_status (created, SOUP_STATUS_CREATED);
-  campaign_id = get_int (ed_test_response_get_object (created), "id");
-  launched = api (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/launch", campaign_id);
+  campaign_id = ed_test_json_int (ed_test_response_get_object (created), "id");
+  launched = ed_test_api (fixture, "POST", "{}", "/api/v1/campaigns/%" G_GINT64_FORMAT "/launch", campaign_id);
   ed_test_assert_status (launched, SOUP_STATUS_OK);
 
   /* Queued, then sent: the feed follows to the end. */
@@ -691,17 +595,17 @@ test_campaign (Fixture       *fixture,
       if (json_array_get_length (campaigns) != 1)
         continue;
       campaign = json_array_get_object_element (campaigns, 0);
-      if (get_int (get_object (campaign, "counts"), "sent") == 3)
+      if (ed_test_json_int (ed_test_json_object (campaign, "counts"), "sent") == 3)
         {
           object = received->object;
           break;
         }
     }
-  g_assert_cmpint (get_int (campaign, "id"), ==, campaign_id);
+  g_assert_cmpint (ed_test_json_int (campaign, "id"), ==, campaign_id);
   g_assert_cmpstr (json_object_get_string_member (campaign, "kind"), ==, "invitation");
   g_assert_true (json_object_has_member (campaign, "send_rate"));
-  g_assert_cmpint (get_int (get_object (object, "queue"), "sent"), ==, 3);
-  g_assert_cmpint (get_int (get_object (object, "queue"), "queued"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "queue"), "sent"), ==, 3);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (object, "queue"), "queued"), ==, 0);
 
   g_assert_cmpfloat (metric_value (fixture, "eventdesk_mail_messages_total{result=\"sent\"}"), ==, 3);
   g_assert_cmpfloat (metric_value (fixture, "eventdesk_queue_messages{state=\"sent\"}"), ==, 3);
@@ -823,23 +727,23 @@ import_guests (Fixture *fixture,
                          ed_test_daemon_get_url (fixture->daemon), event_id);
   response = ed_test_http_request_bytes (fixture->session, "POST", url, fixture->token, "text/csv", body, FALSE);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "imported"), ==, n);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "imported"), ==, n);
 
   secret = ed_data_dir_load_secret (secret_path, &error);
   g_assert_no_error (error);
 
   for (;;)
     {
-      g_autoptr(EdTestResponse) page = api (fixture, "GET", NULL,
-                                            "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500&after=%" G_GINT64_FORMAT,
-                                            event_id, after);
+      g_autoptr(EdTestResponse) page = ed_test_api (fixture, "GET", NULL,
+                                                    "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500&after=%" G_GINT64_FORMAT,
+                                                    event_id, after);
       JsonObject *object = ed_test_response_get_object (page);
       JsonArray *items = json_object_get_array_member (object, "items");
       JsonNode *next = json_object_get_member (object, "next");
 
       for (guint i = 0; i < json_array_get_length (items); i++)
         {
-          EdRsvpTokenClaims claims = { event_id, get_int (json_array_get_object_element (items, i), "id"), 1 };
+          EdRsvpTokenClaims claims = { event_id, ed_test_json_int (json_array_get_object_element (items, i), "id"), 1 };
           char *token = ed_rsvp_token_sign (secret, &claims, g_get_real_time () / G_USEC_PER_SEC + 86400, &error);
 
           g_assert_no_error (error);
@@ -869,7 +773,7 @@ max_updates_per_second (Live *live)
 
       if (strcmp (type_of (received->object), "update") != 0)
         continue;
-      at = get_int (received->object, "at");
+      at = ed_test_json_int (received->object, "at");
       g_array_append_val (times, at);
     }
 
@@ -938,10 +842,10 @@ test_burst (Fixture       *fixture,
         continue;
       import = json_node_get_object (node);
       if (g_strcmp0 (json_object_get_string_member (import, "state"), "done") == 0 &&
-          get_int (get_object (received->object, "stats"), "pending") == BURST_GUESTS)
+          ed_test_json_int (ed_test_json_object (received->object, "stats"), "pending") == BURST_GUESTS)
         break;
     }
-  g_assert_cmpint (get_int (get_object (import, "report"), "imported"), ==, BURST_GUESTS);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (import, "report"), "imported"), ==, BURST_GUESTS);
 
   second = live_open (fixture, "/api/v1/live", fixture->token);
   live_expect (second, "authenticated");
@@ -987,20 +891,20 @@ test_burst (Fixture       *fixture,
       g_assert_cmpuint (n_updates, <=, ((ended_us - started_us) / 1000 + 600) / 100 + 2);
 
       /* The last update is the database's final state. */
-      final = get_object (last, "stats");
-      g_assert_cmpint (get_int (final, "accepted"), ==, BURST_CAPACITY);
-      g_assert_cmpint (get_int (final, "waitlisted"), ==, BURST_GUESTS - BURST_CAPACITY);
-      g_assert_cmpint (get_int (final, "pending"), ==, 0);
-      g_assert_cmpint (get_int (final, "seats_left"), ==, 0);
-      g_assert_cmpint (get_int (final, "accepted"), ==, get_int (stats, "accepted"));
-      g_assert_cmpint (get_int (final, "seats_taken"), ==, get_int (stats, "seats_taken"));
-      g_assert_cmpint (get_int (final, "waitlisted"), ==,
+      final = ed_test_json_object (last, "stats");
+      g_assert_cmpint (ed_test_json_int (final, "accepted"), ==, BURST_CAPACITY);
+      g_assert_cmpint (ed_test_json_int (final, "waitlisted"), ==, BURST_GUESTS - BURST_CAPACITY);
+      g_assert_cmpint (ed_test_json_int (final, "pending"), ==, 0);
+      g_assert_cmpint (ed_test_json_int (final, "seats_left"), ==, 0);
+      g_assert_cmpint (ed_test_json_int (final, "accepted"), ==, ed_test_json_int (stats, "accepted"));
+      g_assert_cmpint (ed_test_json_int (final, "seats_taken"), ==, ed_test_json_int (stats, "seats_taken"));
+      g_assert_cmpint (ed_test_json_int (final, "waitlisted"), ==,
                        count_in_database (fixture, "SELECT count(*) FROM guests WHERE event_id = ? "
                                           "AND status = 'waitlisted'", event_id));
-      g_assert_cmpint (get_int (final, "accepted"), ==,
+      g_assert_cmpint (ed_test_json_int (final, "accepted"), ==,
                        count_in_database (fixture, "SELECT count(*) FROM guests WHERE event_id = ? "
                                           "AND status = 'accepted'", event_id));
-      g_assert_cmpint (get_int (get_object (last, "waitlist"), "length"), ==, BURST_GUESTS - BURST_CAPACITY);
+      g_assert_cmpint (ed_test_json_int (ed_test_json_object (last, "waitlist"), "length"), ==, BURST_GUESTS - BURST_CAPACITY);
     }
 }
 
@@ -1296,21 +1200,21 @@ test_public (Fixture       *fixture,
   JsonObject *object;
   Live *page;
 
-  ann = get_link_token (fixture, create_guest (fixture, event_id, 1));
-  bob = get_link_token (fixture, create_guest (fixture, event_id, 2));
+  ann = ed_test_api_link_token (fixture, create_guest (fixture, event_id, 1));
+  bob = ed_test_api_link_token (fixture, create_guest (fixture, event_id, 2));
   path = g_strdup_printf ("/r/%s/live", ann);
 
   page = live_open (fixture, path, NULL);
   g_assert_nonnull (page->connection);
   g_ptr_array_add (pages, page);
   object = live_expect (page, "seats");
-  g_assert_cmpint (get_int (object, "seats_left"), ==, 20);
+  g_assert_cmpint (ed_test_json_int (object, "seats_left"), ==, 20);
   g_assert_cmpuint (json_object_get_size (object), ==, 2);
 
   /* Another guest answers: the number follows, and only the number. */
   answer (fixture, bob, "response=accept&party_size=4");
   object = live_expect (page, "seats");
-  g_assert_cmpint (get_int (object, "seats_left"), ==, 16);
+  g_assert_cmpint (ed_test_json_int (object, "seats_left"), ==, 16);
   body = json_to_string (json_node_init_object (json_node_alloc (), object), FALSE);
   g_assert_null (strstr (body, "example.com"));
   g_assert_null (strstr (body, "Guest"));
@@ -1394,9 +1298,9 @@ get_timeline (Fixture *fixture,
               gint64   event_id,
               gint64   bucket)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL,
-                                            "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=%" G_GINT64_FORMAT,
-                                            event_id, bucket);
+  g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL,
+                                                    "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=%" G_GINT64_FORMAT,
+                                                    event_id, bucket);
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
   return json_object_ref (ed_test_response_get_object (response));
@@ -1418,7 +1322,7 @@ test_timeline (Fixture       *fixture,
   gint64 sum_accepted = 0;
 
   for (guint i = 0; i < 4; i++)
-    tokens[i] = get_link_token (fixture, create_guest (fixture, event_id, i));
+    tokens[i] = ed_test_api_link_token (fixture, create_guest (fixture, event_id, i));
 
   answer (fixture, tokens[0], "response=accept");
   answer (fixture, tokens[1], "response=accept");
@@ -1432,40 +1336,40 @@ test_timeline (Fixture       *fixture,
 
     for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
       {
-        g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL,
-                                                  "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=%s",
-                                                  event_id, bad[i]);
+        g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL,
+                                                          "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=%s",
+                                                          event_id, bad[i]);
 
         ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
         g_assert_nonnull (ed_test_response_get_error_field (response, "bucket"));
       }
   }
   {
-    g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL,
-                                              "/api/v1/events/%" G_GINT64_FORMAT "/timeline", event_id);
+    g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL,
+                                                      "/api/v1/events/%" G_GINT64_FORMAT "/timeline", event_id);
 
     ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
   }
   {
-    g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/events/999/timeline?bucket=60");
+    g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL, "/api/v1/events/999/timeline?bucket=60");
 
     ed_test_assert_status (response, SOUP_STATUS_NOT_FOUND);
   }
 
   minutes = get_timeline (fixture, event_id, 60);
-  g_assert_cmpint (get_int (minutes, "bucket"), ==, 60);
-  totals = get_object (get_object (minutes, "totals"), "answers");
-  g_assert_cmpint (get_int (totals, "accepted"), ==, 3);    /* two answers and one promotion */
-  g_assert_cmpint (get_int (totals, "declined"), ==, 2);
-  g_assert_cmpint (get_int (totals, "waitlisted"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (minutes, "bucket"), ==, 60);
+  totals = ed_test_json_object (ed_test_json_object (minutes, "totals"), "answers");
+  g_assert_cmpint (ed_test_json_int (totals, "accepted"), ==, 3);    /* two answers and one promotion */
+  g_assert_cmpint (ed_test_json_int (totals, "declined"), ==, 2);
+  g_assert_cmpint (ed_test_json_int (totals, "waitlisted"), ==, 1);
   buckets = json_object_get_array_member (minutes, "buckets");
   g_assert_cmpuint (json_array_get_length (buckets), >=, 1);
   for (guint i = 0; i < json_array_get_length (buckets); i++)
-    sum_accepted += get_int (get_object (json_array_get_object_element (buckets, i), "answers"), "accepted");
+    sum_accepted += ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, i), "answers"), "accepted");
   g_assert_cmpint (sum_accepted, ==, 3);
 
   hours = get_timeline (fixture, event_id, 3600);
-  g_assert_cmpint (get_int (get_object (get_object (hours, "totals"), "answers"), "accepted"), ==, 3);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (ed_test_json_object (hours, "totals"), "answers"), "accepted"), ==, 3);
 
   /* Deliveries count by result, in the bucket of their time; an event
    * a year old needs buckets large enough for its history.
@@ -1479,8 +1383,8 @@ test_timeline (Fixture       *fixture,
   run_sql (fixture, sql);
 
   {
-    g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL,
-                                              "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=3600", event_id);
+    g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL,
+                                                      "/api/v1/events/%" G_GINT64_FORMAT "/timeline?bucket=3600", event_id);
 
     ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
     g_assert_nonnull (strstr (ed_test_response_get_error_field (response, "bucket"), "too small"));
@@ -1489,16 +1393,16 @@ test_timeline (Fixture       *fixture,
    * last bucket.)
    */
   old = get_timeline (fixture, event_id, 86400);
-  totals = get_object (get_object (old, "totals"), "messages");
-  g_assert_cmpint (get_int (totals, "failed"), ==, 1);
+  totals = ed_test_json_object (ed_test_json_object (old, "totals"), "messages");
+  g_assert_cmpint (ed_test_json_int (totals, "failed"), ==, 1);
   buckets = json_object_get_array_member (old, "buckets");
   g_assert_cmpuint (json_array_get_length (buckets), ==, 3);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 0), "messages"), "sent"), ==, 1);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 0), "messages"), "failed"), ==, 0);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 1), "messages"), "failed"), ==, 1);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 1), "messages"), "sent"), ==, 0);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 0), "answers"), "accepted"), ==, 0);
-  g_assert_cmpint (get_int (get_object (json_array_get_object_element (buckets, 2), "answers"), "accepted"), ==, 3);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 0), "messages"), "sent"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 0), "messages"), "failed"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 1), "messages"), "failed"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 1), "messages"), "sent"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 0), "answers"), "accepted"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (json_array_get_object_element (buckets, 2), "answers"), "accepted"), ==, 3);
 
   /* The errors reach the live feed too. */
   {
@@ -1511,7 +1415,7 @@ test_timeline (Fixture       *fixture,
     object = live_expect (live, "snapshot");
     errors = json_object_get_array_member (object, "errors");
     g_assert_cmpuint (json_array_get_length (errors), ==, 1);
-    g_assert_cmpint (get_int (json_array_get_object_element (errors, 0), "code"), ==, 550);
+    g_assert_cmpint (ed_test_json_int (json_array_get_object_element (errors, 0), "code"), ==, 550);
   }
 }
 
@@ -1539,7 +1443,7 @@ test_metrics (Fixture       *fixture,
   double before_requests, before_accepted;
   guint n_samples = 0;
 
-  ann = get_link_token (fixture, create_guest (fixture, event_id, 1));
+  ann = ed_test_api_link_token (fixture, create_guest (fixture, event_id, 1));
 
   response = ed_test_http_request (fixture->session, "GET", url, NULL, NULL, NULL);
   ed_test_assert_status (response, SOUP_STATUS_OK);
@@ -1597,7 +1501,7 @@ test_metrics (Fixture       *fixture,
     {
       g_autoptr(JsonObject) stats = get_stats (fixture, event_id);
 
-      g_assert_cmpint (get_int (stats, "capacity"), ==, 5);
+      g_assert_cmpint (ed_test_json_int (stats, "capacity"), ==, 5);
     }
   answer (fixture, ann, "response=accept&party_size=2");
   g_assert_cmpfloat (metric_value (fixture, stats_series), ==, before_requests + 3);
@@ -1632,14 +1536,14 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/live/refused", Fixture, NULL, fixture_set_up, test_refused, fixture_tear_down);
-  g_test_add ("/live/push", Fixture, NULL, fixture_set_up, test_push, fixture_tear_down);
-  g_test_add ("/live/campaign", Fixture, NULL, fixture_set_up, test_campaign, fixture_tear_down);
-  g_test_add ("/live/burst", Fixture, NULL, fixture_set_up, test_burst, fixture_tear_down);
-  g_test_add ("/live/stalled", Fixture, NULL, fixture_set_up, test_stalled, fixture_tear_down);
-  g_test_add ("/live/public", Fixture, NULL, fixture_set_up, test_public, fixture_tear_down);
-  g_test_add ("/live/timeline", Fixture, NULL, fixture_set_up, test_timeline, fixture_tear_down);
-  g_test_add ("/live/metrics", Fixture, NULL, fixture_set_up, test_metrics, fixture_tear_down);
+  g_test_add ("/live/refused", Fixture, NULL, ed_test_fixture_set_up, test_refused, ed_test_fixture_tear_down);
+  g_test_add ("/live/push", Fixture, NULL, ed_test_fixture_set_up, test_push, ed_test_fixture_tear_down);
+  g_test_add ("/live/campaign", Fixture, NULL, ed_test_fixture_set_up, test_campaign, ed_test_fixture_tear_down);
+  g_test_add ("/live/burst", Fixture, NULL, ed_test_fixture_set_up, test_burst, ed_test_fixture_tear_down);
+  g_test_add ("/live/stalled", Fixture, NULL, ed_test_fixture_set_up, test_stalled, ed_test_fixture_tear_down);
+  g_test_add ("/live/public", Fixture, NULL, ed_test_fixture_set_up, test_public, ed_test_fixture_tear_down);
+  g_test_add ("/live/timeline", Fixture, NULL, ed_test_fixture_set_up, test_timeline, ed_test_fixture_tear_down);
+  g_test_add ("/live/metrics", Fixture, NULL, ed_test_fixture_set_up, test_metrics, ed_test_fixture_tear_down);
 
   return g_test_run ();
 }

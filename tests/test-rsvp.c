@@ -12,8 +12,7 @@
 #include "ed-rsvp-token.h"
 #include "ed-html-util.h"
 #include "ed-rsvp-util.h"
-#include "ed-test-daemon.h"
-#include "ed-test-http.h"
+#include "ed-test-fixture.h"
 
 /* Invitations and RSVP: the helpers of the RSVP site (escaping, the .mo
  * reader, dates, iCalendar) on their own, then the real daemon over
@@ -21,8 +20,6 @@
  * waiting list, history, and thousands of answers at once.
  */
 
-#define ADMIN_NAME "admin"
-#define ADMIN_PASSWORD "correct horse battery staple"
 #define FUTURE_START "2030-06-01T19:00:00+02:00"
 
 /* The concurrency tests: guests answering at once, over many connections. */
@@ -35,108 +32,15 @@
 #define STORM_WAITLISTED_DECLINES 50
 #define STORM_TIMEOUT_S 120
 
-typedef struct
-{
-  EdTestDaemon *daemon;
-  SoupSession  *session;
-  char         *token;
-} Fixture;
+typedef EdTestFixture Fixture;
 
 /* Helpers */
-
-static void
-fixture_set_up (Fixture       *fixture,
-                gconstpointer  user_data)
-{
-  fixture->daemon = ed_test_daemon_new ();
-  fixture->session = ed_test_http_session_new ();
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
-  ed_test_daemon_start (fixture->daemon);
-  fixture->token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
-                                       ADMIN_NAME, ADMIN_PASSWORD);
-}
-
-static void
-fixture_tear_down (Fixture       *fixture,
-                   gconstpointer  user_data)
-{
-  g_clear_pointer (&fixture->token, g_free);
-  g_clear_object (&fixture->session);
-  g_clear_pointer (&fixture->daemon, ed_test_daemon_free);
-}
-
-static EdTestResponse *api (Fixture    *fixture,
-                            const char *method,
-                            const char *json_body,
-                            const char *path_format,
-                            ...) G_GNUC_PRINTF (4, 5);
-
-/* A request as the logged-in admin. */
-static EdTestResponse *
-api (Fixture    *fixture,
-     const char *method,
-     const char *json_body,
-     const char *path_format,
-     ...)
-{
-  g_autofree char *path = NULL;
-  g_autofree char *url = NULL;
-  va_list args;
-
-  va_start (args, path_format);
-  path = g_strdup_vprintf (path_format, args);
-  va_end (args);
-  url = ed_test_daemon_url (fixture->daemon, path);
-
-  return ed_test_http_request (fixture->session, method, url, fixture->token, json_body, NULL);
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64)
-    g_test_message ("Member “%s” is not a number", name);
-  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_INT64);
-
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node) : 0;
-}
-
-/* A number, or 0 for null. */
-static gint64
-get_int_or_null (JsonObject *object,
-                 const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  g_assert_nonnull (node);
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return 0;
-
-  return get_int (object, name);
-}
-
-static const char *
-get_string (JsonObject *object,
-            const char *name)
-{
-  JsonNode *node = object ? json_object_get_member (object, name) : NULL;
-
-  g_assert_true (node != NULL && json_node_get_value_type (node) == G_TYPE_STRING);
-
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : "";
-}
 
 static gint64
 create_event (Fixture    *fixture,
               const char *json_body)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "POST", json_body, "/api/v1/events");
-
-  ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  return get_int (ed_test_response_get_object (response), "id");
+  return ed_test_api_create (fixture, json_body, "/api/v1/events");
 }
 
 static gint64
@@ -173,29 +77,7 @@ create_guest (Fixture    *fixture,
   root = json_builder_get_root (builder);
   body = json_to_string (root, FALSE);
 
-  response = api (fixture, "POST", body, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
-  ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  return get_int (ed_test_response_get_object (response), "id");
-}
-
-/* The guest's link token, as GET …/link gives it. */
-static char *
-get_link_token (Fixture *fixture,
-                gint64   guest_id)
-{
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
-  JsonObject *object;
-  const char *url;
-  const char *slash;
-
-  ed_test_assert_status (response, SOUP_STATUS_OK);
-  object = ed_test_response_get_object (response);
-  url = get_string (object, "url");
-  slash = strrchr (url, '/');
-  g_assert_nonnull (slash);
-  g_assert_cmpstr (slash + 1, ==, get_string (object, "token"));
-
-  return g_strdup (get_string (object, "token"));
+  return ed_test_api_create (fixture, body, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
 }
 
 static EdTestResponse *
@@ -249,7 +131,7 @@ static JsonObject *
 get_guest (Fixture *fixture,
            gint64   guest_id)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
+  g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
   return json_object_ref (ed_test_response_get_object (response));
@@ -259,14 +141,14 @@ static JsonArray *
 get_history (Fixture *fixture,
              gint64   guest_id)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/history", guest_id);
+  g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/history", guest_id);
   JsonObject *object;
   JsonArray *items;
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
   object = ed_test_response_get_object (response);
   items = json_object_get_array_member (object, "items");
-  g_assert_cmpint (get_int (object, "total"), ==, json_array_get_length (items));
+  g_assert_cmpint (ed_test_json_int (object, "total"), ==, json_array_get_length (items));
   return json_array_ref (items);
 }
 
@@ -274,7 +156,7 @@ static JsonObject *
 get_stats (Fixture *fixture,
            gint64   event_id)
 {
-  g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
+  g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
   return json_object_ref (ed_test_response_get_object (response));
@@ -289,9 +171,9 @@ assert_guest_state (Fixture    *fixture,
 {
   g_autoptr(JsonObject) guest = get_guest (fixture, guest_id);
 
-  g_assert_cmpstr (get_string (guest, "status"), ==, status);
-  g_assert_cmpint (get_int (guest, "party_size"), ==, party_size);
-  g_assert_cmpint (get_int_or_null (guest, "waitlist_position"), ==, waitlist_position);
+  g_assert_cmpstr (ed_test_json_string (guest, "status"), ==, status);
+  g_assert_cmpint (ed_test_json_int (guest, "party_size"), ==, party_size);
+  g_assert_cmpint (ed_test_json_int_or_null (guest, "waitlist_position"), ==, waitlist_position);
 }
 
 static void
@@ -309,10 +191,10 @@ assert_history_row (JsonArray  *history,
     return;
 
   row = json_array_get_object_element (history, index);
-  g_assert_cmpstr (get_string (row, "old_status"), ==, old_status);
-  g_assert_cmpstr (get_string (row, "new_status"), ==, new_status);
-  g_assert_cmpint (get_int (row, "party_size"), ==, party_size);
-  g_assert_cmpstr (get_string (row, "source"), ==, source);
+  g_assert_cmpstr (ed_test_json_string (row, "old_status"), ==, old_status);
+  g_assert_cmpstr (ed_test_json_string (row, "new_status"), ==, new_status);
+  g_assert_cmpint (ed_test_json_int (row, "party_size"), ==, party_size);
+  g_assert_cmpstr (ed_test_json_string (row, "source"), ==, source);
 }
 
 static gint64
@@ -321,7 +203,7 @@ seats_taken (Fixture *fixture,
 {
   g_autoptr(JsonObject) stats = get_stats (fixture, event_id);
 
-  return get_int (stats, "seats_taken");
+  return ed_test_json_int (stats, "seats_taken");
 }
 
 static GBytes *
@@ -807,7 +689,7 @@ test_link (Fixture       *fixture,
 {
   gint64 event_id = create_simple_event (fixture, 10, 1, TRUE);
   gint64 guest_id = create_guest (fixture, event_id, "ann@example.com", "Ann");
-  g_autoptr(EdTestResponse) link = api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
+  g_autoptr(EdTestResponse) link = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
   g_autoptr(EdTestResponse) revoked = NULL;
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(EdTestResponse) missing = NULL;
@@ -819,27 +701,27 @@ test_link (Fixture       *fixture,
 
   ed_test_assert_status (link, SOUP_STATUS_OK);
   object = ed_test_response_get_object (link);
-  g_assert_cmpint (get_int (object, "guest_id"), ==, guest_id);
-  g_assert_cmpint (get_int (object, "token_version"), ==, 1);
-  g_assert_true (g_str_has_prefix (get_string (object, "url"), expected_prefix));
+  g_assert_cmpint (ed_test_json_int (object, "guest_id"), ==, guest_id);
+  g_assert_cmpint (ed_test_json_int (object, "token_version"), ==, 1);
+  g_assert_true (g_str_has_prefix (ed_test_json_string (object, "url"), expected_prefix));
   /* Seven days after the event (no end: after its start). */
-  g_assert_cmpstr (get_string (object, "expires_at"), ==, "2030-06-08T17:00:00Z");
-  old_token = g_strdup (get_string (object, "token"));
+  g_assert_cmpstr (ed_test_json_string (object, "expires_at"), ==, "2030-06-08T17:00:00Z");
+  old_token = g_strdup (ed_test_json_string (object, "token"));
 
   response = get_page (fixture, old_token, NULL, NULL);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
   /* A second link of the same version works as well. */
-  again = get_link_token (fixture, guest_id);
+  again = ed_test_api_link_token (fixture, guest_id);
   g_clear_pointer (&response, ed_test_response_free);
   response = get_page (fixture, again, NULL, NULL);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
-  revoked = api (fixture, "POST", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link/revoke", guest_id);
+  revoked = ed_test_api (fixture, "POST", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link/revoke", guest_id);
   ed_test_assert_status (revoked, SOUP_STATUS_OK);
   object = ed_test_response_get_object (revoked);
-  g_assert_cmpint (get_int (object, "token_version"), ==, 2);
-  new_token = g_strdup (get_string (object, "token"));
+  g_assert_cmpint (ed_test_json_int (object, "token_version"), ==, 2);
+  new_token = g_strdup (ed_test_json_string (object, "token"));
 
   g_clear_pointer (&response, ed_test_response_free);
   response = get_page (fixture, old_token, NULL, NULL);
@@ -856,10 +738,10 @@ test_link (Fixture       *fixture,
   assert_guest_state (fixture, guest_id, "pending", 1, 0);
 
   /* The link API needs a session, and a guest. */
-  missing = api (fixture, "GET", NULL, "/api/v1/guests/999999/link");
+  missing = ed_test_api (fixture, "GET", NULL, "/api/v1/guests/999999/link");
   ed_test_assert_error (missing, SOUP_STATUS_NOT_FOUND, "not_found");
   g_clear_pointer (&missing, ed_test_response_free);
-  missing = api (fixture, "POST", NULL, "/api/v1/guests/999999/link/revoke");
+  missing = ed_test_api (fixture, "POST", NULL, "/api/v1/guests/999999/link/revoke");
   ed_test_assert_error (missing, SOUP_STATUS_NOT_FOUND, "not_found");
   {
     g_autofree char *url = ed_test_daemon_url (fixture->daemon, "/api/v1/guests/1/link");
@@ -880,7 +762,7 @@ test_tokens (Fixture       *fixture,
   gint64 other_guest_id = create_guest (fixture, other_event_id, "bob@example.com", "Bob");
   g_autoptr(GBytes) key = read_signing_key (fixture);
   g_autoptr(GBytes) other_key = g_bytes_new ("0123456789abcdef0123456789abcdef", 32);
-  g_autofree char *real = get_link_token (fixture, guest_id);
+  g_autofree char *real = ed_test_api_link_token (fixture, guest_id);
   g_autofree char *claims = rsvp_claims (event_id, guest_id, 1, 3600);
   g_autofree char *expired_claims = rsvp_claims (event_id, guest_id, 1, -60);
   g_autofree char *other_event_claims = rsvp_claims (other_event_id, guest_id, 1, 3600);
@@ -989,7 +871,7 @@ test_page (Fixture       *fixture,
                                   "\"starts_at\":\"2030-06-01T19:00\",\"ends_at\":\"2030-06-01T23:30\","
                                   "\"capacity\":1234,\"max_party_size\":3}");
   gint64 guest_id = create_guest (fixture, event_id, "eve@example.com", "Eve\"><img src=x onerror=alert(1)>");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   g_autoptr(EdTestResponse) response = get_page (fixture, token, NULL, "en-GB,en;q=0.9");
   g_autoptr(EdTestResponse) css = NULL;
   g_autoptr(EdTestResponse) js = NULL;
@@ -1077,7 +959,7 @@ test_page (Fixture       *fixture,
 
   seats = get_page (fixture, token, "/seats", NULL);
   ed_test_assert_status (seats, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (seats), "seats_left"), ==, 1234);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (seats), "seats_left"), ==, 1234);
 }
 
 static void
@@ -1086,7 +968,7 @@ test_answer_form (Fixture       *fixture,
 {
   gint64 event_id = create_simple_event (fixture, 10, 4, TRUE);
   gint64 guest_id = create_guest (fixture, event_id, "ann@example.com", "Ann");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   g_autofree char *saved = g_strdup_printf ("%s/r/%s?notice=saved#notice", ed_test_daemon_get_url (fixture->daemon), token);
   g_autofree char *invalid = g_strdup_printf ("%s/r/%s?notice=invalid#notice", ed_test_daemon_get_url (fixture->daemon), token);
   g_autoptr(EdTestResponse) response = NULL;
@@ -1159,7 +1041,7 @@ test_answer_form (Fixture       *fixture,
   g_assert_cmpuint (json_array_get_length (history), ==, 2);
   assert_history_row (history, 0, "pending", "accepted", 3, "guest");
   assert_history_row (history, 1, "accepted", "declined", 3, "guest");
-  g_assert_cmpstr (get_string (json_array_get_object_element (history, 0), "client_address"), ==, "127.0.0.1");
+  g_assert_cmpstr (ed_test_json_string (json_array_get_object_element (history, 0), "client_address"), ==, "127.0.0.1");
 }
 
 static void
@@ -1168,7 +1050,7 @@ test_answer_idempotent (Fixture       *fixture,
 {
   gint64 event_id = create_simple_event (fixture, 10, 4, TRUE);
   gint64 guest_id = create_guest (fixture, event_id, "ann@example.com", "Ann");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   g_autoptr(JsonArray) history = NULL;
 
   for (guint i = 0; i < 3; i++)
@@ -1178,10 +1060,10 @@ test_answer_idempotent (Fixture       *fixture,
 
       ed_test_assert_status (response, SOUP_STATUS_OK);
       object = ed_test_response_get_object (response);
-      g_assert_cmpstr (get_string (object, "status"), ==, "accepted");
-      g_assert_cmpint (get_int (object, "party_size"), ==, 2);
-      g_assert_cmpint (get_int_or_null (object, "waitlist_position"), ==, 0);
-      g_assert_cmpint (get_int (object, "seats_left"), ==, 8);
+      g_assert_cmpstr (ed_test_json_string (object, "status"), ==, "accepted");
+      g_assert_cmpint (ed_test_json_int (object, "party_size"), ==, 2);
+      g_assert_cmpint (ed_test_json_int_or_null (object, "waitlist_position"), ==, 0);
+      g_assert_cmpint (ed_test_json_int (object, "seats_left"), ==, 8);
     }
   for (guint i = 0; i < 2; i++)
     {
@@ -1212,7 +1094,7 @@ test_answer_idempotent (Fixture       *fixture,
       g_autoptr(EdTestResponse) response = post_json (fixture, token, "decline", 0);
 
       ed_test_assert_status (response, SOUP_STATUS_OK);
-      g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "declined");
+      g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "declined");
     }
   g_clear_pointer (&history, json_array_unref);
   history = get_history (fixture, guest_id);
@@ -1239,30 +1121,30 @@ test_waitlist (Fixture       *fixture,
       g_autofree char *email = g_strdup_printf ("guest%u@example.com", i);
 
       ids[i] = create_guest (fixture, event_id, email, "G");
-      tokens[i] = get_link_token (fixture, ids[i]);
+      tokens[i] = ed_test_api_link_token (fixture, ids[i]);
     }
 
   /* 0: 2 seats, accepted. 1: 2 seats, waitlisted first. 2: 1 seat,
    * second in line although a seat is free: nobody jumps the queue.
    */
   response = post_json (fixture, tokens[0], "accept", 2);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "accepted");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "accepted");
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[1], "accept", 2);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "waitlist_position"), ==, 1);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "seats_left"), ==, 1);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "waitlist_position"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "seats_left"), ==, 1);
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[2], "accept", 1);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "waitlist_position"), ==, 2);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "waitlist_position"), ==, 2);
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[3], "accept", 1);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "waitlist_position"), ==, 3);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "waitlist_position"), ==, 3);
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[4], "accept", 1);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "waitlist_position"), ==, 4);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "waitlist_position"), ==, 4);
 
   /* The page of a waitlisted guest tells the position. */
   {
@@ -1275,14 +1157,14 @@ test_waitlist (Fixture       *fixture,
   /* 3 leaves the line from the middle: 4 moves up. */
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[3], "decline", 0);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "declined");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "declined");
   assert_guest_state (fixture, ids[4], "waitlisted", 1, 3);
 
   /* 0 declines: 1 (2 seats) and then 2 (1 seat) get in, in order. */
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tokens[0], "decline", 0);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "seats_left"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "seats_left"), ==, 0);
   assert_guest_state (fixture, ids[1], "accepted", 2, 0);
   assert_guest_state (fixture, ids[2], "accepted", 1, 0);
   assert_guest_state (fixture, ids[4], "waitlisted", 1, 1);
@@ -1307,8 +1189,8 @@ test_waitlist (Fixture       *fixture,
    * of the guest who accepted at first, and none for the others.
    */
   {
-    g_autoptr(EdTestResponse) list = api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests",
-                                          event_id);
+    g_autoptr(EdTestResponse) list = ed_test_api (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests",
+                                                  event_id);
     JsonArray *items;
 
     ed_test_assert_status (list, SOUP_STATUS_OK);
@@ -1318,7 +1200,7 @@ test_waitlist (Fixture       *fixture,
       {
         JsonObject *item = json_array_get_object_element (items, i);
         JsonNode *delivery = json_object_get_member (item, "last_delivery_status");
-        gint64 id = get_int (item, "id");
+        gint64 id = ed_test_json_int (item, "id");
 
         g_assert_nonnull (delivery);
         if (id == ids[0] || id == ids[1] || id == ids[2])
@@ -1359,9 +1241,9 @@ test_promotion_strict_order (Fixture       *fixture,
   gint64 a = create_guest (fixture, event_id, "a@example.com", "A");
   gint64 b = create_guest (fixture, event_id, "b@example.com", "B");
   gint64 c = create_guest (fixture, event_id, "c@example.com", "C");
-  g_autofree char *ta = get_link_token (fixture, a);
-  g_autofree char *tb = get_link_token (fixture, b);
-  g_autofree char *tc = get_link_token (fixture, c);
+  g_autofree char *ta = ed_test_api_link_token (fixture, a);
+  g_autofree char *tb = ed_test_api_link_token (fixture, b);
+  g_autofree char *tc = ed_test_api_link_token (fixture, c);
   g_autoptr(EdTestResponse) response = NULL;
 
   response = post_json (fixture, ta, "accept", 4);
@@ -1375,7 +1257,7 @@ test_promotion_strict_order (Fixture       *fixture,
   /* A shrinks to 2: 2 seats free, B needs 3 and waits; C (1) may not pass it. */
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, ta, "accept", 2);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "seats_left"), ==, 2);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "seats_left"), ==, 2);
   assert_guest_state (fixture, b, "waitlisted", 3, 1);
   assert_guest_state (fixture, c, "waitlisted", 1, 2);
   g_assert_cmpint (seats_taken (fixture, event_id), ==, 2);
@@ -1389,10 +1271,10 @@ test_promotion_strict_order (Fixture       *fixture,
 
   /* A larger capacity lets C in, in the same request. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"capacity\":5}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
+  response = ed_test_api (fixture, "PATCH", "{\"capacity\":5}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (json_object_get_object_member (ed_test_response_get_object (response), "stats"),
-                            "seats_taken"), ==, 5);
+  g_assert_cmpint (ed_test_json_int (json_object_get_object_member (ed_test_response_get_object (response), "stats"),
+                                     "seats_taken"), ==, 5);
   assert_guest_state (fixture, c, "accepted", 1, 0);
   {
     g_autoptr(JsonArray) history = get_history (fixture, c);
@@ -1404,7 +1286,7 @@ test_promotion_strict_order (Fixture       *fixture,
   /* A waitlisted guest who now needs fewer seats keeps their place and may fit. */
   {
     gint64 d = create_guest (fixture, event_id, "d@example.com", "D");
-    g_autofree char *td = get_link_token (fixture, d);
+    g_autofree char *td = ed_test_api_link_token (fixture, d);
     g_autoptr(JsonArray) history = NULL;
 
     g_clear_pointer (&response, ed_test_response_free);
@@ -1416,7 +1298,7 @@ test_promotion_strict_order (Fixture       *fixture,
     g_assert_cmpint (seats_taken (fixture, event_id), ==, 4);
     g_clear_pointer (&response, ed_test_response_free);
     response = post_json (fixture, td, "accept", 1);
-    g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "accepted");
+    g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "accepted");
     assert_guest_state (fixture, d, "accepted", 1, 0);
     g_assert_cmpint (seats_taken (fixture, event_id), ==, 5);
 
@@ -1435,8 +1317,8 @@ test_capacity_rules (Fixture       *fixture,
   gint64 event_id = create_simple_event (fixture, 3, 3, FALSE);
   gint64 a = create_guest (fixture, event_id, "a@example.com", "A");
   gint64 b = create_guest (fixture, event_id, "b@example.com", "B");
-  g_autofree char *ta = get_link_token (fixture, a);
-  g_autofree char *tb = get_link_token (fixture, b);
+  g_autofree char *ta = ed_test_api_link_token (fixture, a);
+  g_autofree char *tb = ed_test_api_link_token (fixture, b);
   g_autofree char *full = g_strdup_printf ("%s/r/%s?notice=full#notice", ed_test_daemon_get_url (fixture->daemon), tb);
   g_autofree char *no_seats = g_strdup_printf ("%s/r/%s?notice=not-enough-seats#notice", ed_test_daemon_get_url (fixture->daemon), ta);
   g_autoptr(EdTestResponse) response = NULL;
@@ -1449,9 +1331,9 @@ test_capacity_rules (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tb, "accept", 2);
   ed_test_assert_status (response, SOUP_STATUS_CONFLICT);
-  g_assert_cmpstr (get_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
-                               "code"), ==, "event_full");
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "pending");
+  g_assert_cmpstr (ed_test_json_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
+                                        "code"), ==, "event_full");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "pending");
   g_clear_pointer (&response, ed_test_response_free);
   response = post_form (fixture, tb, "response=accept&party_size=2");
   ed_test_assert_status (response, SOUP_STATUS_SEE_OTHER);
@@ -1464,7 +1346,7 @@ test_capacity_rules (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, tb, "accept", 1);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "seats_left"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "seats_left"), ==, 0);
 
   /* An accepted guest asking for more than is free keeps what they have. */
   g_clear_pointer (&response, ed_test_response_free);
@@ -1474,19 +1356,19 @@ test_capacity_rules (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, ta, "accept", 3);
   ed_test_assert_status (response, SOUP_STATUS_CONFLICT);
-  g_assert_cmpstr (get_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
-                               "code"), ==, "not_enough_seats");
+  g_assert_cmpstr (ed_test_json_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
+                                        "code"), ==, "not_enough_seats");
   assert_guest_state (fixture, a, "accepted", 2, 0);
   g_assert_cmpint (seats_taken (fixture, event_id), ==, 3);
 
   /* The capacity cannot go below the seats taken; nobody is demoted. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"capacity\":2}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
+  response = ed_test_api (fixture, "PATCH", "{\"capacity\":2}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_error (response, SOUP_STATUS_CONFLICT, "capacity_below_seats_taken");
   assert_guest_state (fixture, a, "accepted", 2, 0);
   assert_guest_state (fixture, b, "accepted", 1, 0);
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"capacity\":3}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
+  response = ed_test_api (fixture, "PATCH", "{\"capacity\":3}", "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 }
 
@@ -1498,7 +1380,7 @@ test_deadline (Fixture       *fixture,
                                            "\"rsvp_deadline\":\"2020-01-01T12:00:00Z\",\"timezone\":\"UTC\","
                                            "\"capacity\":10,\"max_party_size\":2}");
   gint64 guest_id = create_guest (fixture, event_id, "ann@example.com", "Ann");
-  g_autofree char *token = get_link_token (fixture, guest_id);
+  g_autofree char *token = ed_test_api_link_token (fixture, guest_id);
   g_autofree char *closed = g_strdup_printf ("%s/r/%s?notice=closed#notice", ed_test_daemon_get_url (fixture->daemon), token);
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(EdTestResponse) page = NULL;
@@ -1506,7 +1388,7 @@ test_deadline (Fixture       *fixture,
   g_autofree char *html = NULL;
 
   /* An admin can still answer for the guest after the deadline. */
-  response = api (fixture, "PATCH", "{\"status\":\"accepted\",\"party_size\":2}", "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"accepted\",\"party_size\":2}", "/api/v1/guests/%" G_GINT64_FORMAT, guest_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
   page = get_page (fixture, token, NULL, NULL);
@@ -1520,8 +1402,8 @@ test_deadline (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, token, "decline", 0);
   ed_test_assert_status (response, SOUP_STATUS_CONFLICT);
-  g_assert_cmpstr (get_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
-                               "code"), ==, "rsvp_closed");
+  g_assert_cmpstr (ed_test_json_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
+                                        "code"), ==, "rsvp_closed");
   g_clear_pointer (&response, ed_test_response_free);
   response = post_form (fixture, token, "response=decline");
   g_assert_cmpstr (ed_test_response_get_header (response, "Location"), ==, closed);
@@ -1539,47 +1421,47 @@ test_admin_answers (Fixture       *fixture,
   gint64 event_id = create_simple_event (fixture, 2, 2, TRUE);
   gint64 a = create_guest (fixture, event_id, "a@example.com", "A");
   gint64 b = create_guest (fixture, event_id, "b@example.com", "B");
-  g_autofree char *ta = get_link_token (fixture, a);
+  g_autofree char *ta = ed_test_api_link_token (fixture, a);
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(JsonArray) history = NULL;
   g_autofree char *html = NULL;
 
-  response = api (fixture, "PATCH", "{\"status\":\"accepted\",\"party_size\":2,\"first_name\":\"Ada\"}",
-                  "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"accepted\",\"party_size\":2,\"first_name\":\"Ada\"}",
+                          "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "accepted");
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "first_name"), ==, "Ada");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "accepted");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "first_name"), ==, "Ada");
 
   /* Same capacity logic: B goes on the waiting list. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"accepted\"}", "/api/v1/guests/%" G_GINT64_FORMAT, b);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"accepted\"}", "/api/v1/guests/%" G_GINT64_FORMAT, b);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "waitlist_position"), ==, 1);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "status"), ==, "waitlisted");
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "waitlist_position"), ==, 1);
 
   /* Refused: demoting an accepted guest, a party too large, a bad status;
    * and a refused answer leaves the contact change undone too.
    */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"waitlisted\",\"last_name\":\"X\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"waitlisted\",\"last_name\":\"X\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
   g_assert_nonnull (ed_test_response_get_error_field (response, "status"));
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"party_size\":3}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"party_size\":3}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"maybe\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"maybe\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
   {
     g_autoptr(JsonObject) guest = get_guest (fixture, a);
 
-    g_assert_cmpstr (get_string (guest, "last_name"), ==, "");
-    g_assert_cmpstr (get_string (guest, "status"), ==, "accepted");
+    g_assert_cmpstr (ed_test_json_string (guest, "last_name"), ==, "");
+    g_assert_cmpstr (ed_test_json_string (guest, "status"), ==, "accepted");
   }
 
   /* The admin cancels A: B is promoted; A's page is read-only. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"cancelled\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"cancelled\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_status (response, SOUP_STATUS_OK);
   assert_guest_state (fixture, b, "accepted", 1, 0);
   g_clear_pointer (&response, ed_test_response_free);
@@ -1590,12 +1472,12 @@ test_admin_answers (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = post_json (fixture, ta, "accept", 1);
   ed_test_assert_status (response, SOUP_STATUS_CONFLICT);
-  g_assert_cmpstr (get_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
-                               "code"), ==, "invitation_cancelled");
+  g_assert_cmpstr (ed_test_json_string (json_object_get_object_member (ed_test_response_get_object (response), "error"),
+                                        "code"), ==, "invitation_cancelled");
 
   /* Sending no change records nothing. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"cancelled\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"cancelled\"}", "/api/v1/guests/%" G_GINT64_FORMAT, a);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
   history = get_history (fixture, a);
@@ -1610,7 +1492,7 @@ test_admin_answers (Fixture       *fixture,
 
   /* The admin can set a guest back to pending, which frees the seats. */
   g_clear_pointer (&response, ed_test_response_free);
-  response = api (fixture, "PATCH", "{\"status\":\"pending\"}", "/api/v1/guests/%" G_GINT64_FORMAT, b);
+  response = ed_test_api (fixture, "PATCH", "{\"status\":\"pending\"}", "/api/v1/guests/%" G_GINT64_FORMAT, b);
   ed_test_assert_status (response, SOUP_STATUS_OK);
   g_assert_cmpint (seats_taken (fixture, event_id), ==, 0);
 }
@@ -1784,9 +1666,9 @@ list_guests (Fixture *fixture,
 
   for (;;)
     {
-      g_autoptr(EdTestResponse) response = api (fixture, "GET", NULL,
-                                                "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500&after=%" G_GINT64_FORMAT,
-                                                event_id, after);
+      g_autoptr(EdTestResponse) response = ed_test_api (fixture, "GET", NULL,
+                                                        "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500&after=%" G_GINT64_FORMAT,
+                                                        event_id, after);
       JsonObject *object;
       JsonArray *items;
       JsonNode *next;
@@ -1801,10 +1683,10 @@ list_guests (Fixture *fixture,
           JsonObject *item = json_array_get_object_element (items, i);
           GuestRow *row = g_new0 (GuestRow, 1);
 
-          row->id = get_int (item, "id");
-          g_strlcpy (row->status, get_string (item, "status"), sizeof row->status);
-          row->party_size = get_int (item, "party_size");
-          row->position = get_int_or_null (item, "waitlist_position");
+          row->id = ed_test_json_int (item, "id");
+          g_strlcpy (row->status, ed_test_json_string (item, "status"), sizeof row->status);
+          row->party_size = ed_test_json_int (item, "party_size");
+          row->position = ed_test_json_int_or_null (item, "waitlist_position");
           g_hash_table_insert (rows, &row->id, row);
         }
       next = json_object_get_member (object, "next");
@@ -1856,11 +1738,11 @@ assert_event_invariants (Fixture    *fixture,
         g_assert_cmpint (row->position, ==, 0);
     }
 
-  g_assert_cmpint (get_int (stats, "capacity"), ==, capacity);
-  g_assert_cmpint (get_int (stats, "seats_taken"), <=, capacity);
-  g_assert_cmpint (get_int (stats, "seats_taken"), ==, accepted_seats);
-  g_assert_cmpint (get_int (stats, "accepted"), ==, n_accepted);
-  g_assert_cmpint (get_int (stats, "waitlisted"), ==, n_waitlisted);
+  g_assert_cmpint (ed_test_json_int (stats, "capacity"), ==, capacity);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_taken"), <=, capacity);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_taken"), ==, accepted_seats);
+  g_assert_cmpint (ed_test_json_int (stats, "accepted"), ==, n_accepted);
+  g_assert_cmpint (ed_test_json_int (stats, "waitlisted"), ==, n_waitlisted);
   for (gint64 p = 1; p <= n_waitlisted; p++)
     g_assert_true (g_hash_table_contains (positions, &p));
   if (n_waitlisted > 0)
@@ -1900,7 +1782,7 @@ test_concurrent_answers (Fixture       *fixture,
       g_autofree char *email = g_strdup_printf ("storm%04u@example.com", i);
 
       ids[i] = create_guest (fixture, event_id, email, "Storm");
-      tokens[i] = get_link_token (fixture, ids[i]);
+      tokens[i] = ed_test_api_link_token (fixture, ids[i]);
       parties[i] = g_rand_int_range (rand, 1, 5);
     }
 
@@ -1935,10 +1817,10 @@ test_concurrent_answers (Fixture       *fixture,
       g_assert_nonnull (row);
       if (call->answer == NULL || row == NULL)
         continue;
-      g_assert_cmpstr (get_string (call->answer, "status"), ==, row->status);
-      g_assert_cmpint (get_int (call->answer, "party_size"), ==, parties[call->guest]);
-      g_assert_cmpint (get_int_or_null (call->answer, "waitlist_position"), ==, row->position);
-      g_assert_cmpint (get_int (call->answer, "seats_left"), >=, 0);
+      g_assert_cmpstr (ed_test_json_string (call->answer, "status"), ==, row->status);
+      g_assert_cmpint (ed_test_json_int (call->answer, "party_size"), ==, parties[call->guest]);
+      g_assert_cmpint (ed_test_json_int_or_null (call->answer, "waitlist_position"), ==, row->position);
+      g_assert_cmpint (ed_test_json_int (call->answer, "seats_left"), >=, 0);
     }
 
   /* Exactly one history row per guest, duplicates notwithstanding. */
@@ -2001,7 +1883,7 @@ test_concurrent_answers (Fixture       *fixture,
 
       g_assert_cmpuint (soup_message_get_status (call->msg), ==, SOUP_STATUS_OK);
       if (call->answer != NULL)
-        g_assert_cmpstr (get_string (call->answer, "status"), ==, "declined");
+        g_assert_cmpstr (ed_test_json_string (call->answer, "status"), ==, "declined");
     }
 
   after_storm = list_guests (fixture, event_id);
@@ -2105,7 +1987,7 @@ main (int   argc,
   g_test_add_func ("/rsvp/catalog/accept-language", test_accept_language);
 
 #define ADD(path, test) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, test, fixture_tear_down)
+  g_test_add (path, Fixture, NULL, ed_test_fixture_set_up, test, ed_test_fixture_tear_down)
 
   ADD ("/rsvp/link/get-and-revoke", test_link);
   ADD ("/rsvp/link/bad-tokens", test_tokens);
