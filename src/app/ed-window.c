@@ -10,6 +10,7 @@
 #include "ed-event-dialog.h"
 #include "ed-event-object.h"
 #include "ed-guests-page.h"
+#include "ed-live-client.h"
 #include "ed-window.h"
 
 #define EVENTS_PAGE_SIZE "200"
@@ -36,6 +37,7 @@ struct _EdWindow
   /* owned */
   GSettings            *settings;
   EdClient             *client;
+  EdLiveClient         *live_client;
   GCancellable         *cancellable;
   GCancellable         *events_cancellable;
   GListStore           *events;
@@ -55,6 +57,7 @@ struct _EdWindow
 enum {
   PROP_0,
   PROP_CLIENT,
+  PROP_LIVE_CLIENT,
   PROP_EVENT_ID,
   N_PROPS
 };
@@ -790,6 +793,7 @@ ed_window_dispose (GObject *object)
   g_clear_object (&self->events_cancellable);
   if (self->client != NULL)
     g_signal_handlers_disconnect_by_data (self->client, self);
+  g_clear_object (&self->live_client);
   g_clear_object (&self->client);
   g_clear_object (&self->selection);
   g_clear_object (&self->events);
@@ -810,6 +814,9 @@ ed_window_get_property (GObject    *object,
     {
     case PROP_CLIENT:
       g_value_set_object (value, self->client);
+      break;
+    case PROP_LIVE_CLIENT:
+      g_value_set_object (value, self->live_client);
       break;
     case PROP_EVENT_ID:
       g_value_set_int64 (value, self->event_id);
@@ -858,6 +865,10 @@ ed_window_class_init (EdWindowClass *klass)
   properties[PROP_CLIENT] =
     g_param_spec_object ("client", NULL, NULL, ED_TYPE_CLIENT,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+  /* The client's live feed, one for all pages (see ed-live-client.h). */
+  properties[PROP_LIVE_CLIENT] =
+    g_param_spec_object ("live-client", NULL, NULL, ED_TYPE_LIVE_CLIENT,
+                         (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
   properties[PROP_EVENT_ID] =
     g_param_spec_int64 ("event-id", NULL, NULL, 0, G_MAXINT64, 0,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -959,9 +970,13 @@ ed_window_set_client (EdWindow *self,
       g_signal_connect_swapped (client, "notify::reachable", G_CALLBACK (on_client_reachable_cb), self);
       g_signal_connect_swapped (client, "session-expired", G_CALLBACK (on_client_session_expired_cb), self);
     }
+  g_clear_object (&self->live_client);
+  if (client != NULL)
+    self->live_client = ed_live_client_new (client);
   update_actions (self);
   update_banner (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_CLIENT]);
 
   /* A logged-in client: the events, from the server. */
   if (client != NULL)
@@ -970,6 +985,14 @@ ed_window_set_client (EdWindow *self,
       gtk_stack_set_visible_child_name (self->main_stack, "main");
       load_events (self);
     }
+}
+
+EdLiveClient *
+ed_window_get_live_client (EdWindow *self)
+{
+  g_return_val_if_fail (ED_IS_WINDOW (self), NULL);
+
+  return self->live_client;
 }
 
 gint64

@@ -5,6 +5,7 @@
 
 #include "ed-application.h"
 #include "ed-client.h"
+#include "ed-live-client.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,9 @@ EdWindow *ed_window_new          (EdApplication *application);
 EdClient *ed_window_get_client   (EdWindow      *self);
 void      ed_window_set_client   (EdWindow      *self,
                                   EdClient      *client);
+/* The live feed of the client (NULL without one); pages bind to the
+ * window's "live-client" property. */
+EdLiveClient *ed_window_get_live_client (EdWindow *self);
 gint64    ed_window_get_event_id (EdWindow      *self);
 void      ed_window_set_event_id (EdWindow      *self,
                                   gint64         event_id);

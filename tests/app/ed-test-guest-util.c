@@ -3,6 +3,9 @@
 
 #include "config.h"
 
+#include <libsoup/soup.h>
+#include <string.h>
+
 #include "ed-test-app.h"
 #include "ed-test-guest-util.h"
 
@@ -111,6 +114,52 @@ ed_test_guest_create_guest (EdClient   *client,
   reply = ed_test_guest_call (client, "POST", path, text, NULL);
   g_assert_nonnull (reply);
   return json_object_get_int_member (json_node_get_object (reply), "id");
+}
+
+gint64
+ed_test_guest_answer (EdClient   *client,
+                      gint64      guest_id,
+                      const char *response,
+                      guint       party_size)
+{
+  static SoupSession *session;
+  g_autofree char *path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
+  g_autoptr(JsonNode) link = ed_test_guest_call (client, "GET", path, NULL, NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *form = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+
+  if (session == NULL)
+    session = soup_session_new ();
+
+  url = g_strdup_printf ("%s/r/%s", ed_client_get_base_url (client),
+                         json_object_get_string_member (json_node_get_object (link), "token"));
+  form = g_strdup_printf ("response=%s&party_size=%u", response, party_size);
+  body = g_bytes_new (form, strlen (form));
+  msg = soup_message_new ("POST", url);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", "application/json");
+  soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded", body);
+
+  /* The main loop runs meanwhile, so the app sees the answer's updates. */
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, ed_test_app_on_result_cb, &result);
+  reply = soup_session_send_and_read_finish (session, ed_test_app_wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+
+  {
+    gsize length = 0;
+    gconstpointer data = g_bytes_get_data (reply, &length);
+    g_autofree char *text = g_strndup (data, length);
+
+    answer = json_from_string (text, &error);
+  }
+  g_assert_no_error (error);
+  return json_object_get_int_member (json_node_get_object (answer), "seats_left");
 }
 
 GFile *

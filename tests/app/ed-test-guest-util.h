@@ -37,6 +37,13 @@ gint64      ed_test_guest_create_guest  (EdClient             *client,
                                          const char           *email,
                                          const char           *first_name,
                                          const char           *last_name);
+/* A guest's answer through their own link (POST /r/TOKEN, as the RSVP
+ * page sends it): @response "accept" or "decline". Returns the seats
+ * left that the daemon answered. */
+gint64      ed_test_guest_answer        (EdClient             *client,
+                                         gint64                guest_id,
+                                         const char           *response,
+                                         guint                 party_size);
 /* Writes a CSV of @n guests "guestNNNN@example.com", "First NNNN",
  * "LastNNNN" (NNNN from 0, four digits) into @dir and returns it. */
 GFile      *ed_test_guest_write_csv     (const char           *dir,
