@@ -41,9 +41,6 @@ enum {
   PROP_LAST_DELIVERY,
   PROP_LAST_DELIVERY_LABEL,
   PROP_RESPONDED_LABEL,
-  PROP_PARTY_SIZE_LABEL,
-  PROP_STATUS_CLASSES,
-  PROP_DELIVERY_CLASSES,
   N_PROPS
 };
 
@@ -77,23 +74,6 @@ ed_guest_format_time (const char *rfc3339)
   local = g_date_time_to_local (utc);
   /* TRANSLATORS: the time a guest answered, as in the guest list; see strftime(3) */
   return g_date_time_format (local, _("%Y-%m-%d %H:%M"));
-}
-
-/* The style classes of a badge: "badge" and "status-accepted"… */
-static GStrv
-make_classes (const char *prefix,
-              const char *value)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree char *name = NULL;
-
-  if (value != NULL && *value != '\0')
-    {
-      name = g_strconcat (prefix, value, NULL);
-      g_strv_builder_add (builder, "badge");
-      g_strv_builder_add (builder, name);
-    }
-  return g_strv_builder_end (builder);
 }
 
 static void
@@ -154,15 +134,6 @@ ed_guest_object_get_property (GObject    *object,
     case PROP_RESPONDED_LABEL:
       g_value_set_string (value, ed_guest_object_get_responded_label (self));
       break;
-    case PROP_PARTY_SIZE_LABEL:
-      g_value_take_string (value, self->json ? g_strdup_printf ("%u", self->party_size) : g_strdup (""));
-      break;
-    case PROP_STATUS_CLASSES:
-      g_value_take_boxed (value, make_classes ("status-", self->status));
-      break;
-    case PROP_DELIVERY_CLASSES:
-      g_value_take_boxed (value, make_classes ("delivery-", self->last_delivery));
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -189,9 +160,6 @@ ed_guest_object_class_init (EdGuestObjectClass *klass)
   properties[PROP_LAST_DELIVERY] = g_param_spec_string ("last-delivery", NULL, NULL, NULL, flags);
   properties[PROP_LAST_DELIVERY_LABEL] = g_param_spec_string ("last-delivery-label", NULL, NULL, NULL, flags);
   properties[PROP_RESPONDED_LABEL] = g_param_spec_string ("responded-label", NULL, NULL, NULL, flags);
-  properties[PROP_PARTY_SIZE_LABEL] = g_param_spec_string ("party-size-label", NULL, NULL, NULL, flags);
-  properties[PROP_STATUS_CLASSES] = g_param_spec_boxed ("status-classes", NULL, NULL, G_TYPE_STRV, flags);
-  properties[PROP_DELIVERY_CLASSES] = g_param_spec_boxed ("delivery-classes", NULL, NULL, G_TYPE_STRV, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

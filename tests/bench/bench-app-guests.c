@@ -118,7 +118,7 @@ main (int   argc,
   GtkWindow *window;
   gint64 event_id, start;
   double open_ms, jump_ms, middle_ms, rss_mb, hwm_mb;
-  double cpu_start, open_cpu_ms, jump_cpu_ms;
+  double cpu_start, open_cpu_ms, jump_cpu_ms, shown_rss_mb;
   int guests = DEFAULT_GUESTS;
   gboolean ok;
   gboolean skip_middle = FALSE;
@@ -164,6 +164,7 @@ main (int   argc,
   adw_window_set_content (ADW_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (window);
   ed_test_app_wait_ms (1000);
+  shown_rss_mb = read_status_mb ("VmRSS:");
 
   first_text = g_strdup_printf ("guest%04u@example.com", 0);
   last_text = g_strdup_printf ("guest%04u@example.com", (guint) guests - 1);
@@ -229,6 +230,7 @@ main (int   argc,
   g_print ("app resident memory (VmRSS):     %.1f MB (target < %.0f MB) %s\n", rss_mb, MEMORY_TARGET_MB,
            verdict (rss_mb < MEMORY_TARGET_MB));
   g_print ("app peak resident memory (HWM):  %.1f MB\n", hwm_mb);
+  g_print ("  of which before the page opened: %.1f MB (the window shown, no guests)\n", shown_rss_mb);
   g_print ("pages of rows held by the model: %u\n",
            ed_guest_list_model_get_n_loaded_pages (ed_guests_page_get_model (page)));
   g_print ("load average after: %s", load ? load : "?\n");
