@@ -1252,10 +1252,13 @@ test_api_test_send (Fixture       *fixture,
 }
 
 /* Waits until the campaign has @sent messages sent. */
+/* Polls the campaign until it is in @state (any, for NULL) with at least
+ * @sent messages sent. */
 static JsonObject *
-wait_for_sent (Fixture *fixture,
-               gint64   campaign_id,
-               gint64   sent)
+wait_for_campaign (Fixture    *fixture,
+                   gint64      campaign_id,
+                   const char *state,
+                   gint64      sent)
 {
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
@@ -1264,11 +1267,20 @@ wait_for_sent (Fixture *fixture,
       g_autoptr(EdTestResponse) response = request (fixture, "GET", NULL, "/api/v1/campaigns/%" G_GINT64_FORMAT, campaign_id);
       JsonObject *object = ed_test_response_get_object (response);
 
-      if (count_of (object, "sent") >= sent)
+      if ((state == NULL || g_strcmp0 (json_object_get_string_member (object, "state"), state) == 0) &&
+          count_of (object, "sent") >= sent)
         return json_object_ref (object);
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (50 * 1000);
     }
+}
+
+static JsonObject *
+wait_for_sent (Fixture *fixture,
+               gint64   campaign_id,
+               gint64   sent)
+{
+  return wait_for_campaign (fixture, campaign_id, NULL, sent);
 }
 
 static void
@@ -1586,6 +1598,226 @@ test_unsubscribe_bad_links (Fixture       *fixture,
   g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM guests WHERE unsubscribed_at IS NOT NULL"), ==, 0);
 }
 
+/* ---- the invitation sent again to chosen guests ---- */
+
+static EdTestResponse *
+resend_invitations (Fixture    *fixture,
+                    gint64      event_id,
+                    const char *body)
+{
+  return request (fixture, "POST", body, "/api/v1/events/%" G_GINT64_FORMAT "/invitations", event_id);
+}
+
+static char *
+guest_ids_body (const gint64 *ids,
+                guint         n)
+{
+  GString *body = g_string_new ("{\"guest_ids\":[");
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (body, "%s%" G_GINT64_FORMAT, i ? "," : "", ids[i]);
+  g_string_append (body, "]}");
+  return g_string_free (body, FALSE);
+}
+
+/* The text part of the @nth captured message, which must go to @address. */
+static char *
+captured_text_to (Fixture    *fixture,
+                  guint       nth,
+                  const char *address)
+{
+  g_autoptr(GBytes) bytes = ed_test_capture_server_get_message (fixture->capture, nth);
+  g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
+  InternetAddress *to = internet_address_list_get_address (g_mime_message_get_to (parsed), 0);
+  GMimeObject *body = g_mime_message_get_body (parsed);
+
+  g_assert_cmpstr (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (to)), ==, address);
+  g_assert_true (GMIME_IS_MULTIPART (body));
+  return part_text (g_mime_multipart_get_part (GMIME_MULTIPART (body), 0));
+}
+
+static char *
+guest_link (Fixture *fixture,
+            gint64   guest_id)
+{
+  g_autoptr(EdTestResponse) response = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
+
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  return g_strdup (json_object_get_string_member (ed_test_response_get_object (response), "url"));
+}
+
+/* Sent once to everyone, then again to Dóra and to Finn, who came after
+ * the launch: each gets the invitation with their own link, and the
+ * campaign that was done runs for them and is done again.
+ */
+static void
+test_invitations_resend (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) launched = campaign_action (fixture, campaign_id, "launch");
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autofree char *body = NULL;
+  guint before;
+  gint64 ids[2];
+  JsonObject *reply;
+
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  json_object_unref (wait_for_campaign (fixture, campaign_id, "done", 0));
+  before = ed_test_capture_server_get_n_messages (fixture->capture);
+  g_assert_cmpuint (before, ==, fixture->n_confirmations + 5);
+
+  ids[0] = fixture->guests[3];
+  ids[1] = create_guest (fixture, "finn@example.org", "Finn", NULL);
+  body = guest_ids_body (ids, 2);
+  response = resend_invitations (fixture, fixture->event_id, body);
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  reply = ed_test_response_get_object (response);
+  g_assert_cmpint (json_object_get_int_member (reply, "campaign_id"), ==, campaign_id);
+  g_assert_cmpstr (json_object_get_string_member (reply, "campaign_state"), ==, "running");
+  g_assert_cmpint (json_object_get_int_member (reply, "queued"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (reply, "waiting"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (reply, "unsubscribed"), ==, 0);
+
+  done = wait_for_campaign (fixture, campaign_id, "done", 0);
+  g_assert_cmpint (count_of (done, "sent"), ==, 6);
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, before + 2);
+
+  /* Dóra's is queued again first (her message was queued long ago). */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *link = guest_link (fixture, ids[i]);
+      g_autofree char *text = captured_text_to (fixture, before + 1 + i,
+                                                i == 0 ? "dora@example.org" : "finn@example.org");
+
+      g_assert_nonnull (strstr (text, link));
+    }
+
+  /* An unsubscribed guest is left out. */
+  run_sql (fixture, "UPDATE guests SET unsubscribed_at = 1 WHERE id = %" G_GINT64_FORMAT, ids[1]);
+  g_clear_pointer (&response, ed_test_response_free);
+  response = resend_invitations (fixture, fixture->event_id, body);
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  reply = ed_test_response_get_object (response);
+  g_assert_cmpint (json_object_get_int_member (reply, "queued"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (reply, "unsubscribed"), ==, 1);
+  again = wait_for_campaign (fixture, campaign_id, "done", 0);
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, before + 3);
+  g_free (captured_text_to (fixture, before + 3, "dora@example.org"));
+}
+
+static void
+assert_no_invitation (Fixture *fixture)
+{
+  g_autofree char *body = guest_ids_body (&fixture->guests[3], 1);
+  g_autoptr(EdTestResponse) response = resend_invitations (fixture, fixture->event_id, body);
+
+  ed_test_assert_error (response, SOUP_STATUS_CONFLICT, "no_invitation");
+}
+
+static void
+assert_bad_guest_ids (Fixture    *fixture,
+                      const char *body,
+                      const char *why)
+{
+  g_autoptr(EdTestResponse) response = resend_invitations (fixture, fixture->event_id, body);
+  JsonObject *error;
+
+  ed_test_assert_error (response, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+  error = json_object_get_object_member (ed_test_response_get_object (response), "error");
+  if (strstr (json_object_get_string_member (error, "message"), why) == NULL)
+    g_test_message ("%s: %s", body, json_object_get_string_member (error, "message"));
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), why));
+}
+
+static void
+test_invitations_errors (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  g_autoptr(EdTestResponse) other_event = NULL;
+  g_autoptr(EdTestResponse) other_guest = NULL;
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autoptr(GString) many = g_string_new ("{\"guest_ids\":[");
+  g_autofree char *body = NULL;
+  g_autofree char *why = NULL;
+  gint64 campaign_id, reminder_id, stranger;
+  JsonObject *reply;
+
+  /* Nothing to send again: no campaign, a reminder, a draft, a cancelled one. */
+  assert_no_invitation (fixture);
+  reminder_id = create_campaign (fixture, "{\"kind\":\"reminder\",\"subject\":\"Soon\",\"text\":\"{{rsvp_url}}\"}");
+  g_clear_pointer (&response, ed_test_response_free);
+  response = campaign_action (fixture, reminder_id, "launch");
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  assert_no_invitation (fixture);
+  campaign_id = create_campaign (fixture, "{}");
+  assert_no_invitation (fixture);
+  g_clear_pointer (&response, ed_test_response_free);
+  response = campaign_action (fixture, campaign_id, "cancel");
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  assert_no_invitation (fixture);
+
+  /* A launched invitation; Cem's message then waits for a retry. */
+  campaign_id = create_campaign (fixture, "{\"audience\":\"status:declined\"}");
+  g_clear_pointer (&response, ed_test_response_free);
+  response = campaign_action (fixture, campaign_id, "launch");
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  json_object_unref (wait_for_campaign (fixture, campaign_id, "done", 0));
+  run_sql (fixture, "UPDATE messages SET state = 'retry', next_attempt_at = 4102444800 "
+                    "WHERE campaign_id = %" G_GINT64_FORMAT, campaign_id);
+
+  /* Bad bodies. */
+  assert_bad_guest_ids (fixture, "{}", "guest_ids must be a list");
+  assert_bad_guest_ids (fixture, "{\"guest_ids\":5}", "guest_ids must be a list");
+  assert_bad_guest_ids (fixture, "{\"guest_ids\":[]}", "at least one guest");
+  assert_bad_guest_ids (fixture, "{\"guest_ids\":[\"1\"]}", "whole numbers above 0");
+  assert_bad_guest_ids (fixture, "{\"guest_ids\":[0]}", "whole numbers above 0");
+  assert_bad_guest_ids (fixture, "{\"guest_ids\":[1],\"subject\":\"x\"}", "subject");
+  for (guint i = 0; i < 1001; i++)
+    g_string_append_printf (many, "%s%" G_GINT64_FORMAT, i ? "," : "", fixture->guests[i % 5]);
+  g_string_append (many, "]}");
+  assert_bad_guest_ids (fixture, many->str, "at most 1000 guests");
+
+  /* Guests that are not the event's: nothing is queued for the others. */
+  body = g_strdup_printf ("{\"guest_ids\":[%" G_GINT64_FORMAT ",424242]}", fixture->guests[3]);
+  assert_bad_guest_ids (fixture, body, "guest 424242 does not exist");
+  other_event = request (fixture, "POST", "{\"name\":\"Winterfest\",\"starts_at\":\"2027-12-04T16:30:00Z\",\"capacity\":10}",
+                         "/api/v1/events");
+  ed_test_assert_status (other_event, SOUP_STATUS_CREATED);
+  other_guest = request (fixture, "POST", "{\"email\":\"zora@example.org\"}", "/api/v1/events/%" G_GINT64_FORMAT "/guests",
+                         json_object_get_int_member (ed_test_response_get_object (other_event), "id"));
+  ed_test_assert_status (other_guest, SOUP_STATUS_CREATED);
+  stranger = json_object_get_int_member (ed_test_response_get_object (other_guest), "id");
+  g_free (body);
+  body = g_strdup_printf ("{\"guest_ids\":[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "]}", fixture->guests[3], stranger);
+  why = g_strdup_printf ("guest %" G_GINT64_FORMAT " is a guest of another event", stranger);
+  assert_bad_guest_ids (fixture, body, why);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT,
+                            campaign_id), ==, 1);
+
+  /* Unknown event. */
+  g_clear_pointer (&response, ed_test_response_free);
+  response = resend_invitations (fixture, 424242, "{\"guest_ids\":[1]}");
+  ed_test_assert_error (response, SOUP_STATUS_NOT_FOUND, "not_found");
+
+  /* Dóra queued, Cem's still on its way, each id once. */
+  g_free (body);
+  body = g_strdup_printf ("{\"guest_ids\":[%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "]}",
+                          fixture->guests[3], fixture->guests[2], fixture->guests[3]);
+  g_clear_pointer (&response, ed_test_response_free);
+  response = resend_invitations (fixture, fixture->event_id, body);
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  reply = ed_test_response_get_object (response);
+  g_assert_cmpint (json_object_get_int_member (reply, "campaign_id"), ==, campaign_id);
+  g_assert_cmpstr (json_object_get_string_member (reply, "campaign_state"), ==, "running");
+  g_assert_cmpint (json_object_get_int_member (reply, "queued"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (reply, "waiting"), ==, 1);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT,
+                            campaign_id), ==, 2);
+}
+
 #define ADD_API_TEST(path, func) \
   g_test_add ("/campaigns/api/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -1618,6 +1850,8 @@ main (int   argc,
   g_test_add ("/campaigns/unsubscribe/one-click", Fixture, "capture", fixture_set_up, test_unsubscribe_one_click, fixture_tear_down);
   g_test_add ("/campaigns/unsubscribe/bad-links", Fixture, NULL, fixture_set_up, test_unsubscribe_bad_links, fixture_tear_down);
   g_test_add ("/campaigns/api/deliveries-sent", Fixture, "capture", fixture_set_up, test_api_deliveries_sent, fixture_tear_down);
+  g_test_add ("/campaigns/invitations/resend", Fixture, "capture", fixture_set_up, test_invitations_resend, fixture_tear_down);
+  g_test_add ("/campaigns/invitations/errors", Fixture, NULL, fixture_set_up, test_invitations_errors, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -20,7 +20,8 @@
 #include "ed-validate.h"
 
 /* /api/v1/events/{id}/campaigns, /api/v1/campaigns/{id} and its actions,
- * previews and test sends, /api/v1/events/{id}/audience, and the queue's
+ * previews and test sends, /api/v1/events/{id}/audience and /invitations,
+ * and the queue's
  * monitoring: /api/v1/queue, /api/v1/messages,
  * /api/v1/guests/{id}/deliveries.
  *
@@ -909,6 +910,207 @@ handle_test (EdRequest *request,
   g_task_run_in_thread (task, send_test_in_thread);
 }
 
+/* The invitation sent again to chosen guests:
+ * POST /api/v1/events/{id}/invitations {"guest_ids": [...]}.
+ *
+ * It is the event's action, not a campaign's: the app names guests, and
+ * the daemon knows which campaign carries the event's invitation (see
+ * ed-store-invitations.c). It writes the queue on the campaigns' writer,
+ * after any launch holding it, in a worker thread.
+ */
+
+static const char * const invitation_fields[] = { "guest_ids", NULL };
+
+typedef struct
+{
+  CampaignsState      *state;
+  EdDaemon            *daemon;
+  EdRequest           *request;
+  gint64               event_id;
+  GArray              *guest_ids;   /* gint64 */
+  EdInvitationsQueued  queued;
+  gint64               bad_guest_id;
+} QueueJob;
+
+static void
+queue_job_free (QueueJob *job)
+{
+  g_clear_pointer (&job->request, ed_request_unref);
+  g_clear_object (&job->daemon);
+  g_clear_pointer (&job->guest_ids, g_array_unref);
+  release_state (job->state);
+  g_free (job);
+}
+
+/* The guest ids of the body, each once, in their order; NULL after
+ * saying what is wrong in @fields. */
+static GArray *
+read_guest_ids (JsonObject *body,
+                JsonObject *fields)
+{
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  JsonNode *node = json_object_get_member (body, "guest_ids");
+  JsonArray *array;
+  guint length;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    {
+      ed_validate_fail (fields, "guest_ids", "must be a list of guest ids");
+      return NULL;
+    }
+  array = json_node_get_array (node);
+  length = json_array_get_length (array);
+  if (length == 0)
+    {
+      ed_validate_fail (fields, "guest_ids", "must name at least one guest");
+      return NULL;
+    }
+  if (length > ED_STORE_MAX_INVITATIONS)
+    {
+      ed_validate_fail (fields, "guest_ids", "must name at most %d guests; send more in several requests",
+                        ED_STORE_MAX_INVITATIONS);
+      return NULL;
+    }
+
+  ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), length);
+  seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  for (guint i = 0; i < length; i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      gint64 id;
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_INT64 ||
+          (id = json_node_get_int (element)) <= 0)
+        {
+          ed_validate_fail (fields, "guest_ids", "must hold guest ids (whole numbers above 0)");
+          return NULL;
+        }
+      g_array_append_val (ids, id);
+      if (!g_hash_table_add (seen, &g_array_index (ids, gint64, ids->len - 1)))
+        g_array_set_size (ids, ids->len - 1);
+    }
+
+  return g_steal_pointer (&ids);
+}
+
+static void
+queue_in_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  QueueJob *job = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  g_mutex_lock (&job->state->lock);
+  ok = ed_store_queue_invitations (job->state->writer, job->event_id,
+                                   (const gint64 *) (gpointer) job->guest_ids->data, job->guest_ids->len,
+                                   ed_time_now (), &job->queued, &job->bad_guest_id, &error);
+  g_mutex_unlock (&job->state->lock);
+
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_queued_cb (GObject      *source_object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  QueueJob *job = g_task_get_task_data (G_TASK (result));
+  EdRequest *request = job->request;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, ED_ERROR, ED_ERROR_INVALID) && job->bad_guest_id != 0)
+        {
+          g_autoptr(JsonObject) fields = json_object_new ();
+
+          json_object_set_string_member (fields, "guest_ids", error->message);
+          ed_http_reply_fields (request->msg, fields);
+        }
+      else if (g_error_matches (error, ED_ERROR, ED_ERROR_CONFLICT))
+        ed_http_reply_error (request->msg, SOUP_STATUS_CONFLICT, "no_invitation", "%s", error->message);
+      else
+        ed_http_reply_gerror (request->msg, error);
+      ed_request_unpause (request);
+      return;
+    }
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "ED_ADMIN", request->username,
+                    "MESSAGE", "Admin “%s” queued the invitation of event %" G_GINT64_FORMAT
+                    " again for %u guests (campaign %" G_GINT64_FORMAT "; %u still on their way, "
+                    "%u unsubscribed)",
+                    request->username, job->event_id, job->queued.n_queued, job->queued.campaign_id,
+                    job->queued.n_waiting, job->queued.n_unsubscribed);
+  if (job->queued.n_queued > 0)
+    {
+      ed_daemon_wake_mailer (job->daemon);
+      ed_daemon_campaign_changed (job->daemon, job->queued.campaign_id);
+    }
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  ed_json_add_int (builder, "campaign_id", job->queued.campaign_id);
+  ed_json_add_string (builder, "campaign_state", ed_campaign_state_to_string (job->queued.campaign_state));
+  ed_json_add_int (builder, "queued", job->queued.n_queued);
+  ed_json_add_int (builder, "waiting", job->queued.n_waiting);
+  ed_json_add_int (builder, "unsubscribed", job->queued.n_unsubscribed);
+  json_builder_end_object (builder);
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+  ed_request_unpause (request);
+}
+
+/* POST /api/v1/events/{id}/invitations */
+static void
+handle_queue_invitations (EdRequest *request,
+                          gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GArray) guest_ids = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  QueueJob *job;
+
+  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+      !(body = ed_http_read_json (request->msg, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_validate_known_members (body, invitation_fields, fields);
+  guest_ids = read_guest_ids (body, fields);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  job = g_new0 (QueueJob, 1);
+  job->state = g_atomic_rc_box_acquire (get_state (self));
+  job->daemon = g_object_ref (self);
+  job->request = ed_request_ref (request);
+  job->event_id = event->id;
+  job->guest_ids = g_steal_pointer (&guest_ids);
+
+  ed_request_pause (request);
+  task = g_task_new (NULL, NULL, on_queued_cb, NULL);
+  g_task_set_source_tag (task, handle_queue_invitations);
+  g_task_set_task_data (task, job, (GDestroyNotify) queue_job_free);
+  g_task_run_in_thread (task, queue_in_thread);
+}
+
 /* Monitoring */
 
 static void
@@ -1122,6 +1324,7 @@ ed_daemon_add_campaign_routes (EdDaemon  *self,
   ed_router_add (self->router, "GET", "/api/v1/events/{id}/campaigns", ED_ROUTE_AUTH, handle_list_campaigns);
   ed_router_add (self->router, "POST", "/api/v1/events/{id}/campaigns", ED_ROUTE_AUTH, handle_create_campaign);
   ed_router_add (self->router, "GET", "/api/v1/events/{id}/audience", ED_ROUTE_AUTH, handle_audience);
+  ed_router_add (self->router, "POST", "/api/v1/events/{id}/invitations", ED_ROUTE_AUTH, handle_queue_invitations);
   ed_router_add (self->router, "GET", "/api/v1/campaigns/{id}", ED_ROUTE_AUTH, handle_get_campaign);
   ed_router_add (self->router, "PATCH", "/api/v1/campaigns/{id}", ED_ROUTE_AUTH, handle_update_campaign);
   ed_router_add (self->router, "POST", "/api/v1/campaigns/{id}/launch", ED_ROUTE_AUTH, handle_launch);

@@ -532,6 +532,28 @@ gboolean      ed_store_run_campaign_action   (EdStore             *self,
                                               gint64              *n_changed,
                                               GError             **error);
 
+/* The invitation sent again to chosen guests (ed-store-invitations.c) */
+
+#define ED_STORE_MAX_INVITATIONS 1000
+
+typedef struct
+{
+  gint64           campaign_id;     /* the event's invitation campaign */
+  EdCampaignState  campaign_state;  /* after the guests were queued */
+  guint            n_queued;
+  guint            n_waiting;       /* their invitation was still on its way */
+  guint            n_unsubscribed;  /* left out */
+} EdInvitationsQueued;
+
+gboolean      ed_store_queue_invitations     (EdStore             *self,
+                                              gint64               event_id,
+                                              const gint64        *guest_ids,
+                                              guint                n_guest_ids,
+                                              gint64               now,
+                                              EdInvitationsQueued *queued,
+                                              gint64              *bad_guest_id,
+                                              GError             **error);
+
 /* Live numbers, timelines and metrics (ed-store-timeline.c) */
 
 typedef struct
