@@ -28,7 +28,6 @@ struct _EdGuestsPage
   GtkColumnViewColumn *name_column;
   GtkColumnViewColumn *email_column;
   GtkLabel           *count_label;
-  GtkWidget          *resend_button;
 
   /* owned */
   EdClient           *client;
@@ -95,9 +94,8 @@ update_actions (EdGuestsPage *self)
                                  ready && n_selected > 0 && !self->bulk_running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "guests.set-status",
                                  ready && n_selected > 0 && !self->bulk_running);
-  /* Campaigns send to whole audiences; the API has no campaign for chosen
-   * guests yet: the button stays, disabled, and says why. */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "guests.resend", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "guests.resend",
+                                 ready && n_selected > 0 && !self->bulk_running);
 }
 
 static void
@@ -736,11 +734,156 @@ set_status_action (GtkWidget  *widget,
   start_bulk (self, ids, "PATCH", body);
 }
 
+/* Resend invitation: the event's invitation queued again for the
+ * selected guests, in requests of at most MAX_RESEND_IDS of them. */
+
+#define MAX_RESEND_IDS 1000
+
+typedef struct
+{
+  EdGuestsPage *self;
+  GArray       *ids;
+  guint         next;
+  guint         n_queued;
+  guint         n_waiting;
+  guint         n_unsubscribed;
+} Resend;
+
+static void
+resend_free (Resend *resend)
+{
+  g_clear_object (&resend->self);
+  g_clear_pointer (&resend->ids, g_array_unref);
+  g_free (resend);
+}
+
+static void resend_step (Resend *resend);
+
+static void
+finish_resend (Resend       *resend,
+               const GError *error)
+{
+  EdGuestsPage *self = resend->self;
+  g_autoptr(GString) title = g_string_new (NULL);
+
+  self->bulk_running = FALSE;
+  if (resend->n_queued > 0 || error == NULL)
+    g_string_append_printf (title, ngettext ("Invitation queued for %u guest", "Invitation queued for %u guests",
+                                             resend->n_queued), resend->n_queued);
+  if (resend->n_waiting > 0)
+    /* TRANSLATORS: follows "Invitation queued for 3 guests" */
+    g_string_append_printf (title, ngettext ("; %u still on its way", "; %u still on their way",
+                                             resend->n_waiting), resend->n_waiting);
+  if (resend->n_unsubscribed > 0)
+    /* TRANSLATORS: follows "Invitation queued for 3 guests" */
+    g_string_append_printf (title, ngettext ("; %u unsubscribed guest left out", "; %u unsubscribed guests left out",
+                                             resend->n_unsubscribed), resend->n_unsubscribed);
+  if (error != NULL)
+    {
+      if (title->len > 0)
+        g_string_append (title, "; ");
+      if (g_error_matches (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_CONFLICT))
+        g_string_append (title, _("This event’s invitation has not been sent yet: launch an invitation campaign first"));
+      else
+        g_string_append_printf (title, _("Could not resend the invitation: %s"), error->message);
+    }
+  show_toast (self, title->str);
+
+  if (resend->n_queued > 0)
+    {
+      if (self->selection != NULL)
+        gtk_selection_model_unselect_all (GTK_SELECTION_MODEL (self->selection));
+      /* Their last delivery is now the queued invitation. */
+      reload (self);
+    }
+  update_actions (self);
+  resend_free (resend);
+}
+
+static void
+on_resend_call_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Resend *resend = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object;
+
+  reply = ed_client_call_finish (ED_CLIENT (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      resend_free (resend);
+      return;
+    }
+  if (error != NULL)
+    {
+      finish_resend (resend, error);
+      return;
+    }
+
+  if (JSON_NODE_HOLDS_OBJECT (reply))
+    {
+      object = json_node_get_object (reply);
+      resend->n_queued += (guint) json_object_get_int_member_with_default (object, "queued", 0);
+      resend->n_waiting += (guint) json_object_get_int_member_with_default (object, "waiting", 0);
+      resend->n_unsubscribed += (guint) json_object_get_int_member_with_default (object, "unsubscribed", 0);
+    }
+  resend_step (resend);
+}
+
+static void
+resend_step (Resend *resend)
+{
+  EdGuestsPage *self = resend->self;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autofree char *path = NULL;
+  guint end;
+
+  if (resend->next >= resend->ids->len)
+    {
+      finish_resend (resend, NULL);
+      return;
+    }
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "guest_ids");
+  json_builder_begin_array (builder);
+  end = MIN (resend->ids->len, resend->next + MAX_RESEND_IDS);
+  for (; resend->next < end; resend->next++)
+    json_builder_add_int_value (builder, g_array_index (resend->ids, gint64, resend->next));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  body = json_builder_get_root (builder);
+
+  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/invitations", self->event_id);
+  ed_client_call_async (self->client, "POST", path, body, self->cancellable, on_resend_call_cb, resend);
+}
+
 static void
 resend_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
+  EdGuestsPage *self = ED_GUESTS_PAGE (widget);
+  Resend *resend;
+  guint n_missing;
+
+  resend = g_new0 (Resend, 1);
+  resend->ids = selected_ids (self, &n_missing);
+  if (resend->ids->len == 0)
+    {
+      resend_free (resend);
+      show_toast (self, _("The selected guests have not arrived yet; scroll to them first"));
+      return;
+    }
+
+  resend->self = g_object_ref (self);
+  self->bulk_running = TRUE;
+  update_actions (self);
+  resend_step (resend);
 }
 
 static void
@@ -931,7 +1074,6 @@ ed_guests_page_class_init (EdGuestsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, EdGuestsPage, name_column);
   gtk_widget_class_bind_template_child (widget_class, EdGuestsPage, email_column);
   gtk_widget_class_bind_template_child (widget_class, EdGuestsPage, count_label);
-  gtk_widget_class_bind_template_child (widget_class, EdGuestsPage, resend_button);
   gtk_widget_class_bind_template_callback (widget_class, on_search_entry_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_status_dropdown_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_column_view_activate_cb);
@@ -977,8 +1119,6 @@ ed_guests_page_init (EdGuestsPage *self)
   g_signal_connect_object (gtk_column_view_get_sorter (self->column_view), "changed",
                            G_CALLBACK (on_sorter_changed_cb), self, G_CONNECT_SWAPPED);
 
-  gtk_widget_set_tooltip_text (self->resend_button,
-                               _("Campaigns send to whole audiences; sending to chosen guests is not possible yet"));
   on_model_changed_cb (self);
 }
 

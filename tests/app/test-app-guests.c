@@ -129,6 +129,15 @@ text_shown (gpointer data)
   return ed_test_guest_find_text (shown->root, shown->text) != NULL;
 }
 
+/* A label, e.g. a toast's title. */
+static gboolean
+label_shown (gpointer data)
+{
+  Shown *shown = data;
+
+  return ed_test_app_find_widget (shown->root, GTK_TYPE_LABEL, shown->text) != NULL;
+}
+
 static void
 assert_shown (GtkWidget  *root,
               const char *text)
@@ -235,6 +244,39 @@ selection_empty (gpointer data)
   return gtk_bitset_is_empty (selected);
 }
 
+/* Launches an invitation to nobody (no guest is on the waiting list): the
+ * event's invitation, sent, done at once. */
+static gint64
+launch_invitation (Fixture *fixture)
+{
+  g_autofree char *path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/campaigns", fixture->event_id);
+  g_autofree char *launch = NULL;
+  g_autoptr(JsonNode) campaign = ed_test_guest_call (fixture->server->client, "POST", path,
+                                                     "{\"audience\":\"status:waitlisted\"}", NULL);
+  g_autoptr(JsonNode) launched = NULL;
+  gint64 id = json_object_get_int_member (json_node_get_object (campaign), "id");
+
+  launch = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT "/launch", id);
+  launched = ed_test_guest_call (fixture->server->client, "POST", launch, "{}", NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (launched), "state"), ==, "done");
+  return id;
+}
+
+/* The campaign of the guest's one message, or 0 when there is none. */
+static gint64
+invitation_of (Fixture *fixture,
+               gint64   guest_id)
+{
+  g_autofree char *path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT "/deliveries", guest_id);
+  g_autoptr(JsonNode) reply = ed_test_guest_call (fixture->server->client, "GET", path, NULL, NULL);
+  JsonArray *items = json_object_get_array_member (json_node_get_object (reply), "items");
+
+  g_assert_cmpuint (json_array_get_length (items), <=, 1);
+  if (json_array_get_length (items) == 0)
+    return 0;
+  return json_object_get_int_member (json_array_get_object_element (items, 0), "campaign_id");
+}
+
 static void
 test_bulk_actions (Fixture       *fixture,
                    gconstpointer  user_data)
@@ -243,6 +285,7 @@ test_bulk_actions (Fixture       *fixture,
   GtkSelectionModel *selection = gtk_column_view_get_model (ed_guests_page_get_column_view (fixture->page));
   GtkWidget *resend;
   gint64 ids[3];
+  gint64 campaign_id;
 
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     {
@@ -251,11 +294,36 @@ test_bulk_actions (Fixture       *fixture,
       ids[i] = ed_guest_object_get_id (guest);
     }
 
-  /* No campaigns on this server: resending stays off, and says why. */
+  /* Resend Invitation: for a selection only. */
   resend = ed_test_app_find_widget (GTK_WIDGET (fixture->page), GTK_TYPE_BUTTON, "Resend Invitation");
   g_assert_nonnull (resend);
   g_assert_false (gtk_widget_is_sensitive (resend));
   g_assert_nonnull (gtk_widget_get_tooltip_text (resend));
+  gtk_selection_model_select_range (selection, 0, 3, TRUE);
+  g_assert_true (gtk_widget_is_sensitive (resend));
+
+  /* With no invitation launched yet, the toast says what to do. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->page), "guests.resend", NULL));
+  g_assert_true (ed_test_app_wait_until (label_shown, &(Shown) { GTK_WIDGET (fixture->page),
+                 "This event’s invitation has not been sent yet: launch an invitation campaign first" }, 60000));
+  g_assert_true (gtk_widget_is_sensitive (resend));
+
+  /* Once it was sent, the selected guests get it again, and only they. */
+  campaign_id = launch_invitation (fixture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->page), "guests.resend", NULL));
+  g_assert_true (ed_test_app_wait_until (selection_empty, selection, 60000));
+  g_assert_true (ed_test_app_wait_until (label_shown, &(Shown) { GTK_WIDGET (fixture->page),
+                 "Invitation queued for 3 guests" }, 60000));
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-resent"));
+  wait_page_idle (fixture);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    g_assert_cmpint (invitation_of (fixture, ids[i]), ==, campaign_id);
+  {
+    g_autoptr(EdGuestObject) guest = g_list_model_get_item (G_LIST_MODEL (model), 3);
+
+    g_assert_cmpint (invitation_of (fixture, ed_guest_object_get_id (guest)), ==, 0);
+  }
+
   gtk_selection_model_select_range (selection, 0, 3, TRUE);
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (fixture->page), GTK_TYPE_LABEL, "3 of 1000 guests selected"));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->page), "guests.set-status", "s", "declined"));
