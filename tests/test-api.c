@@ -1849,6 +1849,37 @@ test_guests_same_email_other_event (Fixture       *fixture,
   g_assert_cmpint (count_guests (fixture, second_event), ==, 1);
 }
 
+/* The keys of …/guests/keys with @query: every @every-th guest's id from
+ * the @first-th after @after on. */
+static void
+assert_guest_keys (Fixture      *fixture,
+                   gint64        event_id,
+                   const char   *query,
+                   const GArray *ids,
+                   guint         after_position,
+                   guint         first,
+                   guint         every)
+{
+  g_autoptr(EdTestResponse) response = NULL;
+  g_autofree char *after = after_position > 0
+                             ? g_strdup_printf ("&after=%" G_GINT64_FORMAT, g_array_index (ids, gint64, after_position - 1))
+                             : g_strdup ("");
+  JsonArray *keys;
+  guint n = 0;
+
+  response = request_printf (fixture, "GET", NULL,
+                             "/api/v1/events/%" G_GINT64_FORMAT "/guests/keys?first=%u&every=%u&count=100&%s%s",
+                             event_id, first, every, query, after);
+  ed_test_assert_status (response, SOUP_STATUS_OK);
+  keys = get_array (ed_test_response_get_object (response), "keys");
+  for (guint position = after_position + first - 1; position < ids->len; position += every, n++)
+    {
+      g_assert_cmpuint (n, <, json_array_get_length (keys));
+      g_assert_cmpint (json_array_get_int_element (keys, n), ==, g_array_index (ids, gint64, position));
+    }
+  g_assert_cmpuint (json_array_get_length (keys), ==, n);
+}
+
 static void
 test_guests_list_paging (Fixture       *fixture,
                          gconstpointer  user_data)
@@ -1912,6 +1943,11 @@ test_guests_list_paging (Fixture       *fixture,
                             i, expected->id, expected->last_name, expected->first_name, expected->email);
           g_assert_cmpint (g_array_index (ids, gint64, i), ==, expected->id);
         }
+
+      /* Where pages would start, from the start and from a key on. */
+      assert_guest_keys (fixture, event_id, sorts[s].sort, ids, 0, 7, 7);
+      assert_guest_keys (fixture, event_id, sorts[s].sort, ids, 4, 3, 7);
+      assert_guest_keys (fixture, event_id, sorts[s].sort, ids, 0, 1, 1);
     }
 }
 
@@ -2077,9 +2113,21 @@ test_guests_list_invalid (Fixture       *fixture,
   gint64 event_id = create_event (fixture, "Mine");
   gint64 other_id = create_event (fixture, "Theirs");
   gint64 other_guest;
-  const char * const bad_queries[] = {
-    "limit=0", "limit=501", "limit=-1", "limit=abc", "sort=age", "sort=--name", "after=abc",
-    "after=999999",
+  /* Each names the field it gets wrong; …/guests/keys takes the list's
+   * parameters and its own. */
+  const struct {
+    const char *route;
+    const char *query;
+    const char *field;
+  } bad_queries[] = {
+    { "guests", "limit=0", "limit" }, { "guests", "limit=501", "limit" }, { "guests", "limit=-1", "limit" },
+    { "guests", "limit=abc", "limit" }, { "guests", "sort=age", "sort" }, { "guests", "sort=--name", "sort" },
+    { "guests", "after=abc", "after" }, { "guests", "after=999999", "after" },
+    { "guests/keys", "every=0", "every" }, { "guests/keys", "every=501", "every" },
+    { "guests/keys", "first=0", "first" }, { "guests/keys", "first=501", "first" },
+    { "guests/keys", "count=0", "count" }, { "guests/keys", "count=50001", "count" },
+    { "guests/keys", "sort=age", "sort" }, { "guests/keys", "after=999999", "after" },
+    { "guests/keys", "every=500&count=201", "count" },
   };
 
   create_guest_id (fixture, event_id, "mine@example.com", "Mine", "Guest");
@@ -2087,13 +2135,11 @@ test_guests_list_invalid (Fixture       *fixture,
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_queries); i++)
     {
-      g_auto(GStrv) name = g_strsplit (bad_queries[i], "=", 2);
-
-      g_test_message ("?%s", bad_queries[i]);
+      g_test_message ("%s?%s", bad_queries[i].route, bad_queries[i].query);
       g_clear_pointer (&response, ed_test_response_free);
-      response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests?%s",
-                                 event_id, bad_queries[i]);
-      assert_field_named (response, name[0]);
+      response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/%s?%s",
+                                 event_id, bad_queries[i].route, bad_queries[i].query);
+      assert_field_named (response, bad_queries[i].field);
     }
 
   /* A page cannot start after another event's guest. */

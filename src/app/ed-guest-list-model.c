@@ -22,8 +22,9 @@
  *   - the page after it is known (reverse order, `after` = its first id).
  * Scrolling therefore costs one request per page in either direction, and
  * the end of the list is as near as its start. A jump into the middle,
- * far from any known page, walks there from the nearer known page (or end)
- * with pages of 500 rows of which only the boundary ids are kept.
+ * far from any known page, first asks the daemon for the keys in between
+ * (`…/guests/keys`: the id ending, or starting, every page from the nearer
+ * known page or end on, up to 50,000 rows a request), then for the page.
  *
  * Rows not there yet are placeholder objects ("loaded" FALSE), kept per
  * page so that the view gets the same object when it asks again. When a
@@ -41,7 +42,7 @@
 
 #define DEFAULT_PAGE_SIZE 200
 #define DEFAULT_MAX_PAGES 50
-#define WALK_LIMIT 500
+#define KEYS_MAX_ROWS 50000
 #define MAX_PARALLEL_FETCHES 3
 #define MAX_WANTED 8
 
@@ -108,9 +109,11 @@ static void ed_guest_list_model_iface_init (GListModelInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (EdGuestListModel, ed_guest_list_model, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, ed_guest_list_model_iface_init))
 
-/* One request for rows: a page, a step of a walk, or the first page of a
- * reload. Rows come back in list order from @start_position on, or, for
- * @reverse, in reverse order from @start_position down.
+/* One request: for rows (a page, or the first page of a reload), which
+ * come back in list order from @start_position on, or, for @reverse, in
+ * reverse order from @start_position down; or, for @walk, for the keys of
+ * @limit pages: the first key at @start_position, then one every page
+ * (downwards for @reverse), the first one @first rows past the cursor.
  */
 typedef struct
 {
@@ -119,6 +122,7 @@ typedef struct
   guint             page;
   guint             start_position;
   guint             limit;
+  guint             first;
   guint             reverse : 1;
   guint             walk : 1;
   guint             reset : 1;
@@ -297,8 +301,8 @@ fetch_page (EdGuestListModel *self,
   fetch (self, request, after);
 }
 
-/* Walks towards @target from the nearer page (or end) whose boundary id is
- * known, learning boundary ids of the pages in between.
+/* Learns the keys of the pages between @target and the nearer page (or
+ * end) whose key is known, so that @target can be fetched by key.
  */
 static void
 walk_towards (EdGuestListModel *self,
@@ -308,7 +312,7 @@ walk_towards (EdGuestListModel *self,
   guint n = n_pages (self);
   gint below = (gint) target - 1;
   guint above = target + 1;
-  guint forward_rows, backward_rows;
+  guint forward_pages, backward_pages;
   gint64 after;
 
   while (below >= 0 && last_id (self, (guint) below) == 0)
@@ -316,24 +320,31 @@ walk_towards (EdGuestListModel *self,
   while (above < n && first_id (self, above) == 0)
     above++;
 
-  forward_rows = (target - (guint) (below + 1)) * self->page_size;
-  backward_rows = (above < n ? above * self->page_size : self->total) - (target + 1) * self->page_size;
+  /* The pages whose last (forward) or first (backward) key is wanted. */
+  forward_pages = target - (guint) (below + 1);
+  backward_pages = above - 1 - target;
 
   request->walk = TRUE;
   request->page = target;
-  if (forward_rows <= backward_rows)
+  if (forward_pages <= backward_pages)
     {
-      request->start_position = (guint) (below + 1) * self->page_size;
-      request->limit = MIN (WALK_LIMIT, forward_rows);
+      /* The last row of each page from the one after @below on. */
+      request->first = self->page_size;
+      request->start_position = (guint) (below + 1) * self->page_size + self->page_size - 1;
+      request->limit = forward_pages;
       after = below >= 0 ? last_id (self, (guint) below) : 0;
     }
   else
     {
+      /* The first row of each page from the one before @above down; from
+       * the end, the first of them is the last page's length away. */
       request->reverse = TRUE;
-      request->start_position = (above < n ? above * self->page_size : self->total) - 1;
-      request->limit = MIN (WALK_LIMIT, backward_rows);
+      request->first = above < n ? self->page_size : page_length (self, n - 1);
+      request->start_position = (above - 1) * self->page_size;
+      request->limit = backward_pages;
       after = above < n ? first_id (self, above) : 0;
     }
+  request->limit = MIN (request->limit, (KEYS_MAX_ROWS - request->first) / self->page_size + 1);
 
   g_assert (request->limit > 0);
   self->walking = TRUE;
@@ -490,6 +501,53 @@ install_page (EdGuestListModel *self,
   g_list_model_items_changed (G_LIST_MODEL (self), index * self->page_size, length, length);
 }
 
+/* A walk's answer: where pages start or end. */
+static void
+learn_keys (EdGuestListModel *self,
+            Request          *request,
+            JsonNode         *node,
+            GError           *error)
+{
+  g_autoptr(GError) protocol_error = NULL;
+  JsonArray *keys = NULL;
+
+  if (error == NULL &&
+      (!JSON_NODE_HOLDS_OBJECT (node) ||
+       !json_object_has_member (json_node_get_object (node), "keys") ||
+       !(keys = json_object_get_array_member (json_node_get_object (node), "keys"))))
+    error = protocol_error = g_error_new_literal (ED_CLIENT_ERROR, ED_CLIENT_ERROR_PROTOCOL,
+                                                  _("The server’s guest list was not understood"));
+  if (error != NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      update_loading (self);
+      /* The key walked from went away (the guest was deleted): start again. */
+      if (g_error_matches (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_INVALID))
+        ed_guest_list_model_reload (self);
+      else
+        g_signal_emit (self, signals[FAILED], 0, error);
+      return;
+    }
+
+  /* Fewer keys than pages: the list is shorter than it was counted. */
+  if (json_array_get_length (keys) != request->limit)
+    {
+      ed_guest_list_model_reload (self);
+      return;
+    }
+
+  for (guint i = 0; i < request->limit; i++)
+    {
+      guint step = i * self->page_size;
+
+      record_boundary (self,
+                       request->reverse ? request->start_position - step : request->start_position + step,
+                       json_array_get_int_element (keys, i));
+    }
+  pump (self);
+}
+
 static void
 on_rows_cb (GObject      *source,
             GAsyncResult *result,
@@ -509,8 +567,12 @@ on_rows_cb (GObject      *source,
     return;
 
   if (request->walk)
-    self->walking = FALSE;
-  else if (!request->reset)
+    {
+      self->walking = FALSE;
+      learn_keys (self, request, node, error);
+      return;
+    }
+  if (!request->reset)
     {
       Page *page = g_hash_table_lookup (self->pages, GUINT_TO_POINTER (request->page + 1));
 
@@ -548,28 +610,6 @@ on_rows_cb (GObject      *source,
     }
 
   total = json_object_get_int_member_with_default (object, "total", 0);
-
-  /* A walk only learns where pages start and end. */
-  if (request->walk)
-    {
-      guint n_rows = json_array_get_length (items);
-
-      if (total != self->total || n_rows != request->limit)
-        {
-          ed_guest_list_model_reload (self);
-          return;
-        }
-      for (guint i = 0; i < n_rows; i++)
-        {
-          JsonObject *item = json_array_get_object_element (items, i);
-
-          record_boundary (self,
-                           request->reverse ? request->start_position - i : request->start_position + i,
-                           item ? json_object_get_int_member_with_default (item, "id", 0) : 0);
-        }
-      pump (self);
-      return;
-    }
 
   rows = g_ptr_array_new_full (json_array_get_length (items), g_object_unref);
   for (guint i = 0; i < json_array_get_length (items); i++)
@@ -619,16 +659,35 @@ fetch (EdGuestListModel *self,
   request->generation = self->generation;
   sort = request->reverse ? reverse_sort (self->sort) : g_strdup (self->sort);
 
-  events_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests", self->event_id);
   after_text = after > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, after) : NULL;
   limit_text = g_strdup_printf ("%u", request->limit);
-  path = ed_client_build_path (events_path,
-                               "after", after_text,
-                               "limit", limit_text,
-                               "q", self->query,
-                               "status", self->status,
-                               "sort", sort,
-                               NULL);
+  if (request->walk)
+    {
+      g_autofree char *first_text = g_strdup_printf ("%u", request->first);
+      g_autofree char *every_text = g_strdup_printf ("%u", self->page_size);
+
+      events_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests/keys", self->event_id);
+      path = ed_client_build_path (events_path,
+                                   "after", after_text,
+                                   "first", first_text,
+                                   "every", every_text,
+                                   "count", limit_text,
+                                   "q", self->query,
+                                   "status", self->status,
+                                   "sort", sort,
+                                   NULL);
+    }
+  else
+    {
+      events_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests", self->event_id);
+      path = ed_client_build_path (events_path,
+                                   "after", after_text,
+                                   "limit", limit_text,
+                                   "q", self->query,
+                                   "status", self->status,
+                                   "sort", sort,
+                                   NULL);
+    }
 
   ed_client_call_async (self->client, "GET", path, NULL, self->cancellable, on_rows_cb, request);
 }

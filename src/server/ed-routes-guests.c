@@ -22,6 +22,7 @@
 #define QUERY_MAX_CHARS 200
 #define PAGE_LIMIT_DEFAULT 50
 #define PAGE_LIMIT_MAX 500
+#define KEYS_MAX_ROWS 50000
 #define PARTY_SIZE_MAX 100
 
 static const char * const guest_fields[] = {
@@ -244,41 +245,31 @@ reply_store_error (EdDaemon     *self,
   ed_http_reply_json (request->msg, SOUP_STATUS_CONFLICT, builder);
 }
 
+/* The list's filters, order and cursor (`after`) from the query string,
+ * as GET …/guests and …/guests/keys take them; what is wrong goes to
+ * @fields. @query borrows the request's strings.
+ */
 static void
-handle_list_guests (EdRequest *request,
-                    gpointer   user_data)
+read_list_query (EdDaemon     *self,
+                 EdRequest    *request,
+                 gint64        event_id,
+                 EdGuestQuery *query,
+                 JsonObject   *fields)
 {
-  EdDaemon *self = user_data;
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonObject) fields = json_object_new ();
-  g_autoptr(GPtrArray) guests = NULL;
-  g_autoptr(GPtrArray) deliveries = NULL;
-  g_autoptr(EdEvent) event = NULL;
-  g_autoptr(GError) error = NULL;
-  EdGuestQuery query = { 0 };
   const char *status = ed_request_get_query (request, "status");
   const char *q = ed_request_get_query (request, "q");
-  gint64 event_id = request->ids[0];
-  gint64 after, limit, total = 0;
-  gboolean has_more = FALSE;
-
-  if (!(event = ed_store_get_event (self->store, event_id, &error)))
-    {
-      ed_http_reply_gerror (request->msg, error);
-      return;
-    }
+  gint64 after;
 
   ed_validate_query_int (request->query, "after", 0, G_MAXINT64, 0, &after, fields);
-  ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &limit, fields);
   if (status != NULL && *status != '\0')
     {
-      if (ed_rsvp_status_from_string (status, &query.status))
-        query.has_status = TRUE;
+      if (ed_rsvp_status_from_string (status, &query->status))
+        query->has_status = TRUE;
       else
         ed_validate_fail (fields, "status",
                           "must be one of pending, accepted, declined, waitlisted, cancelled");
     }
-  if (!ed_guest_sort_parse (ed_request_get_query (request, "sort"), &query.sort, &query.descending))
+  if (!ed_guest_sort_parse (ed_request_get_query (request, "sort"), &query->sort, &query->descending))
     ed_validate_fail (fields, "sort", "must be one of name, email, created, each optionally after “-” for descending order");
   if (q != NULL && (!g_utf8_validate (q, -1, NULL) || g_utf8_strlen (q, -1) > QUERY_MAX_CHARS))
     ed_validate_fail (fields, "q", "must be text of at most %d characters", QUERY_MAX_CHARS);
@@ -291,14 +282,40 @@ handle_list_guests (EdRequest *request,
         ed_validate_fail (fields, "after", "is not a guest of this event (it may have been deleted; start again from the first page)");
     }
 
+  query->query = q;
+  query->after = after;
+}
+
+static void
+handle_list_guests (EdRequest *request,
+                    gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GPtrArray) guests = NULL;
+  g_autoptr(GPtrArray) deliveries = NULL;
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  EdGuestQuery query = { 0 };
+  gint64 event_id = request->ids[0];
+  gint64 limit, total = 0;
+  gboolean has_more = FALSE;
+
+  if (!(event = ed_store_get_event (self->store, event_id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &limit, fields);
+  read_list_query (self, request, event_id, &query, fields);
   if (json_object_get_size (fields) > 0)
     {
       ed_http_reply_fields (request->msg, fields);
       return;
     }
 
-  query.query = q;
-  query.after = after;
   query.limit = (guint) limit;
 
   if (!(guests = ed_store_list_guests (self->store, event_id, &query, &total, &has_more, &error)) ||
@@ -324,6 +341,68 @@ handle_list_guests (EdRequest *request,
     ed_json_add_int (builder, "next", ((EdGuest *) g_ptr_array_index (guests, guests->len - 1))->id);
   else
     ed_json_add_null (builder, "next");
+  json_builder_end_object (builder);
+
+  ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
+}
+
+/* GET /api/v1/events/{id}/guests/keys?after=&q=&status=&sort=&first=&every=&count=
+ *
+ * The ids of every `every`-th guest of the list, from the `first`-th after
+ * `after` on: where its pages start or end. A client that jumps far into
+ * the list learns there the key of the page it jumps to, then asks for
+ * that page as usual; the daemon reads only the ids from the index that
+ * orders the list, and at most KEYS_MAX_ROWS of them a request, so that
+ * the main loop stays free.
+ */
+static void
+handle_list_guest_keys (EdRequest *request,
+                        gpointer   user_data)
+{
+  EdDaemon *self = user_data;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(EdEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  EdGuestQuery query = { 0 };
+  gint64 event_id = request->ids[0];
+  gint64 first, every, count;
+
+  if (!(event = ed_store_get_event (self->store, event_id, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  read_list_query (self, request, event_id, &query, fields);
+  ed_validate_query_int (request->query, "every", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &every, fields);
+  ed_validate_query_int (request->query, "first", 1, PAGE_LIMIT_MAX, 0, &first, fields);
+  ed_validate_query_int (request->query, "count", 1, KEYS_MAX_ROWS, 100, &count, fields);
+  if (first == 0)
+    first = every;
+  if (json_object_get_size (fields) == 0 && first + every * (count - 1) > KEYS_MAX_ROWS)
+    ed_validate_fail (fields, "count", "reaches more than %d guests past “after”: ask for fewer keys, "
+                      "then again from the last one", KEYS_MAX_ROWS);
+  if (json_object_get_size (fields) > 0)
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  if (!ed_store_list_guest_keys (self->store, event_id, &query, (guint) first, (guint) every, (guint) count,
+                                 keys, &error))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "keys");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < keys->len; i++)
+    json_builder_add_int_value (builder, g_array_index (keys, gint64, i));
+  json_builder_end_array (builder);
   json_builder_end_object (builder);
 
   ed_http_reply_json (request->msg, SOUP_STATUS_OK, builder);
@@ -583,6 +662,7 @@ void
 ed_daemon_add_guest_routes (EdDaemon *self)
 {
   ed_router_add (self->router, "GET", "/api/v1/events/{id}/guests", ED_ROUTE_AUTH, handle_list_guests);
+  ed_router_add (self->router, "GET", "/api/v1/events/{id}/guests/keys", ED_ROUTE_AUTH, handle_list_guest_keys);
   ed_router_add (self->router, "POST", "/api/v1/events/{id}/guests", ED_ROUTE_AUTH, handle_create_guest);
   ed_router_add (self->router, "GET", "/api/v1/guests/{id}", ED_ROUTE_AUTH, handle_get_guest);
   ed_router_add (self->router, "PATCH", "/api/v1/guests/{id}", ED_ROUTE_AUTH, handle_update_guest);

@@ -559,6 +559,92 @@ count_guests (EdStore            *self,
   return rc == SQLITE_ROW ? TRUE : ed_store_set_error (self, rc, error);
 }
 
+/* The SELECT of a page of the guest list, up to its LIMIT: whole rows,
+ * or with @keys_only their ids alone (the indexes cover them).
+ */
+static GString *
+list_sql (const EdGuestQuery *query,
+          const SearchTerms  *terms,
+          gboolean            keys_only)
+{
+  GString *sql;
+  const char *key;
+  const char *direction;
+
+  switch (query->sort)
+    {
+    case ED_GUEST_SORT_NAME:
+      key = "last_name, first_name, id";
+      break;
+
+    case ED_GUEST_SORT_EMAIL:
+      key = "email_key, id";
+      break;
+
+    case ED_GUEST_SORT_CREATED:
+    default:
+      key = "id";
+      break;
+    }
+  direction = query->descending ? " DESC" : "";
+
+  if (search_drives_query (query, terms))
+    {
+      /* Two arms, each in id order, merged: the index's matches and the
+       * guests it does not hold yet. The first arm names the id by the
+       * index's rowid so that the index hands out its matches in order
+       * instead of having them sorted.
+       */
+      sql = g_string_new ("SELECT guests_search.rowid");
+      if (!keys_only)
+        g_string_append (sql, ", " GUEST_COLUMNS_AFTER_ID);
+      g_string_append (sql, " FROM guests_search CROSS JOIN guests"
+                            " ON guests.id = guests_search.rowid"
+                            " WHERE guests_search MATCH :match AND guests.event_id = :event");
+      append_filters (sql, query, terms, TRUE);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND guests_search.rowid %s :after",
+                                query->descending ? "<" : ">");
+      g_string_append_printf (sql, " UNION ALL SELECT %s FROM guests"
+                                   " WHERE " NOT_INDEXED " AND guests.event_id = :event",
+                              keys_only ? "guests.id" : GUEST_COLUMNS_OF_GUESTS);
+      append_long_word_conditions (sql, terms);
+      append_plain_filters (sql, query, terms);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND guests.id %s :after", query->descending ? "<" : ">");
+      g_string_append_printf (sql, " ORDER BY 1%s", direction);
+    }
+  else
+    {
+      sql = g_string_new ("SELECT ");
+      g_string_append (sql, keys_only ? "id" : GUEST_COLUMNS);
+      g_string_append (sql, " FROM guests WHERE event_id = :event");
+      append_filters (sql, query, terms, FALSE);
+      if (query->after > 0)
+        g_string_append_printf (sql, " AND (%s) %s (SELECT %s FROM guests WHERE id = :after)",
+                                key, query->descending ? "<" : ">", key);
+
+      g_string_append (sql, " ORDER BY ");
+      switch (query->sort)
+        {
+        case ED_GUEST_SORT_NAME:
+          g_string_append_printf (sql, "last_name%s, first_name%s, id%s", direction, direction, direction);
+          break;
+
+        case ED_GUEST_SORT_EMAIL:
+          g_string_append_printf (sql, "email_key%s, id%s", direction, direction);
+          break;
+
+        case ED_GUEST_SORT_CREATED:
+        default:
+          g_string_append_printf (sql, "id%s", direction);
+          break;
+        }
+    }
+
+  return sql;
+}
+
 /**
  * ed_store_list_guests:
  * @self: a store
@@ -584,8 +670,6 @@ ed_store_list_guests (EdStore             *self,
   g_autoptr(GPtrArray) guests = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_guest_free);
   g_auto(SearchTerms) terms = { 0 };
   g_autoptr(GString) sql = NULL;
-  const char *key;
-  const char *direction;
   sqlite3_stmt *stmt;
   int rc;
 
@@ -598,71 +682,7 @@ ed_store_list_guests (EdStore             *self,
   if (total != NULL && !count_guests (self, event_id, query, &terms, total, error))
     return NULL;
 
-  switch (query->sort)
-    {
-    case ED_GUEST_SORT_NAME:
-      key = "last_name, first_name, id";
-      break;
-
-    case ED_GUEST_SORT_EMAIL:
-      key = "email_key, id";
-      break;
-
-    case ED_GUEST_SORT_CREATED:
-    default:
-      key = "id";
-      break;
-    }
-  direction = query->descending ? " DESC" : "";
-
-  if (search_drives_query (query, &terms))
-    {
-      /* Two arms, each in id order, merged: the index's matches and the
-       * guests it does not hold yet. The first arm names the id by the
-       * index's rowid so that the index hands out its matches in order
-       * instead of having them sorted.
-       */
-      sql = g_string_new ("SELECT guests_search.rowid, " GUEST_COLUMNS_AFTER_ID
-                          " FROM guests_search CROSS JOIN guests"
-                          " ON guests.id = guests_search.rowid"
-                          " WHERE guests_search MATCH :match AND guests.event_id = :event");
-      append_filters (sql, query, &terms, TRUE);
-      if (query->after > 0)
-        g_string_append_printf (sql, " AND guests_search.rowid %s :after",
-                                query->descending ? "<" : ">");
-      g_string_append (sql, " UNION ALL SELECT " GUEST_COLUMNS_OF_GUESTS " FROM guests"
-                            " WHERE " NOT_INDEXED " AND guests.event_id = :event");
-      append_long_word_conditions (sql, &terms);
-      append_plain_filters (sql, query, &terms);
-      if (query->after > 0)
-        g_string_append_printf (sql, " AND guests.id %s :after", query->descending ? "<" : ">");
-      g_string_append_printf (sql, " ORDER BY 1%s", direction);
-    }
-  else
-    {
-      sql = g_string_new ("SELECT " GUEST_COLUMNS " FROM guests WHERE event_id = :event");
-      append_filters (sql, query, &terms, FALSE);
-      if (query->after > 0)
-        g_string_append_printf (sql, " AND (%s) %s (SELECT %s FROM guests WHERE id = :after)",
-                                key, query->descending ? "<" : ">", key);
-
-      g_string_append (sql, " ORDER BY ");
-      switch (query->sort)
-        {
-        case ED_GUEST_SORT_NAME:
-          g_string_append_printf (sql, "last_name%s, first_name%s, id%s", direction, direction, direction);
-          break;
-
-        case ED_GUEST_SORT_EMAIL:
-          g_string_append_printf (sql, "email_key%s, id%s", direction, direction);
-          break;
-
-        case ED_GUEST_SORT_CREATED:
-        default:
-          g_string_append_printf (sql, "id%s", direction);
-          break;
-        }
-    }
+  sql = list_sql (query, &terms, FALSE);
   g_string_append (sql, " LIMIT :limit");
 
   rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
@@ -692,6 +712,74 @@ ed_store_list_guests (EdStore             *self,
     g_ptr_array_set_size (guests, query->limit);
 
   return g_steal_pointer (&guests);
+}
+
+/**
+ * ed_store_list_guest_keys:
+ * @self: a store
+ * @event_id: the event
+ * @query: filters, order and where to start (@query->limit is not used)
+ * @first: which row after @query->after gives the first key (1 for the
+ *   very next one)
+ * @every: how many rows on the next key is
+ * @n_keys: how many keys at the most
+ * @keys: (element-type gint64): where the ids go
+ * @error: return location for an error
+ *
+ * The ids of every @every-th guest of the list from the @first-th on,
+ * in the list's order: where its pages start or end, for a client that
+ * jumps far into the list and then asks for a page by key. Only ids are
+ * read, from the index that orders the list; it stops at the end of the
+ * list, so fewer keys may come.
+ */
+gboolean
+ed_store_list_guest_keys (EdStore             *self,
+                          gint64               event_id,
+                          const EdGuestQuery  *query,
+                          guint                first,
+                          guint                every,
+                          guint                n_keys,
+                          GArray              *keys,
+                          GError             **error)
+{
+  g_auto(SearchTerms) terms = { 0 };
+  g_autoptr(GString) sql = NULL;
+  sqlite3_stmt *stmt;
+  gint64 row = 0;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+  g_return_val_if_fail (query != NULL, FALSE);
+  g_return_val_if_fail (first > 0 && every > 0 && n_keys > 0, FALSE);
+  g_return_val_if_fail (keys != NULL, FALSE);
+
+  search_terms_init (&terms, query->query);
+  sql = list_sql (query, &terms, TRUE);
+  g_string_append (sql, " LIMIT :limit");
+
+  rc = sqlite3_prepare_v2 (self->db, sql->str, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return ed_store_set_error (self, rc, error);
+
+  bind_filters (stmt, event_id, query, &terms);
+  if (query->after > 0)
+    sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":after"), query->after);
+  sqlite3_bind_int64 (stmt, sqlite3_bind_parameter_index (stmt, ":limit"),
+                      (gint64) first + (gint64) every * (n_keys - 1));
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      row++;
+      if (row >= first && (row - first) % every == 0)
+        {
+          gint64 id = sqlite3_column_int64 (stmt, 0);
+
+          g_array_append_val (keys, id);
+        }
+    }
+  sqlite3_finalize (stmt);
+
+  return rc == SQLITE_DONE ? TRUE : ed_store_set_error (self, rc, error);
 }
 
 static EdRsvpChange *

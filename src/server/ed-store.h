@@ -168,6 +168,14 @@ GPtrArray    *ed_store_list_guests           (EdStore             *self,
                                               gint64              *total,
                                               gboolean            *has_more,
                                               GError             **error);
+gboolean      ed_store_list_guest_keys       (EdStore             *self,
+                                              gint64               event_id,
+                                              const EdGuestQuery  *query,
+                                              guint                first,
+                                              guint                every,
+                                              guint                n_keys,
+                                              GArray              *keys,
+                                              GError             **error);
 GPtrArray    *ed_store_list_rsvp_history     (EdStore             *self,
                                               gint64               guest_id,
                                               GError             **error);
