@@ -11,6 +11,7 @@
 #include "ed-event-object.h"
 #include "ed-guests-page.h"
 #include "ed-live-client.h"
+#include "ed-overview-page.h"
 #include "ed-window.h"
 
 #define EVENTS_PAGE_SIZE "200"
@@ -860,6 +861,7 @@ ed_window_class_init (EdWindowClass *klass)
   window_class->close_request = ed_window_close_request;
 
   g_type_ensure (ED_TYPE_GUESTS_PAGE);
+  g_type_ensure (ED_TYPE_OVERVIEW_PAGE);
 
   /* The connected client and the event shown: pages bind to these. */
   properties[PROP_CLIENT] =

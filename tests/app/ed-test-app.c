@@ -112,6 +112,55 @@ ed_test_app_wait_drawn (GtkWidget *widget)
 }
 
 /**
+ * ed_test_app_render:
+ * @widget: a widget on screen
+ *
+ * Renders @widget as it is drawn now, with its window's renderer.
+ *
+ * Returns: (transfer full): the picture, @widget's size
+ */
+GdkTexture *
+ed_test_app_render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  GskRenderer *renderer;
+  int width, height;
+
+  ed_test_app_wait_drawn (widget);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* Saves @texture as $ED_SCREENSHOT_DIR/@name.png and returns the path. */
+char *
+ed_test_app_save_texture (GdkTexture *texture,
+                          const char *name)
+{
+  g_autofree char *file_name = g_strconcat (name, ".png", NULL);
+  const char *dir = g_getenv ("ED_SCREENSHOT_DIR");
+  g_autofree char *path = NULL;
+
+  g_assert_nonnull (dir);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  path = g_build_filename (dir, file_name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+
+  return g_steal_pointer (&path);
+}
+
+/**
  * ed_test_app_save_screenshot:
  * @widget: a widget on screen, often the window
  * @name: the file name without ".png"
@@ -125,36 +174,9 @@ char *
 ed_test_app_save_screenshot (GtkWidget  *widget,
                              const char *name)
 {
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *file_name = g_strconcat (name, ".png", NULL);
-  const char *dir = g_getenv ("ED_SCREENSHOT_DIR");
-  g_autofree char *path = NULL;
-  GskRenderer *renderer;
-  int width, height;
+  g_autoptr(GdkTexture) texture = ed_test_app_render (widget);
 
-  g_assert_nonnull (dir);
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  path = g_build_filename (dir, file_name, NULL);
-
-  ed_test_app_wait_drawn (widget);
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-
-  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-
-  return g_steal_pointer (&path);
+  return ed_test_app_save_texture (texture, name);
 }
 
 static gboolean

@@ -17,6 +17,9 @@ GAsyncResult *ed_test_app_wait_result  (GAsyncResult   **result);
 void      ed_test_app_wait_drawn       (GtkWidget       *widget);
 char     *ed_test_app_save_screenshot  (GtkWidget       *widget,
                                         const char      *name);
+GdkTexture *ed_test_app_render         (GtkWidget       *widget);
+char     *ed_test_app_save_texture     (GdkTexture      *texture,
+                                        const char      *name);
 GtkWidget *ed_test_app_find_widget     (GtkWidget       *root,
                                         GType            type,
                                         const char      *label);

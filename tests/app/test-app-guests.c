@@ -670,8 +670,13 @@ test_window_import (void)
   ed_window_set_event_id (window, event_id);
   ed_test_app_wait_drawn (GTK_WIDGET (window));
 
+  /* An event opens on its overview; the Guests page is the next tab. */
+  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (ed_test_app_find_widget (GTK_WIDGET (window),
+                                                                                 ADW_TYPE_VIEW_STACK, NULL)),
+                                         "guests");
   page = ED_GUESTS_PAGE (ed_test_app_find_widget (GTK_WIDGET (window), ED_TYPE_GUESTS_PAGE, NULL));
   g_assert_nonnull (page);
+  ed_test_app_wait_drawn (GTK_WIDGET (page));
   g_assert_true (ed_guests_page_get_client (page) == server->client);
   g_assert_cmpint (ed_guests_page_get_event_id (page), ==, event_id);
 

@@ -206,11 +206,17 @@ has_n_events (gpointer user_data)
   return n_events () == GPOINTER_TO_UINT (user_data);
 }
 
+/* In the sidebar (its list or its empty state), not in the header's
+ * title, which shows the event's name too but hides it behind the view
+ * switcher once the event has more than one page. */
 static gboolean
 sidebar_shows (gpointer user_data)
 {
-  return find_label (GTK_WIDGET (window), user_data) != NULL &&
-         gtk_widget_get_mapped (find_label (GTK_WIDGET (window), user_data));
+  GtkWidget *view = find_events_view (GTK_WIDGET (window));
+  GtkWidget *sidebar = view ? gtk_widget_get_ancestor (view, GTK_TYPE_STACK) : NULL;
+  GtkWidget *label = sidebar ? find_label (sidebar, user_data) : NULL;
+
+  return label != NULL && gtk_widget_get_mapped (label);
 }
 
 static void
