@@ -62,6 +62,20 @@ set_error (GtkLabel   *label,
   gtk_widget_set_visible (GTK_WIDGET (label), message != NULL);
 }
 
+/* A spinning spinner keeps the frame clock ticking even on a hidden page
+ * (GTK 4.8): it spins only while it is on screen. */
+static void
+on_spinner_map_cb (GtkSpinner *spinner)
+{
+  gtk_spinner_start (spinner);
+}
+
+static void
+on_spinner_unmap_cb (GtkSpinner *spinner)
+{
+  gtk_spinner_stop (spinner);
+}
+
 static void
 show_working (EdConnectPage *self,
               const char    *title,
@@ -252,6 +266,8 @@ ed_connect_page_class_init (EdConnectPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, EdConnectPage, password_row);
   gtk_widget_class_bind_template_child (widget_class, EdConnectPage, server_error_label);
   gtk_widget_class_bind_template_child (widget_class, EdConnectPage, working_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_spinner_map_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_spinner_unmap_cb);
 
   gtk_widget_class_install_action (widget_class, "connect.local", NULL, on_local_action_cb);
   gtk_widget_class_install_action (widget_class, "connect.show-server", NULL, on_show_server_action_cb);

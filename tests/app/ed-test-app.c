@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include <adwaita.h>
 
@@ -177,6 +178,20 @@ ed_test_app_save_screenshot (GtkWidget  *widget,
   g_autoptr(GdkTexture) texture = ed_test_app_render (widget);
 
   return ed_test_app_save_texture (texture, name);
+}
+
+/* A memory figure of this process from /proc/self/status ("VmRSS:",
+ * "VmHWM:"…), in MB, or -1 when there is none. */
+double
+ed_test_app_read_status_mb (const char *field)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+      !(line = strstr (status, field)))
+    return -1;
+  return g_ascii_strtod (line + strlen (field), NULL) / 1024.0;
 }
 
 static gboolean

@@ -17,6 +17,7 @@ GAsyncResult *ed_test_app_wait_result  (GAsyncResult   **result);
 void      ed_test_app_wait_drawn       (GtkWidget       *widget);
 char     *ed_test_app_save_screenshot  (GtkWidget       *widget,
                                         const char      *name);
+double    ed_test_app_read_status_mb   (const char      *field);
 GdkTexture *ed_test_app_render         (GtkWidget       *widget);
 char     *ed_test_app_save_texture     (GdkTexture      *texture,
                                         const char      *name);

@@ -152,6 +152,16 @@ test_numbers_follow_answers (void)
   ed_test_app_wait_ms (500);
   screenshot = ed_test_app_save_screenshot (GTK_WIDGET (window), "overview-light");
   g_clear_pointer (&screenshot, g_free);
+  {
+    GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (ed_test_app_find_widget (GTK_WIDGET (page),
+                                                                                GTK_TYPE_SCROLLED_WINDOW, NULL));
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scrolled);
+
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+    ed_test_app_wait_ms (300);
+    screenshot = ed_test_app_save_screenshot (GTK_WIDGET (window), "overview-light-bottom");
+    g_clear_pointer (&screenshot, g_free);
+  }
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
   ed_test_app_wait_ms (300);
   screenshot = ed_test_app_save_screenshot (GTK_WIDGET (window), "overview-dark");

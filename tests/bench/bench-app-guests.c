@@ -81,18 +81,6 @@ time_until_drawn (GtkWidget  *root,
   return (double) (g_get_monotonic_time () - start) / 1000.0;
 }
 
-static double
-read_status_mb (const char *field)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
-      !(line = strstr (status, field)))
-    return -1;
-  return g_ascii_strtod (line + strlen (field) + 1, NULL) / 1024.0;
-}
-
 static const char *
 verdict (gboolean pass)
 {
@@ -164,7 +152,7 @@ main (int   argc,
   adw_window_set_content (ADW_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (window);
   ed_test_app_wait_ms (1000);
-  shown_rss_mb = read_status_mb ("VmRSS:");
+  shown_rss_mb = ed_test_app_read_status_mb ("VmRSS:");
 
   first_text = g_strdup_printf ("guest%04u@example.com", 0);
   last_text = g_strdup_printf ("guest%04u@example.com", (guint) guests - 1);
@@ -212,8 +200,8 @@ main (int   argc,
       ed_test_app_wait_ms (500);
     }
 
-  rss_mb = read_status_mb ("VmRSS:");
-  hwm_mb = read_status_mb ("VmHWM:");
+  rss_mb = ed_test_app_read_status_mb ("VmRSS:");
+  hwm_mb = ed_test_app_read_status_mb ("VmHWM:");
   g_free (load);
   g_file_get_contents ("/proc/loadavg", &load, NULL, NULL);
 
