@@ -63,6 +63,17 @@ struct _EdStore
   "    SET guests = guests + 1, seats = seats + excluded.seats;" \
   "END;"
 
+/* The trigger that counts a campaign's messages as they are queued
+ * (migration 7). A launch drops it for its one INSERT … SELECT, counts the
+ * rows it queued once, and creates it again from this text before it
+ * commits.
+ */
+#define ED_STORE_CAMPAIGN_COUNTS_INSERT_TRIGGER \
+  "CREATE TRIGGER campaign_counts_insert AFTER INSERT ON messages BEGIN" \
+  "  INSERT INTO campaign_counts VALUES (new.campaign_id, new.state, 1)" \
+  "    ON CONFLICT (campaign_id, state) DO UPDATE SET messages = messages + 1;" \
+  "END;"
+
 /* Timeline rollups (migration 8): one row per event and minute (quarter
  * hour, hour, day) with the answers by new status and the delivery
  * attempts by result.

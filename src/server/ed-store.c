@@ -246,10 +246,7 @@ static const char * const migrations[] = {
   "  messages INTEGER NOT NULL,"
   "  PRIMARY KEY (campaign_id, state)"
   ") WITHOUT ROWID;"
-  "CREATE TRIGGER campaign_counts_insert AFTER INSERT ON messages BEGIN"
-  "  INSERT INTO campaign_counts VALUES (new.campaign_id, new.state, 1)"
-  "    ON CONFLICT (campaign_id, state) DO UPDATE SET messages = messages + 1;"
-  "END;"
+  ED_STORE_CAMPAIGN_COUNTS_INSERT_TRIGGER
   "CREATE TRIGGER campaign_counts_delete AFTER DELETE ON messages BEGIN"
   "  UPDATE campaign_counts SET messages = messages - 1"
   "    WHERE campaign_id = old.campaign_id AND state = old.state;"
@@ -298,6 +295,13 @@ static const char * const migrations[] = {
   ED_STORE_TIMELINE_ROLL_UP ("timeline_hours", "60")
   ED_STORE_TIMELINE_ROLL_UP ("timeline_days", "1440")
   "CREATE INDEX delivery_log_errors ON delivery_log(id) WHERE result <> 'sent';",
+
+  /* 9: no more global "due" order over the queue. The mailer claims per
+   * running campaign over messages_campaign_state (ed-store-queue.c), so
+   * this index was read by nothing, yet it was one of the five B-trees
+   * that every message queued, claimed and sent wrote.
+   */
+  "DROP INDEX messages_due;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == ED_STORE_SCHEMA_VERSION);

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 8
+#define ED_STORE_SCHEMA_VERSION 9
 
 typedef struct
 {
