@@ -3,7 +3,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ed-error.h"
 #include "ed-mail-message.h"
@@ -29,7 +33,11 @@
  *
  * The main loop only ever calls ed_mailer_wake() and reads the stats,
  * neither of which waits for anything but a short lock; the progress
- * signal is emitted on the main context, coalesced.
+ * signal is emitted on the main context, coalesced. The mailer's threads
+ * run at a lower priority than the main loop: when both want the CPU,
+ * requests are served first and mail goes out with what is left, so a
+ * campaign at full speed does not hold up the API, the guests' pages or
+ * /healthz.
  */
 
 /* Messages claimed at once, and most messages claimed and not yet done. */
@@ -61,6 +69,8 @@
 /* Send rates are averaged over this many seconds. */
 #define RATE_SECONDS 5
 #define PROGRESS_INTERVAL_MS 100
+/* How much nicer than the main loop the mailer's threads are. */
+#define THREAD_NICE_INCREMENT 10
 
 typedef struct
 {
@@ -208,6 +218,21 @@ rate_meter_get (const RateMeter *meter,
   return total / MAX (span, 1.0);
 }
 
+/* Linux keeps a nice value per thread: this lowers the calling thread's
+ * only. Failing leaves it as it was, which only costs latency.
+ */
+static void
+lower_thread_priority (void)
+{
+  pid_t tid = (pid_t) syscall (SYS_gettid);
+  int nice_value;
+
+  errno = 0;
+  nice_value = getpriority (PRIO_PROCESS, (id_t) tid);
+  if (errno == 0)
+    setpriority (PRIO_PROCESS, (id_t) tid, MIN (nice_value + THREAD_NICE_INCREMENT, 19));
+}
+
 /* Campaign data and jobs */
 
 static void
@@ -293,6 +318,8 @@ sender_thread (gpointer user_data)
 {
   Sender *sender = user_data;
   EdMailer *self = sender->self;
+
+  lower_thread_priority ();
 
   for (;;)
     {
@@ -922,6 +949,8 @@ dispatcher_thread (gpointer user_data)
   d.tokens = bucket_size (&d);
   d.refill_us = g_get_monotonic_time ();
   d.woken = TRUE;
+
+  lower_thread_priority ();
 
   if (!ed_store_requeue_sending (self->store, &n_requeued, &error))
     g_warning ("Mail: cannot put back the messages a crash left in sending: %s", error->message);
