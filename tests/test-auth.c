@@ -169,6 +169,30 @@ test_token_round_trip (void)
   g_assert_cmpint (ed_token_get_int_claim (verified, "aid"), ==, 3);
   g_assert_cmpint (ed_token_get_int_claim (verified, "exp"), ==, now + 60);
   g_assert_null (ed_token_get_string_claim (verified, "aid"));
+
+  /* What any JWT library expects: the HS256 header, and the HMAC-SHA256
+   * of “header.payload” as the forger (checked against the daemon's
+   * verifier in test_token_rejections) computes it.
+   */
+  {
+    g_auto(GStrv) parts = g_strsplit (token, ".", -1);
+    g_autofree char *payload_b64 = NULL;
+    g_autofree char *payload_json = NULL;
+    g_autofree char *forged = NULL;
+    gsize len;
+
+    g_assert_cmpuint (g_strv_length (parts), ==, 3);
+    g_assert_cmpstr (parts[0], ==, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    payload_b64 = g_strconcat (parts[1], parts[1][0] != '\0' ? "==" : "", NULL);
+    g_strdelimit (payload_b64, "-", '+');
+    g_strdelimit (payload_b64, "_", '/');
+    payload_b64[strlen (parts[1]) + (4 - strlen (parts[1]) % 4) % 4] = '\0';
+    payload_json = (char *) g_base64_decode (payload_b64, &len);
+    payload_json = g_realloc (payload_json, len + 1);
+    payload_json[len] = '\0';
+    forged = forge (key, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload_json, G_CHECKSUM_SHA256);
+    g_assert_cmpstr (forged, ==, token);
+  }
 }
 
 static void
