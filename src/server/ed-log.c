@@ -31,6 +31,36 @@ level_name (GLogLevelFlags log_level)
 
 static GTimeZone *local_tz;
 
+/* Each thread's last time stamp: the access log writes a line per
+ * request, thousands a second, and formatting a date for each showed in
+ * the main loop's profile.
+ */
+typedef struct
+{
+  gint64 second;
+  char   text[32];
+} Stamp;
+
+static _Thread_local Stamp last_stamp;
+
+static const char *
+stamp_now (void)
+{
+  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (second != last_stamp.second || last_stamp.text[0] == '\0')
+    {
+      g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (second);
+      g_autoptr(GDateTime) local = utc ? g_date_time_to_timezone (utc, local_tz) : NULL;
+      g_autofree char *text = local ? g_date_time_format (local, "%Y-%m-%d %H:%M:%S") : NULL;
+
+      g_strlcpy (last_stamp.text, text ? text : "-", sizeof last_stamp.text);
+      last_stamp.second = second;
+    }
+
+  return last_stamp.text;
+}
+
 GLogWriterOutput
 ed_log_writer (GLogLevelFlags   log_level,
                const GLogField *fields,
@@ -39,8 +69,6 @@ ed_log_writer (GLogLevelFlags   log_level,
 {
   const char *message = NULL;
   const char *domain = NULL;
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *stamp = NULL;
 
   if ((log_level & G_LOG_LEVEL_DEBUG) &&
       g_log_writer_default_would_drop (log_level, NULL))
@@ -64,9 +92,7 @@ ed_log_writer (GLogLevelFlags   log_level,
   if (g_once_init_enter (&local_tz))
     g_once_init_leave (&local_tz, g_time_zone_new_local ());
 
-  now = g_date_time_new_now (local_tz);
-  stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
-  fprintf (stderr, "%s %s[%d] %s: %s\n", stamp, domain ? domain : "eventdeskd",
+  fprintf (stderr, "%s %s[%d] %s: %s\n", stamp_now (), domain ? domain : "eventdeskd",
            (int) getpid (), level_name (log_level), message ? message : "");
 
   return G_LOG_WRITER_HANDLED;
