@@ -1059,6 +1059,14 @@ test_api_transitions (Fixture       *fixture,
   g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE campaign_id = %" G_GINT64_FORMAT
                                                       " AND (state = 'failed' OR last_code = 550)", campaign_id), ==, 0);
 
+  /* Two messages wait for a retry far ahead, so that the campaign still
+   * runs when it is cancelled, however soon the mailer sent the rest.
+   */
+  run_sql (fixture, "UPDATE messages SET state = 'retry', next_attempt_at = 4102444800 "
+                    "WHERE campaign_id = %" G_GINT64_FORMAT " AND guest_id IN (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ")",
+                    campaign_id, fixture->guests[0], fixture->guests[1]);
+  run_sql (fixture, "UPDATE campaigns SET state = 'running', finished_at = NULL WHERE id = %" G_GINT64_FORMAT,
+                    campaign_id);
   cancelled = campaign_action (fixture, campaign_id, "cancel");
   ed_test_assert_status (cancelled, SOUP_STATUS_OK);
   object = ed_test_response_get_object (cancelled);
