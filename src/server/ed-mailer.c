@@ -33,11 +33,19 @@
  *
  * The main loop only ever calls ed_mailer_wake() and reads the stats,
  * neither of which waits for anything but a short lock; the progress
- * signal is emitted on the main context, coalesced. The mailer's threads
- * run at a lower priority than the main loop: when both want the CPU,
- * requests are served first and mail goes out with what is left, so a
- * campaign at full speed does not hold up the API, the guests' pages or
- * /healthz.
+ * signal is emitted on the main context, coalesced. The senders, where
+ * the CPU time of mail goes (rendering, MIME, SMTP), run at a lower
+ * priority than the main loop: when both want the CPU, requests are
+ * served first and mail goes out with what is left, so a campaign at
+ * full speed does not hold up the API, the guests' pages or /healthz.
+ * The dispatcher keeps the normal priority: it holds the database's
+ * write lock in its transactions, and the answers' writer must not wait
+ * for it to be scheduled.
+ *
+ * Wake-ups after a claim that found little are coalesced for
+ * WAKE_CLAIM_INTERVAL_US: an RSVP storm wakes the mailer after each group
+ * commit, and a claim per commit (a write transaction, an fsync) would
+ * take turns for the write lock with the answers themselves.
  */
 
 /* Messages claimed at once, and most messages claimed and not yet done. */
@@ -69,8 +77,10 @@
 /* Send rates are averaged over this many seconds. */
 #define RATE_SECONDS 5
 #define PROGRESS_INTERVAL_MS 100
-/* How much nicer than the main loop the mailer's threads are. */
+/* How much nicer than the main loop the senders are. */
 #define THREAD_NICE_INCREMENT 10
+/* Wake-ups claim at most this often while claims find little. */
+#define WAKE_CLAIM_INTERVAL_US (100 * 1000)
 
 typedef struct
 {
@@ -124,6 +134,8 @@ typedef struct
   gint64      last_halving_us;
   gint64      last_step_us;
   gint64      next_claim_us;
+  gint64      last_claim_us;
+  gboolean    more_due;         /* the last claim filled its batch */
   gint64      next_maintenance_us;
   gboolean    woken;
 } Dispatch;
@@ -894,9 +906,13 @@ maybe_claim (EdMailer *self,
 
   if (!d->woken && now_us < d->next_claim_us)
     return d->next_claim_us;
+  if (d->woken && !d->more_due && now_us < d->last_claim_us + WAKE_CLAIM_INTERVAL_US)
+    return d->last_claim_us + WAKE_CLAIM_INTERVAL_US;
 
   d->woken = FALSE;
-  if (claim (self, d, n))
+  d->last_claim_us = now_us;
+  d->more_due = claim (self, d, n);
+  if (d->more_due)
     d->next_claim_us = now_us;
   else
     d->next_claim_us = now_us + POLL_INTERVAL_US;
@@ -949,8 +965,6 @@ dispatcher_thread (gpointer user_data)
   d.tokens = bucket_size (&d);
   d.refill_us = g_get_monotonic_time ();
   d.woken = TRUE;
-
-  lower_thread_priority ();
 
   if (!ed_store_requeue_sending (self->store, &n_requeued, &error))
     g_warning ("Mail: cannot put back the messages a crash left in sending: %s", error->message);

@@ -124,10 +124,14 @@ ed_store_list_running_campaigns (EdStore  *self,
 
 /* Reads the due rows first and moves them to `sending` after: a row
  * updated under a running SELECT may leave or re-enter its index range.
+ * With @queued_campaign_id, the rows are the campaign's first queued ones
+ * in id order, and one UPDATE over that range of the index moves them
+ * all; retries are scattered and move one by one.
  */
 static gboolean
 claim_rows (EdStore       *self,
             sqlite3_stmt  *select,
+            gint64         queued_campaign_id,
             GPtrArray     *messages,
             guint          max_messages,
             GError       **error)
@@ -150,6 +154,23 @@ claim_rows (EdStore       *self,
   sqlite3_reset (select);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     return ed_store_set_error (self, rc, error);
+
+  if (queued_campaign_id > 0 && messages->len > first)
+    {
+      EdQueuedMessage *last = g_ptr_array_index (messages, messages->len - 1);
+
+      if (!(update = ed_store_prepare (self,
+                                       "UPDATE messages SET state = 'sending' "
+                                       "WHERE campaign_id = ?1 AND state = 'queued' AND id <= ?2", error)))
+        return FALSE;
+      sqlite3_bind_int64 (update, 1, queued_campaign_id);
+      sqlite3_bind_int64 (update, 2, last->id);
+      if (!ed_store_step_done (self, update, error))
+        return FALSE;
+      /* the write lock is held since the SELECT: nothing else moved */
+      g_assert (sqlite3_changes (self->db) == (int) (messages->len - first));
+      return TRUE;
+    }
 
   for (guint i = first; i < messages->len; i++)
     {
@@ -207,7 +228,7 @@ ed_store_claim_messages (EdStore    *self,
     goto fail;
   sqlite3_bind_int64 (stmt, 1, campaign_id);
   sqlite3_bind_int64 (stmt, 2, now);
-  if (!claim_rows (self, stmt, messages, max_messages, error))
+  if (!claim_rows (self, stmt, 0, messages, max_messages, error))
     goto fail;
 
   if (messages->len < max_messages)
@@ -219,7 +240,7 @@ ed_store_claim_messages (EdStore    *self,
                                      error)))
         goto fail;
       sqlite3_bind_int64 (stmt, 1, campaign_id);
-      if (!claim_rows (self, stmt, messages, max_messages, error))
+      if (!claim_rows (self, stmt, campaign_id, messages, max_messages, error))
         goto fail;
     }
 
