@@ -364,6 +364,41 @@ test_message_text_only (void)
   g_assert_cmpint (ABS (g_date_time_to_unix (g_mime_message_get_date (parsed)) - g_get_real_time () / G_USEC_PER_SEC), <, 60);
 }
 
+/* Text SMTP cannot carry as it is (not ASCII, or a line over 998
+ * characters) is quoted-printable and comes back intact.
+ */
+static void
+test_message_encodings (void)
+{
+  g_autofree char *long_line = g_strnfill (1200, 'a');
+  const char *texts[] = { "Grüße an Zoë\n", long_line };
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autoptr(EdMailMessage) message = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GMimeMessage) parsed = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *body = NULL;
+      GMimeObject *part;
+
+      message = ed_mail_message_new ("events@example.org", "ann@example.org", NULL, &error);
+      g_assert_no_error (error);
+      ed_mail_message_set_subject (message, "Reminder");
+      ed_mail_message_set_text (message, texts[i]);
+      bytes = ed_mail_message_to_bytes (message, &error);
+      g_assert_no_error (error);
+      assert_wire_format (bytes);
+
+      parsed = ed_test_parse_with_gmime (bytes);
+      part = g_mime_message_get_mime_part (parsed);
+      g_assert_cmpint (g_mime_part_get_content_encoding (GMIME_PART (part)), ==,
+                       GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+      body = part_text (part);
+      g_assert_true (g_str_has_prefix (body, i == 0 ? "Grüße an Zoë" : long_line));
+    }
+}
+
 static void
 test_message_header_injection (void)
 {
@@ -1383,6 +1418,7 @@ main (int   argc,
   g_test_add_func ("/mail/message/structure", test_message_structure);
   g_test_add_func ("/mail/message/calendar", test_message_calendar);
   g_test_add_func ("/mail/message/text-only", test_message_text_only);
+  g_test_add_func ("/mail/message/encodings", test_message_encodings);
   g_test_add_func ("/mail/message/header-injection", test_message_header_injection);
   g_test_add_func ("/mail/message/invalid", test_message_invalid);
   g_test_add_func ("/mail/transport/urls", test_transport_urls);
