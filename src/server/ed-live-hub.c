@@ -378,15 +378,22 @@ snapshot_message (LiveEvent *event)
 
 /* Sending */
 
-/* Whether the client's socket has taken what it was sent so far. */
+/* Whether the client's socket has taken what it was sent so far. An
+ * empty send queue can take more; only a partly full one needs asking.
+ */
 static gboolean
 client_keeps_up (LiveClient *client)
 {
 #ifdef SIOCOUTQ
   int unsent = 0;
 
-  if (ioctl (g_socket_get_fd (client->socket), SIOCOUTQ, &unsent) == 0 && unsent > SLOW_OUTQ_BYTES)
-    return FALSE;
+  if (ioctl (g_socket_get_fd (client->socket), SIOCOUTQ, &unsent) == 0)
+    {
+      if (unsent > SLOW_OUTQ_BYTES)
+        return FALSE;
+      if (unsent == 0)
+        return TRUE;
+    }
 #endif
 
   return (g_socket_condition_check (client->socket, G_IO_OUT) & G_IO_OUT) != 0;
@@ -527,7 +534,8 @@ tick_cb (gpointer user_data)
 {
   EdLiveHub *self = user_data;
   g_autoptr(GPtrArray) built = g_ptr_array_new ();
-  g_autoptr(GPtrArray) lagging = NULL;
+  g_autoptr(GHashTable) to_flush = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) clients = NULL;
   GHashTableIter iter;
   gpointer key;
 
@@ -548,18 +556,30 @@ tick_cb (gpointer user_data)
         g_hash_table_iter_remove (&iter);
     }
 
+  /* Each client once, with all its events built in this tick (and a
+   * lagging one with all it lacks): its socket is looked at once per
+   * tick, not once per event.
+   */
   for (guint i = 0; i < built->len; i++)
     {
       LiveEvent *event = g_ptr_array_index (built, i);
 
       for (guint j = 0; j < event->subscribers->len; j++)
-        flush_client (g_ptr_array_index (event->subscribers, j), event);
+        g_hash_table_add (to_flush, g_ptr_array_index (event->subscribers, j));
     }
+  g_hash_table_iter_init (&iter, self->lagging);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (to_flush, key);
 
-  lagging = set_to_array (self->lagging);
-  for (guint i = 0; i < lagging->len; i++)
-    if (g_hash_table_contains (self->lagging, g_ptr_array_index (lagging, i)))
-      flush_client (g_ptr_array_index (lagging, i), NULL);
+  /* flushing may close clients and change the sets */
+  clients = set_to_array (to_flush);
+  for (guint i = 0; i < clients->len; i++)
+    {
+      LiveClient *client = g_ptr_array_index (clients, i);
+
+      if (g_hash_table_contains (self->clients, client))
+        flush_client (client, NULL);
+    }
 
   schedule_tick (self);
   return G_SOURCE_REMOVE;
