@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <adwaita.h>
 #include <math.h>
 
 #include "ed-chart-util.h"
@@ -20,6 +21,11 @@ ed_chart_get_dim_foreground (GtkWidget *widget,
                              GdkRGBA   *color)
 {
   ed_chart_get_foreground (widget, color);
+
+  /* High contrast: text at full strength, lines and shades stronger. */
+  if (adw_style_manager_get_high_contrast (adw_style_manager_get_default ()))
+    alpha = alpha >= 0.5 ? 1.0 : MIN (1.0, alpha * 3);
+
   color->alpha *= alpha;
 }
 

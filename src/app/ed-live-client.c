@@ -448,7 +448,7 @@ ed_live_client_class_init (EdLiveClientClass *klass)
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_INT64, JSON_TYPE_OBJECT);
+                  G_TYPE_NONE, 2, G_TYPE_INT64, JSON_TYPE_OBJECT | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void

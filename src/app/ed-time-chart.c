@@ -33,6 +33,7 @@ struct _EdTimeChart
 
   /* owned */
   char      *title;
+  char      *description;
   Series     series[ED_CHART_MAX_SERIES];
   GArray    *buckets;        /* Bucket, by start */
 
@@ -231,6 +232,8 @@ update_description (EdTimeChart *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str,
                                   -1);
+  g_free (self->description);
+  self->description = g_string_free (g_steal_pointer (&text), FALSE);
 }
 
 static gboolean
@@ -306,10 +309,11 @@ ed_time_chart_query_tooltip (GtkWidget  *widget,
   gint64 start;
   g_autofree char *text = NULL;
 
+  /* Focused from the keyboard: what a screen reader says. */
   if (keyboard_tooltip)
     {
-      gtk_tooltip_set_text (tooltip, self->title);
-      return self->title != NULL;
+      gtk_tooltip_set_text (tooltip, self->description);
+      return self->description != NULL;
     }
 
   start = bucket_at (self, x);
@@ -505,6 +509,7 @@ ed_time_chart_finalize (GObject *object)
     }
   g_clear_pointer (&self->buckets, g_array_unref);
   g_free (self->title);
+  g_free (self->description);
 
   G_OBJECT_CLASS (ed_time_chart_parent_class)->finalize (object);
 }
@@ -581,6 +586,8 @@ ed_time_chart_init (EdTimeChart *self)
   g_signal_connect (motion, "leave", G_CALLBACK (on_leave_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  /* Focusable, so keyboard users reach the values (in the tooltip). */
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
   update_description (self);
 }
 

@@ -313,6 +313,33 @@ find_event (EdWindow *self,
   return NULL;
 }
 
+/* The sidebar's numbers follow the live feed of the event shown, as its
+ * overview does. */
+static void
+on_live_event_changed_cb (EdLiveClient *live_client,
+                          gint64        event_id,
+                          JsonObject   *state,
+                          EdWindow     *self)
+{
+  EdEventObject *event = find_event (self, event_id, NULL);
+  JsonNode *stats = json_object_get_member (state, "stats");
+  g_autoptr(JsonObject) updated = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *node;
+
+  if (event == NULL || stats == NULL || !JSON_NODE_HOLDS_OBJECT (stats))
+    return;
+
+  updated = json_object_new ();
+  json_object_iter_init (&iter, ed_event_object_get_json (event));
+  while (json_object_iter_next (&iter, &name, &node))
+    if (g_strcmp0 (name, "stats") != 0)
+      json_object_set_member (updated, name, json_node_ref (node));
+  json_object_set_member (updated, "stats", json_node_ref (stats));
+  ed_event_object_update (event, updated);
+}
+
 static EdEventObject *
 get_selected_event (EdWindow *self)
 {
@@ -794,6 +821,8 @@ ed_window_dispose (GObject *object)
   g_clear_object (&self->events_cancellable);
   if (self->client != NULL)
     g_signal_handlers_disconnect_by_data (self->client, self);
+  if (self->live_client != NULL)
+    g_signal_handlers_disconnect_by_data (self->live_client, self);
   g_clear_object (&self->live_client);
   g_clear_object (&self->client);
   g_clear_object (&self->selection);
@@ -972,9 +1001,14 @@ ed_window_set_client (EdWindow *self,
       g_signal_connect_swapped (client, "notify::reachable", G_CALLBACK (on_client_reachable_cb), self);
       g_signal_connect_swapped (client, "session-expired", G_CALLBACK (on_client_session_expired_cb), self);
     }
+  if (self->live_client != NULL)
+    g_signal_handlers_disconnect_by_data (self->live_client, self);
   g_clear_object (&self->live_client);
   if (client != NULL)
-    self->live_client = ed_live_client_new (client);
+    {
+      self->live_client = ed_live_client_new (client);
+      g_signal_connect (self->live_client, "event-changed", G_CALLBACK (on_live_event_changed_cb), self);
+    }
   update_actions (self);
   update_banner (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);

@@ -81,6 +81,14 @@ assert_description_gets (GtkWidget  *widget,
   g_assert_true (description_has (&wait));
 }
 
+static gboolean
+window_shows (gpointer user_data)
+{
+  GtkWidget **args = user_data;
+
+  return ed_test_app_find_widget (args[0], GTK_TYPE_LABEL, (const char *) args[1]) != NULL;
+}
+
 static void
 test_numbers_follow_answers (void)
 {
@@ -139,6 +147,12 @@ test_numbers_follow_answers (void)
   assert_number_becomes (page, "waitlisted", "1");
   assert_number_becomes (page, "pending", "1");
   assert_number_becomes (page, "invited", "5");
+  /* The sidebar's line for the event follows too. */
+  {
+    gpointer args[] = { window, (gpointer) "7 of 10 seats taken · 1 pending" };
+
+    g_assert_true (ed_test_app_wait_until (window_shows, args, WAIT_LIVE_MS));
+  }
 
   /* The charts: by status at once, over time once the timeline is read
    * again; both say their numbers to screen readers. */

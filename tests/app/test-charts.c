@@ -201,6 +201,28 @@ set_dark (gboolean dark)
   ed_test_app_wait_ms (200);
 }
 
+static gboolean
+high_contrast_is (gpointer user_data)
+{
+  return adw_style_manager_get_high_contrast (adw_style_manager_get_default ()) == GPOINTER_TO_INT (user_data);
+}
+
+/* As the desktop's accessibility setting does it: libadwaita follows
+ * org.gnome.desktop.a11y.interface when there is no settings portal. */
+static void
+set_high_contrast (gboolean high_contrast)
+{
+  g_autoptr(GSettingsSchema) schema = g_settings_schema_source_lookup (g_settings_schema_source_get_default (),
+                                                                       "org.gnome.desktop.a11y.interface", TRUE);
+  g_autoptr(GSettings) settings = NULL;
+
+  g_assert_nonnull (schema);
+  settings = g_settings_new_full (schema, NULL, NULL);
+  g_settings_set_boolean (settings, "high-contrast", high_contrast);
+  g_assert_true (ed_test_app_wait_until (high_contrast_is, GINT_TO_POINTER (high_contrast), 0));
+  ed_test_app_wait_ms (200);
+}
+
 static void
 assert_description (GtkWidget  *widget,
                     const char *expected)
@@ -330,6 +352,18 @@ test_bar_chart (void)
                                                  "success_bg_color", &success));
   g_assert_true (gdk_rgba_equal (&dark_accepted, &success));
   set_dark (FALSE);
+
+  /* High contrast: the high-contrast theme's colours, still the theme's. */
+  set_high_contrast (TRUE);
+  {
+    GdkRGBA hc_accepted, hc_background;
+
+    check_bars (chart, "chart-bars-high-contrast", &hc_accepted, &hc_background);
+    g_assert_true (gtk_style_context_lookup_color (gtk_widget_get_style_context (GTK_WIDGET (chart)),
+                                                   "success_bg_color", &success));
+    g_assert_true (gdk_rgba_equal (&hc_accepted, &success));
+  }
+  set_high_contrast (FALSE);
 
   /* What hovering a bar and a screen reader tell. */
   tooltip = ed_bar_chart_dup_bar_text (chart, 0);
