@@ -1908,6 +1908,115 @@ test_invitations_errors (Fixture       *fixture,
                             campaign_id), ==, 2);
 }
 
+/* Message ids of the campaign's messages in guest order. */
+static void
+message_ids_of (Fixture *fixture,
+                gint64   campaign_id,
+                gint64   ids[5])
+{
+  for (guint i = 0; i < 5; i++)
+    ids[i] = run_sql (fixture, "SELECT id FROM messages WHERE campaign_id = %" G_GINT64_FORMAT
+                               " AND guest_id = %" G_GINT64_FORMAT, campaign_id, fixture->guests[i]);
+}
+
+/* The Deliveries page retries chosen failures, and lists the retries
+ * to come, soonest first.
+ */
+static void
+test_api_retry_chosen (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  gint64 campaign_id = create_campaign (fixture, "{}");
+  g_autoptr(EdTestResponse) launched = NULL;
+  g_autoptr(EdTestResponse) paused = NULL;
+  g_autoptr(EdTestResponse) retried = NULL;
+  g_autoptr(EdTestResponse) page1 = NULL;
+  g_autoptr(EdTestResponse) page2 = NULL;
+  g_autoptr(EdTestResponse) all = NULL;
+  g_autofree char *body = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 ids[5];
+  JsonObject *object;
+  JsonArray *items;
+
+  launched = campaign_action (fixture, campaign_id, "launch");
+  ed_test_assert_status (launched, SOUP_STATUS_OK);
+  paused = campaign_action (fixture, campaign_id, "pause");
+  ed_test_assert_status (paused, SOUP_STATUS_OK);
+  for (guint i = 0; i < 250 && run_sql (fixture, "SELECT count(*) FROM messages WHERE state = 'sending'") > 0; i++)
+    g_usleep (20 * 1000);
+  message_ids_of (fixture, campaign_id, ids);
+
+  /* Ann, Bob and Cem failed; Dóra and Eve wait for retries, Eve's first. */
+  run_sql (fixture, "UPDATE messages SET state = 'failed', attempts = 1, last_code = 550, "
+                    "last_text = '5.1.1 unknown user' WHERE id IN (%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                    ", %" G_GINT64_FORMAT ")", ids[0], ids[1], ids[2]);
+  run_sql (fixture, "UPDATE messages SET state = 'retry', attempts = 2, last_code = 451, "
+                    "next_attempt_at = %" G_GINT64_FORMAT " WHERE id = %" G_GINT64_FORMAT, now + 7200, ids[3]);
+  run_sql (fixture, "UPDATE messages SET state = 'retry', attempts = 1, last_code = 451, "
+                    "next_attempt_at = %" G_GINT64_FORMAT " WHERE id = %" G_GINT64_FORMAT, now + 600, ids[4]);
+
+  /* Only Bob's failure, and not Dóra's retry nor a message of nobody. */
+  body = g_strdup_printf ("{\"message_ids\": [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 999999]}", ids[1], ids[3]);
+  retried = request (fixture, "POST", body, "/api/v1/campaigns/%" G_GINT64_FORMAT "/retry-failed", campaign_id);
+  ed_test_assert_status (retried, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (retried);
+  g_assert_cmpstr (json_object_get_string_member (object, "state"), ==, "paused");
+  g_assert_cmpint (count_of (object, "failed"), ==, 2);
+  g_assert_cmpint (count_of (object, "retry"), ==, 2);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE id = %" G_GINT64_FORMAT
+                                     " AND state = 'queued' AND attempts = 0 AND last_code IS NULL", ids[1]), ==, 1);
+  g_assert_cmpint (run_sql (fixture, "SELECT count(*) FROM messages WHERE id = %" G_GINT64_FORMAT
+                                     " AND state = 'retry'", ids[3]), ==, 1);
+
+  /* Bodies it refuses. */
+  {
+    static const char * const bad_bodies[] = {
+      "{\"message_ids\": []}", "{\"message_ids\": [\"7\"]}", "{\"message_ids\": [0]}",
+      "{\"message_ids\": 7}", "{\"messages\": [7]}",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad_bodies); i++)
+      {
+        g_autoptr(EdTestResponse) bad = request (fixture, "POST", bad_bodies[i],
+                                                 "/api/v1/campaigns/%" G_GINT64_FORMAT "/retry-failed", campaign_id);
+
+        ed_test_assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+      }
+  }
+
+  /* The retries to come, soonest first, a page at a time. */
+  page1 = request (fixture, "GET", NULL, "/api/v1/messages?state=retry&order=next_attempt&limit=1&event=%"
+                   G_GINT64_FORMAT, fixture->event_id);
+  ed_test_assert_status (page1, SOUP_STATUS_OK);
+  object = ed_test_response_get_object (page1);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (items, 0), "id"), ==, ids[4]);
+  g_assert_cmpint (json_object_get_int_member (object, "next"), ==, ids[4]);
+  page2 = request (fixture, "GET", NULL, "/api/v1/messages?state=retry&order=next_attempt&limit=1&event=%"
+                   G_GINT64_FORMAT "&after=%" G_GINT64_FORMAT, fixture->event_id, ids[4]);
+  object = ed_test_response_get_object (page2);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpint (json_array_get_length (items), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (items, 0), "id"), ==, ids[3]);
+  g_assert_true (json_object_get_null_member (object, "next"));
+  {
+    g_autoptr(EdTestResponse) bad = request (fixture, "GET", NULL, "/api/v1/messages?state=failed&order=next_attempt");
+    g_autoptr(EdTestResponse) unknown = request (fixture, "GET", NULL, "/api/v1/messages?order=guest");
+
+    ed_test_assert_error (bad, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+    g_assert_nonnull (strstr (ed_test_response_get_error_field (bad, "order"), "state=retry"));
+    ed_test_assert_error (unknown, SOUP_STATUS_BAD_REQUEST, "invalid_field");
+    g_assert_nonnull (ed_test_response_get_error_field (unknown, "order"));
+  }
+
+  /* Without a body, all the failures that are left. */
+  all = campaign_action (fixture, campaign_id, "retry-failed");
+  ed_test_assert_status (all, SOUP_STATUS_OK);
+  g_assert_cmpint (count_of (ed_test_response_get_object (all), "failed"), ==, 0);
+}
+
 #define ADD_API_TEST(path, func) \
   g_test_add ("/campaigns/api/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -1936,6 +2045,7 @@ main (int   argc,
   ADD_API_TEST ("unauthorized", test_api_unauthorized);
   ADD_API_TEST ("preview", test_api_preview);
   ADD_API_TEST ("queue-and-messages", test_api_queue_and_messages);
+  ADD_API_TEST ("retry-chosen", test_api_retry_chosen);
   g_test_add ("/campaigns/api/test-send", Fixture, "capture", fixture_set_up, test_api_test_send, fixture_tear_down);
   g_test_add ("/campaigns/unsubscribe/one-click", Fixture, "capture", fixture_set_up, test_unsubscribe_one_click, fixture_tear_down);
   g_test_add ("/campaigns/unsubscribe/bad-links", Fixture, NULL, fixture_set_up, test_unsubscribe_bad_links, fixture_tear_down);

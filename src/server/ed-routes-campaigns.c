@@ -52,6 +52,9 @@ static const char * const edit_fields[] = {
 
 static const char * const preview_fields[] = { "guest_id", NULL };
 static const char * const test_fields[] = { "to", "guest_id", NULL };
+static const char * const retry_fields[] = { "message_ids", NULL };
+
+#define RETRY_IDS_MAX 500
 
 typedef struct
 {
@@ -78,6 +81,7 @@ typedef struct
   EdRequest        *request;
   gint64            campaign_id;
   EdCampaignAction  action;
+  GArray           *message_ids;  /* retry-failed of chosen messages, or NULL */
   gint64            n_changed;
   gint64            elapsed_us;
 } ActionJob;
@@ -109,6 +113,7 @@ action_job_free (ActionJob *job)
 {
   g_clear_pointer (&job->request, ed_request_unref);
   g_clear_object (&job->daemon);
+  g_clear_pointer (&job->message_ids, g_array_unref);
   release_state (job->state);
   g_free (job);
 }
@@ -502,6 +507,19 @@ handle_audience (EdRequest *request,
 
 /* Actions */
 
+/* A body that may be empty: an empty one is {}. */
+static JsonObject *
+read_optional_json (EdRequest  *request,
+                    GError    **error)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
+
+  if (body->length == 0)
+    return json_object_new ();
+
+  return ed_http_read_json (request->msg, error);
+}
+
 static const char *
 action_name (EdCampaignAction action)
 {
@@ -534,7 +552,7 @@ run_action_in_thread (GTask        *task,
   gboolean ok;
 
   g_mutex_lock (&job->state->lock);
-  ok = ed_store_run_campaign_action (job->state->writer, job->campaign_id, job->action,
+  ok = ed_store_run_campaign_action (job->state->writer, job->campaign_id, job->action, job->message_ids,
                                      ed_time_now (), &job->n_changed, &error);
   g_mutex_unlock (&job->state->lock);
   job->elapsed_us = g_get_monotonic_time () - started;
@@ -578,7 +596,8 @@ on_action_done_cb (GObject      *source_object,
 static void
 start_action (EdDaemon         *self,
               EdRequest        *request,
-              EdCampaignAction  action)
+              EdCampaignAction  action,
+              GArray           *message_ids)
 {
   g_autoptr(GTask) task = NULL;
   ActionJob *job;
@@ -589,6 +608,7 @@ start_action (EdDaemon         *self,
   job->request = ed_request_ref (request);
   job->campaign_id = request->ids[0];
   job->action = action;
+  job->message_ids = message_ids ? g_array_ref (message_ids) : NULL;
 
   ed_request_pause (request);
   task = g_task_new (NULL, NULL, on_action_done_cb, NULL);
@@ -601,35 +621,95 @@ static void
 handle_launch (EdRequest *request,
                gpointer   user_data)
 {
-  start_action (user_data, request, ED_CAMPAIGN_ACTION_LAUNCH);
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_LAUNCH, NULL);
 }
 
 static void
 handle_pause (EdRequest *request,
               gpointer   user_data)
 {
-  start_action (user_data, request, ED_CAMPAIGN_ACTION_PAUSE);
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_PAUSE, NULL);
 }
 
 static void
 handle_resume (EdRequest *request,
                gpointer   user_data)
 {
-  start_action (user_data, request, ED_CAMPAIGN_ACTION_RESUME);
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_RESUME, NULL);
 }
 
 static void
 handle_cancel (EdRequest *request,
                gpointer   user_data)
 {
-  start_action (user_data, request, ED_CAMPAIGN_ACTION_CANCEL);
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_CANCEL, NULL);
 }
 
+/* {"message_ids": [ids]}: the failed messages to queue again, 1 to
+ * RETRY_IDS_MAX of them; NULL in @ids when the body names none (all).
+ */
+static gboolean
+read_message_ids (JsonObject  *body,
+                  JsonObject  *fields,
+                  GArray     **ids)
+{
+  JsonNode *node;
+  JsonArray *array;
+  guint n;
+
+  ed_validate_known_members (body, retry_fields, fields);
+  *ids = NULL;
+  if (!(node = json_object_get_member (body, "message_ids")))
+    return json_object_get_size (fields) == 0;
+
+  if (!JSON_NODE_HOLDS_ARRAY (node) || (n = json_array_get_length (array = json_node_get_array (node))) == 0 ||
+      n > RETRY_IDS_MAX)
+    {
+      ed_validate_fail (fields, "message_ids", "must be an array of 1 to %d message ids", RETRY_IDS_MAX);
+      return FALSE;
+    }
+
+  *ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      gint64 id;
+
+      if (!JSON_NODE_HOLDS_VALUE (element) || json_node_get_value_type (element) != G_TYPE_INT64 ||
+          (id = json_node_get_int (element)) <= 0)
+        {
+          ed_validate_fail (fields, "message_ids", "must hold message ids (whole numbers above 0)");
+          g_clear_pointer (ids, g_array_unref);
+          return FALSE;
+        }
+      g_array_append_val (*ids, id);
+    }
+
+  return json_object_get_size (fields) == 0;
+}
+
+/* POST /api/v1/campaigns/{id}/retry-failed {"message_ids"?} */
 static void
 handle_retry_failed (EdRequest *request,
                      gpointer   user_data)
 {
-  start_action (user_data, request, ED_CAMPAIGN_ACTION_RETRY_FAILED);
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!(body = read_optional_json (request, &error)))
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return;
+    }
+  if (!read_message_ids (body, fields, &ids))
+    {
+      ed_http_reply_fields (request->msg, fields);
+      return;
+    }
+
+  start_action (user_data, request, ED_CAMPAIGN_ACTION_RETRY_FAILED, ids);
 }
 
 /* Previews and test sends */
@@ -710,19 +790,6 @@ load_preview (EdDaemon     *self,
   *event_out = g_steal_pointer (&event);
   *guest_out = g_steal_pointer (&guest);
   return TRUE;
-}
-
-/* A body that may be empty: an empty one is {}. */
-static JsonObject *
-read_optional_json (EdRequest  *request,
-                    GError    **error)
-{
-  SoupMessageBody *body = soup_server_message_get_request_body (request->msg);
-
-  if (body->length == 0)
-    return json_object_new ();
-
-  return ed_http_read_json (request->msg, error);
 }
 
 static void
@@ -1195,7 +1262,7 @@ add_message_row (JsonBuilder        *builder,
   add_times (builder, "created_at", row->created_at);
 }
 
-/* GET /api/v1/messages?state=&campaign=&event=&after=&limit= */
+/* GET /api/v1/messages?state=&campaign=&event=&order=&after=&limit= */
 static void
 handle_messages (EdRequest *request,
                  gpointer   user_data)
@@ -1206,6 +1273,7 @@ handle_messages (EdRequest *request,
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GError) error = NULL;
   const char *state = ed_request_get_query (request, "state");
+  const char *order = ed_request_get_query (request, "order");
   EdMessageFilter filter = { 0 };
   gint64 limit;
   gboolean has_more = FALSE;
@@ -1220,6 +1288,15 @@ handle_messages (EdRequest *request,
         filter.has_state = TRUE;
       else
         ed_validate_fail (fields, "state", "must be one of queued, sending, sent, retry, failed, cancelled");
+    }
+  if (order != NULL && *order != '\0' && g_strcmp0 (order, "id") != 0)
+    {
+      if (g_strcmp0 (order, "next_attempt") != 0)
+        ed_validate_fail (fields, "order", "must be id or next_attempt");
+      else if (!filter.has_state || filter.state != ED_MESSAGE_STATE_RETRY)
+        ed_validate_fail (fields, "order", "next_attempt orders retries only: add state=retry");
+      else
+        filter.by_next_attempt = TRUE;
     }
   if (json_object_get_size (fields) > 0)
     {

@@ -507,10 +507,44 @@ is_blank (const char *text)
   return TRUE;
 }
 
+/* Queues these failed messages of the campaign again, one by one over
+ * the primary key; ids that are not its failed messages are skipped.
+ */
+static gboolean
+retry_chosen (EdStore       *self,
+              gint64         campaign_id,
+              const GArray  *message_ids,
+              gint64         now,
+              gint64        *n_changed,
+              GError       **error)
+{
+  sqlite3_stmt *stmt;
+
+  *n_changed = 0;
+  for (guint i = 0; i < message_ids->len; i++)
+    {
+      if (!(stmt = ed_store_prepare (self,
+                                     "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = ?2, "
+                                     "last_code = NULL, last_text = NULL "
+                                     "WHERE id = ?3 AND campaign_id = ?1 AND state = 'failed'",
+                                     error)))
+        return FALSE;
+      sqlite3_bind_int64 (stmt, 1, campaign_id);
+      sqlite3_bind_int64 (stmt, 2, now);
+      sqlite3_bind_int64 (stmt, 3, g_array_index (message_ids, gint64, i));
+      if (!ed_store_step_done (self, stmt, error))
+        return FALSE;
+      *n_changed += sqlite3_changes64 (self->db);
+    }
+
+  return TRUE;
+}
+
 static gboolean
 apply_action (EdStore            *self,
               EdCampaign         *campaign,
               EdCampaignAction    action,
+              const GArray       *message_ids,
               gint64              now,
               gint64             *n_changed,
               GError            **error)
@@ -571,13 +605,18 @@ apply_action (EdStore            *self,
       *n_changed = 0;
       if (counts.states[ED_MESSAGE_STATE_FAILED] == 0)
         return TRUE;
-      if (!update_messages (self,
-                            "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = ?2, "
-                            "last_code = NULL, last_text = NULL "
-                            "WHERE campaign_id = ?1 AND state = 'failed'",
-                            campaign->id, now, n_changed, error))
+      if (message_ids != NULL)
+        {
+          if (!retry_chosen (self, campaign->id, message_ids, now, n_changed, error))
+            return FALSE;
+        }
+      else if (!update_messages (self,
+                                 "UPDATE messages SET state = 'queued', attempts = 0, next_attempt_at = ?2, "
+                                 "last_code = NULL, last_text = NULL "
+                                 "WHERE campaign_id = ?1 AND state = 'failed'",
+                                 campaign->id, now, n_changed, error))
         return FALSE;
-      return state != ED_CAMPAIGN_STATE_DONE ||
+      return state != ED_CAMPAIGN_STATE_DONE || *n_changed == 0 ||
              write_state (self, campaign, ED_CAMPAIGN_STATE_RUNNING, now, error);
 
     default:
@@ -589,6 +628,8 @@ apply_action (EdStore            *self,
  * ed_store_run_campaign_action:
  * @campaign_id: the campaign
  * @action: what to do
+ * @message_ids: (nullable) (element-type gint64): for retry-failed, only
+ *   these of its failed messages (others are skipped); %NULL: all
  * @now: the time
  * @n_changed: (out) (optional): messages queued (launch), cancelled
  *   (cancel) or queued again (retry-failed)
@@ -606,6 +647,7 @@ gboolean
 ed_store_run_campaign_action (EdStore           *self,
                               gint64             campaign_id,
                               EdCampaignAction   action,
+                              const GArray      *message_ids,
                               gint64             now,
                               gint64            *n_changed,
                               GError           **error)
@@ -627,7 +669,7 @@ ed_store_run_campaign_action (EdStore           *self,
 
   ok = ed_store_begin (self, error) &&
        (campaign = ed_store_get_campaign (self, campaign_id, error)) != NULL &&
-       apply_action (self, campaign, action, now, &changed, error) &&
+       apply_action (self, campaign, action, message_ids, now, &changed, error) &&
        ed_store_commit (self, error);
   if (!ok)
     ed_store_rollback (self);
@@ -798,7 +840,8 @@ message_row_from_stmt (sqlite3_stmt *stmt)
  * @filter: which messages, and the page
  * @has_more: (out): whether another page follows
  *
- * Pages messages by id (key paging, never OFFSET). One campaign's
+ * Pages messages by id (key paging, never OFFSET), or retrying ones by
+ * their next attempt (@filter's by_next_attempt). One campaign's
  * messages in one state come straight from the (campaign_id, state)
  * index. States that are usually rare (sending, retry, failed) are
  * looked up in that index per campaign and sorted; anything else walks
@@ -820,7 +863,20 @@ ed_store_list_messages (EdStore                 *self,
   g_return_val_if_fail (ED_IS_STORE (self), NULL);
   g_return_val_if_fail (filter != NULL && has_more != NULL, NULL);
 
-  if (filter->has_state && filter->campaign_id > 0)
+  g_return_val_if_fail (!filter->by_next_attempt || (filter->has_state && filter->state == ED_MESSAGE_STATE_RETRY), NULL);
+
+  /* The next retries: few, looked up per campaign and sorted; a page
+   * goes on after the (next attempt, id) of the message named by after.
+   */
+  if (filter->by_next_attempt)
+    sql = "SELECT " MESSAGE_ROW_COLUMNS
+          " FROM messages m INDEXED BY messages_campaign_state JOIN guests g ON g.id = m.guest_id "
+          "JOIN campaigns c ON c.id = m.campaign_id "
+          "WHERE m.campaign_id IN (SELECT id FROM campaigns WHERE (:event IS NULL OR event_id = :event) "
+          "AND (:campaign IS NULL OR id = :campaign)) AND m.state = :state "
+          "AND (:after = 0 OR (m.next_attempt_at, m.id) > (SELECT next_attempt_at, id FROM messages WHERE id = :after)) "
+          "ORDER BY m.next_attempt_at, m.id LIMIT :limit";
+  else if (filter->has_state && filter->campaign_id > 0)
     sql = "SELECT " MESSAGE_ROW_COLUMNS MESSAGE_ROW_FROM
           "WHERE m.campaign_id = :campaign AND m.state = :state AND m.id > :after "
           "AND (:event IS NULL OR c.event_id = :event) ORDER BY m.id LIMIT :limit";

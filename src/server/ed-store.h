@@ -507,6 +507,7 @@ typedef struct
   gint64          event_id;     /* 0: any */
   gint64          after;
   guint           limit;
+  gboolean        by_next_attempt; /* retries only: soonest first */
 } EdMessageFilter;
 
 gint64        ed_store_get_first_guest_id    (EdStore             *self,
@@ -536,6 +537,7 @@ gboolean      ed_store_prepare_for_bulk      (EdStore             *self,
 gboolean      ed_store_run_campaign_action   (EdStore             *self,
                                               gint64               campaign_id,
                                               EdCampaignAction     action,
+                                              const GArray        *message_ids,
                                               gint64               now,
                                               gint64              *n_changed,
                                               GError             **error);
