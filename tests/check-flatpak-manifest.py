@@ -29,6 +29,9 @@ RUNTIME_PROVIDES = {
     'glib-2.0', 'gobject-2.0', 'gio-2.0', 'gio-unix-2.0', 'libsoup-3.0',
     'json-glib-1.0', 'sqlite3', 'libcurl', 'libcrypt', 'gtk4', 'libadwaita-1',
     'libsecret-1',
+    # WebKitGTK's GTK 4 API, for the campaign preview: the GNOME runtime
+    # ships it as sdk/webkitgtk-6.0.bst, so no module builds it
+    'webkitgtk-6.0',
 }
 # pkg-config names each module of the manifest installs
 MODULE_PROVIDES = {
