@@ -215,6 +215,63 @@ is_listening (guint16 port)
   return FALSE;
 }
 
+/* Runs smtp-sink on @self's port; whether it listens there. */
+static gboolean
+spawn_sink (EdTestSmtpServer   *self,
+            const char * const *options)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+  gboolean exited = FALSE;
+
+  g_ptr_array_add (argv, g_strdup (get_program ("SMTP_SINK")));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  /* it refuses to run as root without a user to switch to */
+  if (geteuid () == 0)
+    {
+      g_ptr_array_add (argv, g_strdup ("-u"));
+      g_ptr_array_add (argv, g_strdup ("nobody"));
+    }
+  for (guint i = 0; options != NULL && options[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (options[i]));
+  g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", self->port));
+  g_ptr_array_add (argv, g_strdup ("64"));
+  g_ptr_array_add (argv, NULL);
+
+  g_subprocess_launcher_set_stdout_file_path (launcher, self->counters_path);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  track_pid (self);
+
+  deadline = g_get_monotonic_time () + START_TIMEOUT_MS * 1000;
+  while (!is_listening (self->port) && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (G_USEC_PER_SEC / 200);
+      if (kill (server_pids[self->slot], 0) != 0 || g_subprocess_get_identifier (self->process) == NULL)
+        {
+          exited = TRUE;
+          break;
+        }
+    }
+
+  if (!exited && is_listening (self->port))
+    return TRUE;
+
+  {
+    g_autofree char *output = NULL;
+
+    g_file_get_contents (self->counters_path, &output, NULL, NULL);
+    g_test_message ("smtp-sink did not start on port %u: %s", self->port, output ? output : "");
+  }
+  g_subprocess_force_exit (self->process);
+  wait_for_exit (self->process, STOP_TIMEOUT_MS);
+  g_clear_object (&self->process);
+  return FALSE;
+}
+
 /**
  * ed_test_smtp_sink_new:
  * @options: (nullable): smtp-sink options besides the counters, e.g.
@@ -224,8 +281,8 @@ EdTestSmtpServer *
 ed_test_smtp_sink_new (const char * const *options)
 {
   EdTestSmtpServer *self = server_new (SERVER_SMTP_SINK);
-  const char *program = get_program ("SMTP_SINK");
 
+  get_program ("SMTP_SINK");
   self->counters_path = g_build_filename (self->dir, "counters", NULL);
 
   /* the port is free when picked, and almost always still free a moment
@@ -233,61 +290,47 @@ ed_test_smtp_sink_new (const char * const *options)
    */
   for (guint attempt = 0; attempt < START_ATTEMPTS; attempt++)
     {
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
-      g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr(GError) error = NULL;
-      gint64 deadline;
-      gboolean exited = FALSE;
-
       self->port = pick_free_port ();
-
-      g_ptr_array_add (argv, g_strdup (program));
-      g_ptr_array_add (argv, g_strdup ("-c"));
-      /* it refuses to run as root without a user to switch to */
-      if (geteuid () == 0)
-        {
-          g_ptr_array_add (argv, g_strdup ("-u"));
-          g_ptr_array_add (argv, g_strdup ("nobody"));
-        }
-      for (guint i = 0; options != NULL && options[i] != NULL; i++)
-        g_ptr_array_add (argv, g_strdup (options[i]));
-      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", self->port));
-      g_ptr_array_add (argv, g_strdup ("64"));
-      g_ptr_array_add (argv, NULL);
-
-      g_subprocess_launcher_set_stdout_file_path (launcher, self->counters_path);
-      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-      self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-      g_assert_no_error (error);
-      track_pid (self);
-
-      deadline = g_get_monotonic_time () + START_TIMEOUT_MS * 1000;
-      while (!is_listening (self->port) && g_get_monotonic_time () < deadline)
-        {
-          g_usleep (G_USEC_PER_SEC / 200);
-          if (kill (server_pids[self->slot], 0) != 0 || g_subprocess_get_identifier (self->process) == NULL)
-            {
-              exited = TRUE;
-              break;
-            }
-        }
-
-      if (!exited && is_listening (self->port))
+      if (spawn_sink (self, options))
         return self;
-
-      {
-        g_autofree char *output = NULL;
-
-        g_file_get_contents (self->counters_path, &output, NULL, NULL);
-        g_test_message ("smtp-sink did not start on port %u: %s", self->port, output ? output : "");
-      }
-      g_subprocess_force_exit (self->process);
-      wait_for_exit (self->process, STOP_TIMEOUT_MS);
-      g_clear_object (&self->process);
     }
 
   g_error ("smtp-sink did not start (see the messages above)");
   return NULL;
+}
+
+/**
+ * ed_test_smtp_sink_restart:
+ * @options: (nullable): the new smtp-sink options
+ *
+ * Stops the sink and starts it again on the same port with @options: a
+ * mail server that refused everything and now takes the mail. Its
+ * counters start again from 0.
+ */
+void
+ed_test_smtp_sink_restart (EdTestSmtpServer   *self,
+                           const char * const *options)
+{
+  g_assert (self->kind == SERVER_SMTP_SINK);
+
+  g_subprocess_send_signal (self->process, SIGTERM);
+  if (!wait_for_exit (self->process, STOP_TIMEOUT_MS))
+    g_test_message ("smtp-sink did not stop on SIGTERM; killed");
+  g_clear_object (&self->process);
+  server_pids[self->slot] = -1;
+  /* the new sink writes from the start of the file: none of the old
+   * counters may be left after its own */
+  g_unlink (self->counters_path);
+
+  /* the port may be held for a moment after the old sink went */
+  for (guint attempt = 0; attempt < START_ATTEMPTS; attempt++)
+    {
+      if (spawn_sink (self, options))
+        return;
+      g_usleep (G_USEC_PER_SEC / 5);
+    }
+
+  g_error ("smtp-sink did not start again on port %u", self->port);
 }
 
 /**

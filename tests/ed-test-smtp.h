@@ -19,6 +19,8 @@ typedef struct _EdTestSmtpServer EdTestSmtpServer;
 
 EdTestSmtpServer *ed_test_smtp_sink_new                (const char * const *options);
 EdTestSmtpServer *ed_test_capture_server_new           (const char * const *options);
+void              ed_test_smtp_sink_restart            (EdTestSmtpServer   *self,
+                                                        const char * const *options);
 void              ed_test_smtp_server_free             (EdTestSmtpServer   *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdTestSmtpServer, ed_test_smtp_server_free)
 

@@ -1055,6 +1055,14 @@ ed_client_download_finish (EdClient      *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+gboolean
+ed_client_error_is_quiet (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+         g_error_matches (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_UNREACHABLE) ||
+         g_error_matches (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_UNAUTHORIZED);
+}
+
 char *
 ed_client_build_path (const char *path,
                       const char *first_key,

@@ -124,6 +124,11 @@ gboolean    ed_client_download_finish       (EdClient             *self,
                                              GAsyncResult         *result,
                                              GError              **error);
 
+/* Whether a page should say nothing about @error: a cancelled call, or a
+ * lost connection or an expired session, which the window's banner and
+ * login take care of. */
+gboolean    ed_client_error_is_quiet        (const GError         *error);
+
 /* "/api/v1/events/7/guests" + "?q=J%C3%B6rg&limit=100": the pairs are
  * key, value, …, NULL; pairs whose value is NULL or "" are left out and
  * values are percent-encoded. */

@@ -6,7 +6,9 @@
 #include <glib/gi18n.h>
 
 #include "ed-application-private.h"
+#include "ed-campaigns-page.h"
 #include "ed-connect-page.h"
+#include "ed-deliveries-page.h"
 #include "ed-event-dialog.h"
 #include "ed-event-object.h"
 #include "ed-guests-page.h"
@@ -891,6 +893,8 @@ ed_window_class_init (EdWindowClass *klass)
 
   g_type_ensure (ED_TYPE_GUESTS_PAGE);
   g_type_ensure (ED_TYPE_OVERVIEW_PAGE);
+  g_type_ensure (ED_TYPE_CAMPAIGNS_PAGE);
+  g_type_ensure (ED_TYPE_DELIVERIES_PAGE);
 
   /* The connected client and the event shown: pages bind to these. */
   properties[PROP_CLIENT] =

@@ -65,3 +65,21 @@ ed_json_to_string (JsonBuilder *builder)
   json_generator_set_root (generator, root);
   return json_generator_to_data (generator, NULL);
 }
+
+JsonObject *
+ed_json_get_object (JsonObject *object,
+                    const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+JsonArray *
+ed_json_get_array (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}

@@ -21,4 +21,11 @@ void   ed_json_add_null    (JsonBuilder *builder,
                             const char  *name);
 char  *ed_json_to_string   (JsonBuilder *builder);
 
+/* The member @name of @object when it is an object (an array), else NULL:
+ * for reading what a server sent, where a member may be missing or null. */
+JsonObject *ed_json_get_object (JsonObject *object,
+                                const char *name);
+JsonArray  *ed_json_get_array  (JsonObject *object,
+                                const char *name);
+
 G_END_DECLS

@@ -133,10 +133,18 @@ ed_test_app_render (GtkWidget *widget)
   width = gtk_widget_get_width (widget);
   height = gtk_widget_get_height (widget);
 
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  /* A window between two frames (a list refilled) may draw nothing for
+   * a moment: a few more frames then. */
+  for (guint attempt = 0; node == NULL && attempt < 20; attempt++)
+    {
+      if (attempt > 0)
+        ed_test_app_wait_ms (100);
+      g_clear_object (&paintable);
+      paintable = gtk_widget_paintable_new (widget);
+      snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+      node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+    }
   g_assert_nonnull (node);
 
   renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
