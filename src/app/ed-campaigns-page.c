@@ -458,22 +458,25 @@ on_confirm_response_cb (AdwMessageDialog *dialog,
     run_action (self, campaign_id, action);
 }
 
+/* Asks before @action; its response is named after the action, the other
+ * one "dismiss". */
 static void
-confirm (EdCampaignsPage *self,
-         gint64           campaign_id,
-         const char      *action,
-         const char      *heading,
-         const char      *body,
-         const char      *label,
-         AdwResponseAppearance appearance)
+confirm (EdCampaignsPage       *self,
+         gint64                 campaign_id,
+         const char            *action,
+         const char            *heading,
+         const char            *body,
+         const char            *dismiss_label,
+         const char            *label,
+         AdwResponseAppearance  appearance)
 {
   AdwMessageDialog *dialog;
 
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (get_window (self), heading, body));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), action, label, NULL);
+  adw_message_dialog_add_responses (dialog, "dismiss", dismiss_label, action, label, NULL);
   adw_message_dialog_set_response_appearance (dialog, action, appearance);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
+  adw_message_dialog_set_default_response (dialog, "dismiss");
+  adw_message_dialog_set_close_response (dialog, "dismiss");
   g_object_set_data (G_OBJECT (dialog), "ed-campaign-id", GSIZE_TO_POINTER ((gsize) campaign_id));
   g_object_set_data_full (G_OBJECT (dialog), "ed-action", g_strdup (action), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response_cb), self, 0);
@@ -528,7 +531,7 @@ on_launch_count_cb (GObject      *source,
                                       (gulong) n),
                             what, n_text,
                             ed_campaign_audience_label (json_object_get_string_member_with_default (ed_campaign_row_get_campaign (row), "audience", NULL)));
-  confirm (self, count->campaign_id, "launch", heading, body, _("_Launch"), ADW_RESPONSE_SUGGESTED);
+  confirm (self, count->campaign_id, "launch", heading, body, _("_Cancel"), _("_Launch"), ADW_RESPONSE_SUGGESTED);
 
 out:
   end_busy (self);
@@ -614,7 +617,7 @@ cancel_action (GtkWidget  *widget,
                                       (gulong) waiting), what, count);
   else
     body = g_strdup_printf (_("%s stops for good and cannot be launched again."), what);
-  confirm (self, campaign_id, "cancel", _("Cancel the Campaign?"), body, _("Cancel _Campaign"),
+  confirm (self, campaign_id, "cancel", _("Cancel the Campaign?"), body, _("_Keep It"), _("Cancel _Campaign"),
            ADW_RESPONSE_DESTRUCTIVE);
 }
 

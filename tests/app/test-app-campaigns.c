@@ -362,6 +362,8 @@ test_compose_and_launch (Fixture       *fixture,
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (composer)));
   g_object_unref (composer);
   wait_row (page, campaign_id, "draft", NULL);
+  g_free (screenshot);
+  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-draft");
 
   /* Launch, behind a confirmation that says how many guests get it. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "campaign.launch", "x", campaign_id));
@@ -495,19 +497,41 @@ has_retries (gpointer data)
 }
 
 /* A server that puts every recipient off (450): the next retries, soonest
- * first, with their reply. */
+ * first, with their reply; the campaign, still sending, paused, resumed
+ * and cancelled from its row. */
 static void
-test_next_retries (Fixture       *fixture,
-                   gconstpointer  user_data)
+test_retries_pause_cancel (Fixture       *fixture,
+                           gconstpointer  user_data)
 {
   EdDeliveriesPage *page = ED_DELIVERIES_PAGE (show_page (fixture, "deliveries", ED_TYPE_DELIVERIES_PAGE));
+  EdCampaignsPage *campaigns;
+  AdwMessageDialog *dialog;
   g_autofree char *screenshot = NULL;
+  gint64 campaign_id;
 
-  launch_by_api (fixture);
+  campaign_id = launch_by_api (fixture);
   g_assert_true (ed_test_app_wait_until (has_retries, page, WAIT_SENDING_MS));
   g_assert_cmpuint (ed_deliveries_page_get_n_retries (page), <=, 10);
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (page), ADW_TYPE_ACTION_ROW, "First 0000 Last0000 <guest0000@example.com>"));
   screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-retries");
+
+  campaigns = ED_CAMPAIGNS_PAGE (show_page (fixture, "campaigns", ED_TYPE_CAMPAIGNS_PAGE));
+  wait_row (campaigns, campaign_id, "running", "20 to retry");
+  g_free (screenshot);
+  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-running");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (campaigns), "campaign.pause", "x", campaign_id));
+  wait_row (campaigns, campaign_id, "paused", NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (campaigns), "campaign.resume", "x", campaign_id));
+  wait_row (campaigns, campaign_id, "running", NULL);
+
+  /* Cancelling asks first, saying what is not sent. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (campaigns), "campaign.cancel", "x", campaign_id));
+  dialog = ADW_MESSAGE_DIALOG (wait_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "20 messages still waiting"));
+  adw_message_dialog_response (dialog, "cancel");
+  /* A message being tried at that moment may still come back to wait. */
+  wait_row (campaigns, campaign_id, "cancelled", " cancelled");
 }
 
 int
@@ -529,8 +553,8 @@ main (int   argc,
               fixture_set_up, test_compose_and_launch, fixture_tear_down);
   g_test_add ("/app/campaigns/failures-and-retry", Fixture, reject_rcpt,
               fixture_set_up, test_failures_and_retry, fixture_tear_down);
-  g_test_add ("/app/campaigns/next-retries", Fixture, defer_rcpt,
-              fixture_set_up, test_next_retries, fixture_tear_down);
+  g_test_add ("/app/campaigns/retries-pause-cancel", Fixture, defer_rcpt,
+              fixture_set_up, test_retries_pause_cancel, fixture_tear_down);
 
   status = g_test_run ();
   g_clear_object (&app);
