@@ -744,6 +744,7 @@ typedef struct
   EdGuestsPage *self;
   GArray       *ids;
   guint         next;
+  guint         n_missing;       /* selected, not arrived: left out */
   guint         n_queued;
   guint         n_waiting;
   guint         n_unsubscribed;
@@ -778,6 +779,11 @@ finish_resend (Resend       *resend,
     /* TRANSLATORS: follows "Invitation queued for 3 guests" */
     g_string_append_printf (title, ngettext ("; %u unsubscribed guest left out", "; %u unsubscribed guests left out",
                                              resend->n_unsubscribed), resend->n_unsubscribed);
+  if (resend->n_missing > 0)
+    /* TRANSLATORS: follows "Invitation queued for 3 guests" */
+    g_string_append_printf (title, ngettext ("; %u selected guest had not arrived yet and was left out",
+                                             "; %u selected guests had not arrived yet and were left out",
+                                             resend->n_missing), resend->n_missing);
   if (error != NULL)
     {
       if (title->len > 0)
@@ -869,10 +875,9 @@ resend_action (GtkWidget  *widget,
 {
   EdGuestsPage *self = ED_GUESTS_PAGE (widget);
   Resend *resend;
-  guint n_missing;
 
   resend = g_new0 (Resend, 1);
-  resend->ids = selected_ids (self, &n_missing);
+  resend->ids = selected_ids (self, &resend->n_missing);
   if (resend->ids->len == 0)
     {
       resend_free (resend);
