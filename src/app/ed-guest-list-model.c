@@ -14,7 +14,7 @@
  * position can only be asked for relative to a row whose id is known. The
  * model cuts the list into pages of page_size positions and remembers, for
  * every page it has seen, the id of its first and last row (16 bytes a
- * page, so 40 KB for 500,000 guests at 200 a page), even after the page's
+ * page, so 160 KB for 500,000 guests at 50 a page), even after the page's
  * rows are dropped. A page can then be fetched with one request when
  *   - it is the first page (no `after`),
  *   - it is the last page: the first page of the reverse order (`sort=-…`),
@@ -36,12 +36,18 @@
  * least recently asked for are dropped first (a dropped page is fetched
  * again, with one request, when the view comes back to it).
  *
+ * Pages are small (50 rows, two or three screens): the first one is what
+ * opening the list waits for, and the rows it brings are what the first
+ * frame lays out and draws. GTK 4.8's list view keeps about 200 rows of
+ * widgets whatever its height; those past the first page show
+ * placeholders until their pages come, after the first frame.
+ *
  * A reply whose total differs from the model's, or a page shorter than
  * expected, means the list changed on the server: the model reloads.
  */
 
-#define DEFAULT_PAGE_SIZE 200
-#define DEFAULT_MAX_PAGES 50
+#define DEFAULT_PAGE_SIZE 50
+#define DEFAULT_MAX_PAGES 100
 #define KEYS_MAX_ROWS 50000
 #define MAX_PARALLEL_FETCHES 3
 #define MAX_WANTED 8
