@@ -45,6 +45,12 @@
 
 #define MESSAGE_ID_TAG_CHARS 12
 
+/* Compiled templates kept, by their text, for the messages to come; a
+ * campaign's subject and bodies are the same for all its guests. Past
+ * this many (edits of many campaigns), new texts are compiled per use.
+ */
+#define MAX_COMPILED_TEMPLATES 256
+
 struct _EdMailRenderer
 {
   char   *mail_from;
@@ -53,6 +59,12 @@ struct _EdMailRenderer
   char   *id_domain;    /* mail-from's domain, for Message-IDs */
   char   *id_tag;       /* tells this installation's Message-IDs apart */
   GBytes *secret;
+
+  /* text -> EdTemplate, under templates_lock; an entry stays until the
+   * renderer goes, so a template taken from it can be used unlocked
+   */
+  GMutex      templates_lock;
+  GHashTable *templates;
 };
 
 const char *
@@ -167,6 +179,8 @@ ed_mail_renderer_new (const char  *mail_from,
   self->id_tag = g_strndup (g_checksum_get_string (checksum), MESSAGE_ID_TAG_CHARS);
 
   self->secret = g_bytes_ref (secret);
+  g_mutex_init (&self->templates_lock);
+  self->templates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ed_template_free);
 
   return g_steal_pointer (&self);
 }
@@ -183,6 +197,11 @@ ed_mail_renderer_free (EdMailRenderer *self)
   g_free (self->id_domain);
   g_free (self->id_tag);
   g_clear_pointer (&self->secret, g_bytes_unref);
+  if (self->templates != NULL)
+    {
+      g_hash_table_unref (self->templates);
+      g_mutex_clear (&self->templates_lock);
+    }
   g_free (self);
 }
 
@@ -208,18 +227,34 @@ ed_mail_parts_clear (EdMailParts *parts)
 }
 
 static char *
-render_one (const char        *source,
+render_one (EdMailRenderer    *self,
+            const char        *source,
             const char        *what,
             EdTemplateValues  *values,
             gboolean           html,
             GError           **error)
 {
-  g_autoptr(EdTemplate) template = NULL;
+  g_autoptr(EdTemplate) compiled = NULL;
+  EdTemplate *template;
 
-  if (!(template = ed_template_new (source, ed_template_fields_get_names (), error)))
+  g_mutex_lock (&self->templates_lock);
+  template = g_hash_table_lookup (self->templates, source);
+  g_mutex_unlock (&self->templates_lock);
+
+  if (template == NULL)
     {
-      g_prefix_error (error, "the %s: ", what);
-      return NULL;
+      if (!(compiled = ed_template_new (source, ed_template_fields_get_names (), error)))
+        {
+          g_prefix_error (error, "the %s: ", what);
+          return NULL;
+        }
+      template = compiled;
+
+      g_mutex_lock (&self->templates_lock);
+      if (g_hash_table_size (self->templates) < MAX_COMPILED_TEMPLATES &&
+          !g_hash_table_contains (self->templates, source))
+        g_hash_table_insert (self->templates, g_strdup (source), g_steal_pointer (&compiled));
+      g_mutex_unlock (&self->templates_lock);
     }
 
   return ed_template_render (template, ed_template_values_lookup, values, html);
@@ -296,11 +331,11 @@ ed_mail_renderer_render_parts (EdMailRenderer    *self,
   if (is_blank (text) && ed_mail_builtin_text (campaign->kind) != NULL)
     text = ed_mail_builtin_text (campaign->kind);
 
-  if (!(out.subject = render_one (subject ? subject : "", "subject", values, FALSE, error)) ||
-      !(out.text = render_one (text ? text : "", "text", values, FALSE, error)))
+  if (!(out.subject = render_one (self, subject ? subject : "", "subject", values, FALSE, error)) ||
+      !(out.text = render_one (self, text ? text : "", "text", values, FALSE, error)))
     return FALSE;
   if (!is_blank (campaign->html) &&
-      !(out.html = render_one (campaign->html, "HTML body", values, TRUE, error)))
+      !(out.html = render_one (self, campaign->html, "HTML body", values, TRUE, error)))
     return FALSE;
 
   out.to_address = g_strdup (guest->email);

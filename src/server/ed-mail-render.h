@@ -11,9 +11,10 @@
 G_BEGIN_DECLS
 
 /* Makes a campaign's message for one guest: fills the templates, signs
- * the guest's link and builds the MIME message. A renderer does not
- * change after ed_mail_renderer_new(), so one renderer serves any number
- * of threads at once (the mailer's, the API's previews and test sends).
+ * the guest's link and builds the MIME message. A renderer's settings do
+ * not change after ed_mail_renderer_new() and the templates it compiles
+ * once and keeps are behind a lock, so one renderer serves any number of
+ * threads at once (the mailer's, the API's previews and test sends).
  */
 typedef struct _EdMailRenderer EdMailRenderer;
 
