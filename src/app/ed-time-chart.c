@@ -417,6 +417,7 @@ ed_time_chart_snapshot (GtkWidget   *widget,
   if (get_n_slots (self) == 0)
     return;
 
+  /* No axis to read against nothing. */
   if (self->buckets->len == 0)
     {
       g_autoptr(PangoLayout) layout = ed_chart_new_layout (widget, _("Nothing yet"), FALSE);
@@ -425,6 +426,7 @@ ed_time_chart_snapshot (GtkWidget   *widget,
       pango_layout_get_pixel_size (layout, &width, &height);
       ed_chart_append_layout (snapshot, layout, geometry.plot_x + (geometry.plot_width - width) / 2,
                               geometry.plot_y + (geometry.plot_height - height) / 2, &text_color);
+      return;
     }
 
   if (self->hovered >= 0 && geometry.slot_width > 0)
