@@ -480,6 +480,26 @@ load_failures (EdDeliveriesPage *self,
   ed_client_call_async (self->client, "GET", path, NULL, self->lists_cancellable, on_failures_cb, call);
 }
 
+/* Retries come seconds or minutes apart: today's to the second. */
+static char *
+format_next_attempt (const char *rfc3339)
+{
+  g_autoptr(GDateTime) utc = rfc3339 ? g_date_time_new_from_iso8601 (rfc3339, NULL) : NULL;
+  g_autoptr(GDateTime) local = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  if (utc == NULL)
+    return ed_guest_format_time (rfc3339);
+
+  local = g_date_time_to_local (utc);
+  if (g_date_time_get_year (local) != g_date_time_get_year (now) ||
+      g_date_time_get_day_of_year (local) != g_date_time_get_day_of_year (now))
+    return ed_guest_format_time (rfc3339);
+
+  /* TRANSLATORS: when a message is tried again today; see strftime(3) */
+  return g_date_time_format (local, _("%H:%M:%S"));
+}
+
 static void
 on_retries_cb (GObject      *source,
                GAsyncResult *result,
@@ -523,7 +543,7 @@ on_retries_cb (GObject      *source,
       reply = describe_reply (message);
       attempts = json_object_get_int_member_with_default (message, "attempts", 0);
       count = ed_campaign_format_count (attempts);
-      at = ed_guest_format_time (json_object_get_string_member_with_default (message, "next_attempt_at", NULL));
+      at = format_next_attempt (json_object_get_string_member_with_default (message, "next_attempt_at", NULL));
       /* TRANSLATORS: a retry: attempts so far, then the server's last reply */
       subtitle = g_strdup_printf (ngettext ("%s attempt so far · %s", "%s attempts so far · %s", (gulong) attempts),
                                   count, reply);
