@@ -321,3 +321,29 @@ ed_test_http_login (SoupSession *session,
 
   return g_strdup (get_string_member (object, "token"));
 }
+
+/* The claims of a token (signed by the daemon, which the tests trust). */
+JsonObject *
+ed_test_token_claims (const char *token)
+{
+  g_auto(GStrv) parts = g_strsplit (token, ".", -1);
+  g_autoptr(GString) payload = NULL;
+  g_autofree guchar *decoded = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+
+  g_assert_cmpuint (g_strv_length (parts), ==, 3);
+  payload = g_string_new (parts[1]);
+  g_string_replace (payload, "-", "+", 0);
+  g_string_replace (payload, "_", "/", 0);
+  while (payload->len % 4 != 0)
+    g_string_append_c (payload, '=');
+  decoded = g_base64_decode (payload->str, &length);
+  json = g_strndup ((const char *) decoded, length);
+  node = json_from_string (json, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}

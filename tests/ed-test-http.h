@@ -71,4 +71,6 @@ char           *ed_test_http_login               (SoupSession         *session,
                      (expected_code));                                         \
   } G_STMT_END
 
+JsonObject     *ed_test_token_claims             (const char          *token);
+
 G_END_DECLS

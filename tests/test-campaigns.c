@@ -1682,32 +1682,6 @@ captured_text_to (Fixture    *fixture,
   g_error ("no message to %s among the captured %u to %u", address, first, last);
 }
 
-/* The claims of a token (signed by the daemon, which the tests trust). */
-static JsonObject *
-token_claims (const char *token)
-{
-  g_auto(GStrv) parts = g_strsplit (token, ".", -1);
-  g_autoptr(GString) payload = NULL;
-  g_autofree guchar *decoded = NULL;
-  g_autofree char *json = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize length;
-
-  g_assert_cmpuint (g_strv_length (parts), ==, 3);
-  payload = g_string_new (parts[1]);
-  g_string_replace (payload, "-", "+", 0);
-  g_string_replace (payload, "_", "/", 0);
-  while (payload->len % 4 != 0)
-    g_string_append_c (payload, '=');
-  decoded = g_base64_decode (payload->str, &length);
-  json = g_strndup ((const char *) decoded, length);
-  node = json_from_string (json, &error);
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
-  return json_object_ref (json_node_get_object (node));
-}
-
 /* The message's RSVP link names the guest: the daemon's link for them
  * but for the time it was signed. */
 static void
@@ -1718,7 +1692,7 @@ assert_guest_link_in (Fixture    *fixture,
   g_autoptr(EdTestResponse) response = request (fixture, "GET", NULL, "/api/v1/guests/%" G_GINT64_FORMAT "/link", guest_id);
   const char *url = json_object_get_string_member (ed_test_response_get_object (response), "url");
   g_autofree char *prefix = g_strndup (url, strstr (url, "/r/") + 3 - url);
-  g_autoptr(JsonObject) expected = token_claims (url + strlen (prefix));
+  g_autoptr(JsonObject) expected = ed_test_token_claims (url + strlen (prefix));
   g_autoptr(JsonObject) found = NULL;
   const char *start = strstr (text, prefix);
   gsize length;
@@ -1730,7 +1704,7 @@ assert_guest_link_in (Fixture    *fixture,
   {
     g_autofree char *token = g_strndup (start, length);
 
-    found = token_claims (token);
+    found = ed_test_token_claims (token);
   }
   g_assert_cmpint (json_object_get_int_member (found, "gst"), ==, guest_id);
   g_assert_cmpint (json_object_get_int_member (found, "gst"), ==, json_object_get_int_member (expected, "gst"));
