@@ -75,6 +75,7 @@ render_invitation (const char  *first_name,
   event->name = g_strdup ("Sommerfest in Köln");
   event->venue = g_strdup ("Rheinpark, Köln");
   event->description = g_strdup ("Musik, Grillgut & Kölsch.\n.\nEine Zeile mit einem Punkt davor.");
+  g_free (event->timezone);
   event->timezone = g_strdup ("Europe/Berlin");
   event->starts_at = MESSAGE_DATE;
   guest->email = g_strdup (GUEST_ADDRESS);
@@ -528,6 +529,8 @@ assert_sent (EdMailTransport *transport,
 {
   g_autoptr(GError) error = NULL;
 
+  /* @result may hold an earlier attempt's text, which send() does not free */
+  ed_mail_result_clear (result);
   if (!ed_mail_transport_send (transport, FROM_ADDRESS, to, bytes, result, &error))
     g_error ("sending to %s failed: %s", to, error->message);
   g_assert_cmpint (result->kind, ==, ED_MAIL_RESULT_SENT);

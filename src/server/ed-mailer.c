@@ -767,12 +767,16 @@ flush_results (EdMailer *self,
   g_hash_table_remove_all (d->touched);
 }
 
+/* Takes @owned_campaign; returns the cached data when neither the campaign
+ * nor its event changed since.
+ */
 static CampaignData *
-get_campaign_data (EdMailer        *self,
-                   Dispatch        *d,
-                   EdCampaign *campaign,
-                   GError         **error)
+get_campaign_data (EdMailer    *self,
+                   Dispatch    *d,
+                   EdCampaign  *owned_campaign,
+                   GError     **error)
 {
+  g_autoptr(EdCampaign) campaign = owned_campaign;
   CampaignData *data = g_hash_table_lookup (d->campaigns, &campaign->id);
   g_autoptr(EdEvent) event = NULL;
 
