@@ -430,12 +430,52 @@ ed_test_daemon_wait_for_log (EdTestDaemon *self,
  *
  * Returns: its exit status, or -1 when it did not exit normally
  */
+static int
+run_program (const char * const  *prefix,
+             const char * const  *args,
+             const char          *stdin_text,
+             char               **stdout_text,
+             char               **stderr_text);
+
 int
 ed_test_daemon_run (EdTestDaemon        *self,
                     const char * const  *args,
                     const char          *stdin_text,
                     char               **stdout_text,
                     char               **stderr_text)
+{
+  return run_program (NULL, args, stdin_text, stdout_text, stderr_text);
+}
+
+/**
+ * ed_test_daemon_run_unprivileged:
+ * @args: (array zero-terminated=1): the arguments after the program name
+ * @stderr_text: (out) (optional): what it printed on standard error
+ *
+ * Like ed_test_daemon_run(), but for a process that file modes apply to:
+ * as root (CI), eventdeskd runs without capabilities (setpriv), since
+ * root's CAP_DAC_OVERRIDE would let it write where the modes forbid.
+ *
+ * Returns: its exit status, or -1 when it did not exit normally
+ */
+int
+ed_test_daemon_run_unprivileged (EdTestDaemon        *self,
+                                 const char * const  *args,
+                                 char               **stderr_text)
+{
+  const char * const drop_capabilities[] = {
+    "setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", NULL,
+  };
+
+  return run_program (geteuid () == 0 ? drop_capabilities : NULL, args, NULL, NULL, stderr_text);
+}
+
+static int
+run_program (const char * const  *prefix,
+             const char * const  *args,
+             const char          *stdin_text,
+             char               **stdout_text,
+             char               **stderr_text)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) process = NULL;
@@ -450,6 +490,8 @@ ed_test_daemon_run (EdTestDaemon        *self,
   launcher = new_launcher (G_SUBPROCESS_FLAGS_STDIN_PIPE |
                            G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                            G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  for (guint i = 0; prefix != NULL && prefix[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) prefix[i]);
   g_ptr_array_add (argv, (gpointer) get_program ());
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);

@@ -31,6 +31,10 @@ int           ed_test_daemon_run          (EdTestDaemon        *self,
                                            const char          *stdin_text,
                                            char               **stdout_text,
                                            char               **stderr_text);
+int           ed_test_daemon_run_unprivileged
+                                          (EdTestDaemon        *self,
+                                           const char * const  *args,
+                                           char               **stderr_text);
 void          ed_test_daemon_add_admin    (EdTestDaemon        *self,
                                            const char          *username,
                                            const char          *password);

@@ -182,6 +182,126 @@ test_idle_keep_alive (Fixture       *fixture,
     }
 }
 
+/* Sends @text a byte at a time, @interval_ms apart, for as long as the
+ * daemon keeps the connection open; returns how long that was (ms), or -1
+ * when all of @text went out.
+ */
+static gint64
+trickle (GSocketConnection *connection,
+         const char        *text,
+         guint              interval_ms)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  gint64 start = g_get_monotonic_time ();
+
+  for (gsize i = 0; text[i] != '\0'; i++)
+    {
+      char buffer[256];
+
+      if (g_socket_send (socket, text + i, 1, NULL, NULL) != 1)
+        return (g_get_monotonic_time () - start) / 1000;
+      /* an end, or an error answer, before the next byte */
+      if (g_socket_condition_timed_wait (socket, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                         (gint64) interval_ms * 1000, NULL, NULL))
+        {
+          while (g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL) > 0)
+            ;
+          return (g_get_monotonic_time () - start) / 1000;
+        }
+    }
+
+  return -1;
+}
+
+/* A client that sends its request a byte every half second is never
+ * silent for the client timeout, yet it is cut off once the whole head,
+ * or the body, has taken longer than allowed (slowloris).
+ */
+static void
+test_trickling_clients (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLIENT_TIMEOUT_S);
+  const char * const options[] = { "--client-timeout", timeout, NULL };
+  g_autoptr(GString) head = g_string_new ("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autoptr(GSocketConnection) head_connection = NULL;
+  g_autoptr(GSocketConnection) body_connection = NULL;
+  g_autoptr(EdTestResponse) health = NULL;
+  g_autofree char *health_url = NULL;
+  gint64 head_ms, body_ms;
+
+  ed_test_daemon_set_args (fixture->daemon, options);
+  ed_test_daemon_start (fixture->daemon);
+  health_url = ed_test_daemon_url (fixture->daemon, "/healthz");
+
+  /* 40 s worth of bytes at two a second, each well within the timeout */
+  for (guint i = 0; i < 80; i++)
+    g_string_append_c (head, 'a' + i % 26);
+  for (guint i = 0; i < 80; i++)
+    g_string_append_c (body, ' ');
+
+  head_connection = connect_raw (fixture);
+  head_ms = trickle (head_connection, head->str, 500);
+  g_test_message ("a head sent a byte every 500 ms was cut off after %" G_GINT64_FORMAT " ms "
+                  "(client timeout %d s)", head_ms, CLIENT_TIMEOUT_S);
+  g_assert_cmpint (head_ms, >=, (CLIENT_TIMEOUT_S - 1) * 1000);
+  g_assert_cmpint (head_ms, <=, (CLIENT_TIMEOUT_S + 3) * 1000);
+
+  /* the head at once, then the body */
+  body_connection = connect_raw (fixture);
+  send_text (body_connection, "POST /api/v1/session HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n");
+  body_ms = trickle (body_connection, body->str, 500);
+  g_test_message ("a body sent a byte every 500 ms was cut off after %" G_GINT64_FORMAT " ms", body_ms);
+  g_assert_cmpint (body_ms, >=, (CLIENT_TIMEOUT_S - 1) * 1000);
+  g_assert_cmpint (body_ms, <=, (CLIENT_TIMEOUT_S + 3) * 1000);
+
+  health = ed_test_http_request (fixture->session, "GET", health_url, NULL, NULL, NULL);
+  ed_test_assert_status (health, SOUP_STATUS_OK);
+}
+
+/* A large body that comes steadily, if slowly, is not cut off however
+ * long it takes: 96 KiB over about 1.5 client timeouts.
+ */
+static void
+test_slow_upload_passes (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  g_autofree char *timeout = g_strdup_printf ("%d", CLIENT_TIMEOUT_S);
+  const char * const options[] = { "--client-timeout", timeout, NULL };
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  g_autofree char *head = NULL;
+  g_autofree char *chunk = g_strnfill (8 * 1024, ' ');
+  GSocket *socket;
+  const guint n_chunks = 12;
+  char buffer[4096];
+  gssize n;
+
+  ed_test_daemon_set_args (fixture->daemon, options);
+  ed_test_daemon_start (fixture->daemon);
+
+  connection = connect_raw (fixture);
+  socket = g_socket_connection_get_socket (connection);
+  head = g_strdup_printf ("POST /api/v1/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                          "Content-Type: application/json\r\nContent-Length: %u\r\n\r\n{}",
+                          n_chunks * 8 * 1024 + 2);
+  send_text (connection, head);
+  for (guint i = 0; i < n_chunks; i++)
+    {
+      g_usleep (CLIENT_TIMEOUT_S * G_USEC_PER_SEC * 3 / 2 / n_chunks);
+      send_text (connection, chunk);
+    }
+
+  /* an answer (the body is not a login), not a hang-up */
+  g_socket_set_timeout (socket, 10);
+  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL)) > 0)
+    g_string_append_len (answer, buffer, n);
+  g_test_message ("answer to a slow upload: %.40s", answer->str);
+  g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 400"));
+}
+
 /* kill -9 during an RSVP storm */
 
 #define STORM_GUESTS 400
@@ -461,11 +581,25 @@ test_kill_during_rsvp_storm (Fixture       *fixture,
   g_assert_cmpint (seats, <=, STORM_CAPACITY);
 }
 
+#define FULL_DISK_MAX_WRITES 400
+
+/* 507 Insufficient Storage, saying the disk is full */
+static void
+assert_disk_full (EdTestResponse *response)
+{
+  JsonObject *error;
+
+  ed_test_assert_error (response, SOUP_STATUS_INSUFFICIENT_STORAGE, "insufficient_storage");
+  error = json_object_get_object_member (ed_test_response_get_object (response), "error");
+  g_assert_nonnull (strstr (json_object_get_string_member (error, "message"), "disk is full"));
+}
+
 /* A full disk: the daemon may write only a little more than its database
  * holds (RLIMIT_FSIZE, inherited from this process). A big import then
- * fails with an error, the daemon keeps serving, and after a restart
- * without the limit nothing of the import is there and the database is
- * whole.
+ * fails with 507, so do small writes once the room is used up; the daemon
+ * keeps serving, and after a restart without the limit nothing of the
+ * import is there, every guest whose addition was acknowledged is, and
+ * the database is whole.
  */
 static void
 test_full_disk (Fixture       *fixture,
@@ -479,9 +613,11 @@ test_full_disk (Fixture       *fixture,
   g_autofree char *token = NULL;
   g_autofree char *db_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
   g_autofree char *wal_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db-wal");
+  g_autoptr(EdTestResponse) refused = NULL;
   struct rlimit saved, limited;
   struct stat st;
   goffset largest = 0;
+  guint n_added = 0;
   gint64 event_id;
 
   ed_test_daemon_start (fixture->daemon);
@@ -521,15 +657,37 @@ test_full_disk (Fixture       *fixture,
   }
   g_test_message ("import on a full disk: %u %s", imported->status,
                   ed_test_response_get_error_code (imported) ? ed_test_response_get_error_code (imported) : "");
-  g_assert_cmpuint (imported->status, >=, 400);
-  g_assert_nonnull (ed_test_response_get_error_code (imported));
+  assert_disk_full (imported);
 
-  /* still serving */
+  /* small writes go on until they too find no room, each one answered */
+  for (guint i = 0; i < FULL_DISK_MAX_WRITES && refused == NULL; i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"email\":\"small%u@example.com\",\"first_name\":\"Small %u\"}", i, i);
+      g_autoptr(EdTestResponse) added = api (fixture, token, "POST", body,
+                                             "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
+
+      if (added->status == SOUP_STATUS_CREATED)
+        n_added++;
+      else
+        refused = g_steal_pointer (&added);
+    }
+  g_test_message ("%u guests added one by one before the disk was full", n_added);
+  g_assert_nonnull (refused);
+  if (refused != NULL)
+    assert_disk_full (refused);
+
+  /* still serving, reads too */
   health = api (fixture, NULL, "GET", NULL, "/healthz");
   g_test_message ("/healthz on a full disk: %u", health->status);
-  g_assert_true (ed_test_daemon_is_running (fixture->daemon));
+  ed_test_assert_status (health, SOUP_STATUS_OK);
+  stats = api (fixture, token, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
+  ed_test_assert_status (stats, SOUP_STATUS_OK);
+  g_assert_cmpint (member_int (ed_test_response_get_object (stats), "pending"), ==, n_added);
+  g_clear_pointer (&stats, ed_test_response_free);
 
-  /* room again: nothing of the import, the database whole */
+  /* room again: nothing of the import, every acknowledged guest, the
+   * database whole
+   */
   ed_test_daemon_kill (fixture->daemon);
   ed_test_daemon_start (fixture->daemon);
   assert_integrity (fixture);
@@ -538,7 +696,96 @@ test_full_disk (Fixture       *fixture,
                               ADMIN_NAME, ADMIN_PASSWORD);
   stats = api (fixture, token, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
   ed_test_assert_status (stats, SOUP_STATUS_OK);
-  g_assert_cmpint (member_int (ed_test_response_get_object (stats), "pending"), ==, 0);
+  g_assert_cmpint (member_int (ed_test_response_get_object (stats), "pending"), ==, n_added);
+}
+
+/* A read-only data directory */
+
+static char *
+file_checksum (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return g_strdup ("(missing)");
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
+}
+
+/* The daemon refuses to start on a data directory it cannot write, or on
+ * a database file it cannot write, saying which and why; nothing in the
+ * directory changes, and once it is writable again the daemon starts on
+ * the same data.
+ */
+static void
+test_read_only_data_dir (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  const char *data_dir = ed_test_daemon_get_data_dir (fixture->daemon);
+  const char * const args[] = { "--listen", "127.0.0.1:0", "--data-dir", data_dir, NULL };
+  const char * const files[] = { "eventdesk.db", "secret.key", "eventdeskd.lock" };
+  g_autofree char *db_path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
+  g_autofree char *db_before = NULL;
+  g_autofree char *db_after = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *token = NULL;
+  g_autoptr(EdTestResponse) events = NULL;
+
+  /* some data, then stopped cleanly: the WAL is folded in and gone */
+  ed_test_daemon_start (fixture->daemon);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+  {
+    g_autoptr(EdTestResponse) created = api (fixture, token, "POST",
+                                             "{\"name\":\"Kept\",\"starts_at\":\"2030-06-01T19:00:00Z\",\"capacity\":10}",
+                                             "/api/v1/events");
+
+    ed_test_assert_status (created, SOUP_STATUS_CREATED);
+  }
+  g_assert_cmpint (ed_test_daemon_stop (fixture->daemon), ==, 0);
+  db_before = file_checksum (db_path);
+
+  /* as a read-only mount has it: the directory and every file */
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = ed_test_daemon_get_path (fixture->daemon, files[i]);
+
+      g_assert_cmpint (g_chmod (path, 0400), ==, 0);
+    }
+  g_assert_cmpint (g_chmod (data_dir, 0500), ==, 0);
+  g_assert_cmpint (ed_test_daemon_run_unprivileged (fixture->daemon, args, &err), ==, 1);
+  g_test_message ("read-only data directory: %s", err);
+  g_assert_nonnull (strstr (err, "Cannot write to the data directory"));
+  g_assert_nonnull (strstr (err, data_dir));
+  g_assert_nonnull (strstr (err, "Permission denied"));
+  g_clear_pointer (&err, g_free);
+
+  /* only the database read-only */
+  g_assert_cmpint (g_chmod (data_dir, 0700), ==, 0);
+  for (guint i = 1; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = ed_test_daemon_get_path (fixture->daemon, files[i]);
+
+      g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+    }
+  g_assert_cmpint (ed_test_daemon_run_unprivileged (fixture->daemon, args, &err), ==, 1);
+  g_test_message ("read-only database: %s", err);
+  g_assert_nonnull (strstr (err, "read-only"));
+  g_assert_nonnull (strstr (err, db_path));
+
+  /* nothing written, and all there once it may be written again */
+  db_after = file_checksum (db_path);
+  g_assert_cmpstr (db_after, ==, db_before);
+  g_assert_cmpint (g_chmod (db_path, 0600), ==, 0);
+  ed_test_daemon_start (fixture->daemon);
+  assert_integrity (fixture);
+  g_free (token);
+  token = ed_test_http_login (fixture->session, ed_test_daemon_get_url (fixture->daemon),
+                              ADMIN_NAME, ADMIN_PASSWORD);
+  events = api (fixture, token, "GET", NULL, "/api/v1/events");
+  ed_test_assert_status (events, SOUP_STATUS_OK);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (ed_test_response_get_object (events),
+                                                                         "items")), ==, 1);
 }
 
 /* HTTPS */
@@ -676,8 +923,11 @@ main (int   argc,
 
   ADD ("/faults/rsvp/kill-during-storm", test_kill_during_rsvp_storm);
   ADD ("/faults/data-dir/full", test_full_disk);
+  ADD ("/faults/data-dir/read-only", test_read_only_data_dir);
   ADD ("/faults/http/slow-clients", test_slow_clients);
   ADD ("/faults/http/idle-keep-alive", test_idle_keep_alive);
+  ADD ("/faults/http/trickling-clients", test_trickling_clients);
+  ADD ("/faults/http/slow-upload-passes", test_slow_upload_passes);
   ADD ("/faults/http/https", test_https);
 
 #undef ADD

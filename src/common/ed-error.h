@@ -20,8 +20,10 @@ typedef enum
   ED_ERROR_STORE,          /* database trouble: 500 */
   ED_ERROR_UNSUPPORTED,    /* e.g. a database from a newer version */
   ED_ERROR_BUSY,           /* data directory held by another process */
+  ED_ERROR_NO_SPACE,       /* the disk (or a file size limit) is full: 507 */
 } EdError;
 
-GQuark ed_error_quark (void);
+GQuark   ed_error_quark              (void);
+gboolean ed_error_errno_is_no_space  (int saved_errno);
 
 G_END_DECLS

@@ -48,6 +48,22 @@ ed_data_dir_prepare (const char  *path,
       return FALSE;
     }
 
+  /* Before anything is written: a read-only directory (its mode, its
+   * owner, or a file system mounted read-only) would otherwise show as
+   * SQLite's "unable to open database file", or as failed writes later.
+   */
+  if (g_access (path, W_OK | X_OK) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, ED_ERROR, ED_ERROR_STORE,
+                   "Cannot write to the data directory %s: %s; eventdeskd keeps its database "
+                   "there and must be able to write it (check its owner and mode, and that its "
+                   "file system is not mounted read-only)",
+                   path, g_strerror (saved_errno));
+      return FALSE;
+    }
+
   if ((st.st_mode & 077) != 0 && g_chmod (path, 0700) != 0)
     {
       int saved_errno = errno;

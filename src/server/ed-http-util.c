@@ -101,6 +101,18 @@ ed_http_reply_gerror (SoupServerMessage *msg,
 {
   g_return_if_fail (error != NULL);
 
+  if (g_error_matches (error, ED_ERROR, ED_ERROR_NO_SPACE) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    {
+      /* the operator's problem, not the client's: the log names the file */
+      g_warning ("%s %s: %s", soup_server_message_get_method (msg),
+                 ed_http_get_route (msg), error->message);
+      ed_http_reply_error (msg, SOUP_STATUS_INSUFFICIENT_STORAGE, "insufficient_storage",
+                           "The server’s disk is full, so nothing of this request was stored; "
+                           "try again once its operator has made room");
+      return;
+    }
+
   if (error->domain != ED_ERROR)
     {
       g_warning ("%s %s: %s", soup_server_message_get_method (msg),
@@ -148,6 +160,7 @@ ed_http_reply_gerror (SoupServerMessage *msg,
       ed_http_reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", "%s", error->message);
       break;
 
+    case ED_ERROR_NO_SPACE:  /* answered above */
     case ED_ERROR_STORE:
     case ED_ERROR_UNSUPPORTED:
     default:

@@ -59,8 +59,12 @@ set_io_error (GError     **error,
 {
   int saved = errno;
 
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-               "Cannot %s the import's temporary file: %s", what, g_strerror (saved));
+  if (ed_error_errno_is_no_space (saved))
+    g_set_error (error, ED_ERROR, ED_ERROR_NO_SPACE,
+                 "Cannot %s the import's temporary file, the disk is full: %s", what, g_strerror (saved));
+  else
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                 "Cannot %s the import's temporary file: %s", what, g_strerror (saved));
   return FALSE;
 }
 

@@ -328,12 +328,44 @@ ed_rsvp_change_free (EdRsvpChange *change)
   g_free (change);
 }
 
+/* Why the last write to the database or its WAL failed: SQLite keeps the
+ * errno with each file (its own sqlite3_system_errno() may have been
+ * overwritten by then).
+ */
+static int
+last_write_errno (EdStore *self)
+{
+  sqlite3_file *journal = NULL;
+  int saved_errno = 0;
+
+  if (sqlite3_file_control (self->db, "main", SQLITE_FCNTL_LAST_ERRNO, &saved_errno) == SQLITE_OK &&
+      saved_errno != 0)
+    return saved_errno;
+
+  if (sqlite3_file_control (self->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &journal) == SQLITE_OK &&
+      journal != NULL && journal->pMethods != NULL &&
+      journal->pMethods->xFileControl (journal, SQLITE_FCNTL_LAST_ERRNO, &saved_errno) == SQLITE_OK)
+    return saved_errno;
+
+  return 0;
+}
+
 gboolean
 ed_store_set_error (EdStore     *self,
                   int          rc,
                   GError     **error)
 {
   const char *message = sqlite3_errmsg (self->db);
+  int saved_errno = sqlite3_system_errno (self->db);
+
+  /* A write that finds the disk full is SQLITE_FULL; one refused for a
+   * quota or a file size limit (EDQUOT, EFBIG) is an I/O error whose
+   * errno says so.
+   */
+  if (rc == SQLITE_IOERR_WRITE && !ed_error_errno_is_no_space (saved_errno))
+    saved_errno = last_write_errno (self);
+  if ((rc & 0xff) == SQLITE_IOERR && ed_error_errno_is_no_space (saved_errno))
+    rc = SQLITE_FULL;
 
   switch (rc & 0xff)
     {
@@ -342,8 +374,9 @@ ed_store_set_error (EdStore     *self,
       break;
 
     case SQLITE_FULL:
-      g_set_error (error, ED_ERROR, ED_ERROR_STORE,
-                   "The disk holding %s is full: %s", self->path, message);
+      g_set_error (error, ED_ERROR, ED_ERROR_NO_SPACE,
+                   "The disk holding %s is full: %s%s%s", self->path, message,
+                   saved_errno != 0 ? ": " : "", saved_errno != 0 ? g_strerror (saved_errno) : "");
       break;
 
     case SQLITE_READONLY:
@@ -355,7 +388,8 @@ ed_store_set_error (EdStore     *self,
       break;
 
     default:
-      g_set_error (error, ED_ERROR, ED_ERROR_STORE, "Database error: %s", message);
+      g_set_error (error, ED_ERROR, ED_ERROR_STORE, "Database error: %s (SQLite code %d, errno %d)",
+                   message, rc, saved_errno);
       break;
     }
 
@@ -652,6 +686,17 @@ ed_store_open (const char  *path,
     {
       ed_store_set_error (self, rc, error);
       g_prefix_error (error, "Cannot open the database: ");
+      return NULL;
+    }
+
+  /* SQLite falls back to reading a file it may not write: say so now,
+   * not at the first answer a guest cannot save.
+   */
+  if (sqlite3_db_readonly (self->db, "main") == 1)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_STORE,
+                   "Cannot open the database: %s is read-only to this user; eventdeskd must be "
+                   "able to write it (check its owner and mode)", path);
       return NULL;
     }
 
