@@ -1316,7 +1316,7 @@ test_timeline (Fixture       *fixture,
   g_autofree char *sql = NULL;
   gint64 event_id = create_event (fixture, 2);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  g_autofree char *tokens[4] = { NULL };
+  g_auto(GStrv) tokens = g_new0 (char *, 4 + 1);
   JsonArray *buckets;
   JsonObject *totals;
   gint64 sum_accepted = 0;

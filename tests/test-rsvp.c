@@ -1110,7 +1110,7 @@ test_waitlist (Fixture       *fixture,
 {
   gint64 event_id = create_simple_event (fixture, 3, 4, TRUE);
   gint64 ids[5];
-  g_autofree char *tokens[5] = { NULL };
+  g_auto(GStrv) tokens = g_new0 (char *, 5 + 1);
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(JsonArray) history = NULL;
   sqlite3_stmt *stmt = NULL;
