@@ -1099,12 +1099,12 @@ test_parse_extra (void)
   g_assert_false (ed_export_parse_extra (nul, keys, values));
 }
 
-static void
+static GPtrArray *
 add_corpus_tests (void)
 {
   g_autofree char *dir_path = g_test_build_filename (G_TEST_DIST, "data", "import", NULL);
   g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *file;
 
   g_assert_nonnull (dir);
@@ -1119,18 +1119,22 @@ add_corpus_tests (void)
       const char *name = g_ptr_array_index (names, i);
       g_autofree char *path = g_strconcat ("/import/corpus/", name, NULL);
       g_autofree char *chunked_path = g_strconcat ("/import/corpus-chunked/", name, NULL);
-      /* The test data lives as long as the tests. */
-      char *data = g_strdup (name);
 
-      g_test_add (path, Fixture, data, ed_test_fixture_set_up, test_corpus, ed_test_fixture_tear_down);
-      g_test_add (chunked_path, Fixture, data, ed_test_fixture_set_up, test_corpus_chunked, ed_test_fixture_tear_down);
+      g_test_add (path, Fixture, name, ed_test_fixture_set_up, test_corpus, ed_test_fixture_tear_down);
+      g_test_add (chunked_path, Fixture, name, ed_test_fixture_set_up, test_corpus_chunked, ed_test_fixture_tear_down);
     }
+
+  /* the names are the tests' data: they live as long as the tests */
+  return names;
 }
 
 int
 main (int   argc,
       char *argv[])
 {
+  GPtrArray *corpus_names;
+  int status;
+
   setlocale (LC_ALL, "");
   if (!g_get_charset (NULL))
     setlocale (LC_ALL, "C.UTF-8");
@@ -1141,7 +1145,7 @@ main (int   argc,
 #define ADD(path, test) \
   g_test_add (path, Fixture, NULL, ed_test_fixture_set_up, test, ed_test_fixture_tear_down)
 
-  add_corpus_tests ();
+  corpus_names = add_corpus_tests ();
   ADD ("/import/refusals", test_refusals);
   ADD ("/import/too-large", test_too_large);
   ADD ("/import/streamed-progress", test_streamed_progress);
@@ -1157,5 +1161,7 @@ main (int   argc,
 
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_ptr_array_unref (corpus_names);
+  return status;
 }
