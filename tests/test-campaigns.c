@@ -239,7 +239,7 @@ test_render_invitation (void)
   const char *message_id;
   JsonArray *parts;
 
-  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1234, &error);
+  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1234, 1700000000, &error);
   g_assert_no_error (error);
   bytes = ed_mail_message_to_bytes (message, &error);
   g_assert_no_error (error);
@@ -259,9 +259,15 @@ test_render_invitation (void)
   message_id = g_mime_message_get_message_id (parsed);
   g_assert_true (g_str_has_prefix (message_id, "1234.5."));
   g_assert_true (g_str_has_suffix (message_id, "@events.example.org"));
-  again = ed_mail_renderer_render (renderer, campaign, event, guest, 1234, &error);
+  again = ed_mail_renderer_render (renderer, campaign, event, guest, 1234, 1700000000, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ed_mail_message_get_message_id (again), ==, message_id);
+  /* The same row queued again later (an invitation resent) is a new message. */
+  g_clear_pointer (&again, ed_mail_message_free);
+  again = ed_mail_renderer_render (renderer, campaign, event, guest, 1234, 1700000600, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ed_mail_message_get_message_id (again), !=, message_id);
+  g_assert_true (g_str_has_prefix (ed_mail_message_get_message_id (again), "1234.5."));
 
   list_unsubscribe = g_strdup (header (parsed, "List-Unsubscribe"));
   g_assert_nonnull (list_unsubscribe);
@@ -321,7 +327,7 @@ test_render_promotion (void)
   campaign->text = g_strdup ("  \n");
   g_clear_pointer (&campaign->html, g_free);
 
-  message = ed_mail_renderer_render (renderer, campaign, event, guest, 9, &error);
+  message = ed_mail_renderer_render (renderer, campaign, event, guest, 9, 0, &error);
   g_assert_no_error (error);
   bytes = ed_mail_message_to_bytes (message, &error);
   g_assert_no_error (error);
@@ -367,7 +373,7 @@ test_render_confirmation (void)
   g_clear_pointer (&campaign->html, g_free);
   guest->status = ED_RSVP_ACCEPTED;
 
-  message = ed_mail_renderer_render (renderer, campaign, event, guest, 10, &error);
+  message = ed_mail_renderer_render (renderer, campaign, event, guest, 10, 0, &error);
   g_assert_no_error (error);
   bytes = ed_mail_message_to_bytes (message, &error);
   g_assert_no_error (error);
@@ -419,8 +425,8 @@ test_render_parts (void)
   assert_link_names_guest (parts.unsubscribe_url, "/u/");
   g_assert_nonnull (strstr (parts.html, parts.rsvp_url));
 
-  first = ed_mail_renderer_render (renderer, campaign, event, guest, 0, &error);
-  second = ed_mail_renderer_render (renderer, campaign, event, guest, 0, &error);
+  first = ed_mail_renderer_render (renderer, campaign, event, guest, 0, 0, &error);
+  second = ed_mail_renderer_render (renderer, campaign, event, guest, 0, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ed_mail_message_get_message_id (first), !=, ed_mail_message_get_message_id (second));
 }
@@ -452,7 +458,7 @@ test_render_errors (void)
   /* A template broken after it was saved fails the message, saying where. */
   g_free (campaign->html);
   campaign->html = g_strdup ("<p>{{frist_name}}</p>");
-  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1, &error);
+  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1, 0, &error);
   g_assert_null (message);
   g_assert_nonnull (error);
   g_assert_true (g_str_has_prefix (error->message, "the HTML body: "));
@@ -461,7 +467,7 @@ test_render_errors (void)
 
   /* A guest of another event gets no message of this one. */
   guest->event_id = 8;
-  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1, &error);
+  message = ed_mail_renderer_render (renderer, campaign, event, guest, 1, 0, &error);
   g_assert_null (message);
   g_assert_error (error, ED_ERROR, ED_ERROR_INVALID);
 }
@@ -487,7 +493,7 @@ render_in_thread (gpointer data)
       g_autoptr(GError) error = NULL;
 
       guest->id = job->index * 1000 + i;
-      message = ed_mail_renderer_render (job->renderer, job->campaign, job->event, guest, guest->id, &error);
+      message = ed_mail_renderer_render (job->renderer, job->campaign, job->event, guest, guest->id, 0, &error);
       g_assert_no_error (error);
       bytes = ed_mail_message_to_bytes (message, &error);
       g_assert_no_error (error);
@@ -1682,6 +1688,26 @@ captured_text_to (Fixture    *fixture,
   g_error ("no message to %s among the captured %u to %u", address, first, last);
 }
 
+/* The Message-ID of the first message to @address among those captured. */
+static char *
+captured_message_id_to (Fixture    *fixture,
+                        guint       first,
+                        guint       last,
+                        const char *address)
+{
+  for (guint nth = first; nth <= last; nth++)
+    {
+      g_autoptr(GBytes) bytes = ed_test_capture_server_get_message (fixture->capture, nth);
+      g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
+      InternetAddress *to = internet_address_list_get_address (g_mime_message_get_to (parsed), 0);
+
+      if (g_strcmp0 (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (to)), address) == 0)
+        return g_strdup (g_mime_message_get_message_id (parsed));
+    }
+
+  g_error ("no message to %s among the captured %u to %u", address, first, last);
+}
+
 /* The message's RSVP link names the guest: the daemon's link for them
  * but for the time it was signed. */
 static void
@@ -1726,6 +1752,8 @@ test_invitations_resend (Fixture       *fixture,
   g_autoptr(JsonObject) done = NULL;
   g_autoptr(JsonObject) again = NULL;
   g_autofree char *body = NULL;
+  g_autofree char *first_id = NULL;
+  g_autofree char *resent_id = NULL;
   guint before;
   gint64 ids[2];
   JsonObject *reply;
@@ -1734,6 +1762,9 @@ test_invitations_resend (Fixture       *fixture,
   json_object_unref (wait_for_campaign (fixture, campaign_id, "done", 0));
   before = ed_test_capture_server_get_n_messages (fixture->capture);
   g_assert_cmpuint (before, ==, fixture->n_confirmations + 5);
+  first_id = captured_message_id_to (fixture, 1, before, "dora@example.org");
+  /* Queue times are in seconds: resend as a person would, a moment later. */
+  g_usleep (1100 * 1000);
 
   ids[0] = fixture->guests[3];
   ids[1] = create_guest (fixture, "finn@example.org", "Finn", NULL);
@@ -1758,6 +1789,9 @@ test_invitations_resend (Fixture       *fixture,
 
       assert_guest_link_in (fixture, text, ids[i]);
     }
+  /* A new message, not a copy that mail systems would drop as seen. */
+  resent_id = captured_message_id_to (fixture, before + 1, before + 2, "dora@example.org");
+  g_assert_cmpstr (resent_id, !=, first_id);
 
   /* An unsubscribed guest is left out. */
   run_sql (fixture, "UPDATE guests SET unsubscribed_at = 1 WHERE id = %" G_GINT64_FORMAT, ids[1]);

@@ -354,6 +354,7 @@ build_message (EdMailRenderer    *self,
                const EdEvent     *event,
                const EdGuest     *guest,
                gint64             message_id,
+               gint64             queued_at,
                const char        *to_address,
                GError           **error)
 {
@@ -375,8 +376,8 @@ build_message (EdMailRenderer    *self,
 
   if (message_id > 0)
     {
-      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%s@%s",
-                                             message_id, campaign->id, self->id_tag, self->id_domain);
+      g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%s@%s",
+                                             message_id, campaign->id, queued_at, self->id_tag, self->id_domain);
 
       if (!ed_mail_message_set_message_id (message, id, error))
         return NULL;
@@ -407,6 +408,9 @@ build_message (EdMailRenderer    *self,
  * @message_id: the queue row the message is for, which names its
  *   Message-ID (so that a retry sends the same one); 0 for previews and
  *   test sends, which get a random one
+ * @queued_at: when the row was queued, also in the Message-ID: a message
+ *   queued again (an invitation resent) is a new message, which mail
+ *   systems must not drop as a duplicate of the first
  * @error: return location for an error
  *
  * Returns: (transfer full) (nullable): the message: From, To with the
@@ -420,11 +424,12 @@ ed_mail_renderer_render (EdMailRenderer    *self,
                          const EdEvent     *event,
                          const EdGuest     *guest,
                          gint64             message_id,
+                         gint64             queued_at,
                          GError           **error)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return build_message (self, campaign, event, guest, message_id, NULL, error);
+  return build_message (self, campaign, event, guest, message_id, queued_at, NULL, error);
 }
 
 /**
@@ -445,5 +450,5 @@ ed_mail_renderer_render_test (EdMailRenderer    *self,
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (to_address != NULL, NULL);
 
-  return build_message (self, campaign, event, guest, 0, to_address, error);
+  return build_message (self, campaign, event, guest, 0, 0, to_address, error);
 }

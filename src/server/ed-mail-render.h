@@ -48,6 +48,7 @@ EdMailMessage  *ed_mail_renderer_render       (EdMailRenderer    *self,
                                                const EdEvent     *event,
                                                const EdGuest     *guest,
                                                gint64             message_id,
+                                               gint64             queued_at,
                                                GError           **error);
 
 EdMailMessage  *ed_mail_renderer_render_test  (EdMailRenderer    *self,

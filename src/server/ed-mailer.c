@@ -289,7 +289,8 @@ send_job (Sender *sender,
   job->attempted = TRUE;
 
   message = ed_mail_renderer_render (self->renderer, job->data->campaign, job->data->event,
-                                     job->message->guest, job->message->id, &error);
+                                     job->message->guest, job->message->id, job->message->created_at,
+                                     &error);
   if (message != NULL)
     bytes = ed_mail_message_to_bytes (message, &error);
   if (bytes == NULL)
