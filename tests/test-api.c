@@ -12,28 +12,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ed-test-daemon.h"
-#include "ed-test-http.h"
+#include "ed-test-fixture.h"
 
 /* Integration tests of eventdeskd's HTTP API: each test starts the real
  * daemon on a fresh data directory and talks to it over loopback, as the
  * app and the CLI do.
  */
 
-#define ADMIN_NAME "admin"
-#define ADMIN_PASSWORD "correct horse battery staple"
 #define OTHER_ADMIN_NAME "carol"
 #define OTHER_ADMIN_PASSWORD "a different long secret"
 #define HS256_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 #define MAX_BODY_SIZE (1024 * 1024)
 #define HTTP_STATUS_TOO_MANY_REQUESTS 429
 
-typedef struct
-{
-  EdTestDaemon *daemon;
-  SoupSession  *session;
-  char         *token;
-} Fixture;
+typedef EdTestFixture Fixture;
 
 typedef struct
 {
@@ -77,9 +69,9 @@ fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
   fixture_set_up_stopped (fixture, user_data);
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
+  ed_test_daemon_add_admin (fixture->daemon, ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   ed_test_daemon_start (fixture->daemon);
-  fixture->token = login (fixture, ADMIN_NAME, ADMIN_PASSWORD);
+  fixture->token = login (fixture, ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
 }
 
 static void
@@ -160,89 +152,9 @@ login_body (const char *username,
 /* JSON
  *
  * Assertions do not end a test (g_test_set_nonfatal_assertions()), so that
- * its teardown runs and the other tests still do. These accessors fail the
- * test on a missing or mistyped member and give an empty value instead, so
- * that the test can go on to its end without crashing.
+ * its teardown runs and the other tests still do; the accessors of
+ * ed-test-fixture.h fail the test without crashing it.
  */
-
-static const char *
-describe_type (GType type)
-{
-  return type == G_TYPE_INVALID ? "null or nothing" : g_type_name (type);
-}
-
-static JsonNode *
-get_member (JsonObject *object,
-            const char *name,
-            GType       type)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
-  GType found = node != NULL ? json_node_get_value_type (node) : G_TYPE_INVALID;
-
-  if (found != type)
-    g_test_message ("Member “%s” of the answer: expected %s, found %s",
-                    name, describe_type (type), node != NULL ? describe_type (found) : "no such member");
-  g_assert_true (found == type);
-
-  return found == type ? node : NULL;
-}
-
-static gint64
-get_int (JsonObject *object,
-         const char *name)
-{
-  JsonNode *node = get_member (object, name, G_TYPE_INT64);
-
-  return node != NULL ? json_node_get_int (node) : 0;
-}
-
-static const char *
-get_string (JsonObject *object,
-            const char *name)
-{
-  JsonNode *node = get_member (object, name, G_TYPE_STRING);
-
-  return node != NULL ? json_node_get_string (node) : "";
-}
-
-static gboolean
-get_boolean (JsonObject *object,
-             const char *name)
-{
-  JsonNode *node = get_member (object, name, G_TYPE_BOOLEAN);
-
-  return node != NULL && json_node_get_boolean (node);
-}
-
-static JsonObject *
-get_object (JsonObject *object,
-            const char *name)
-{
-  static JsonObject *empty = NULL;
-  JsonNode *node = get_member (object, name, JSON_TYPE_OBJECT);
-
-  if (node != NULL)
-    return json_node_get_object (node);
-
-  if (g_once_init_enter (&empty))
-    g_once_init_leave (&empty, json_object_new ());
-  return empty;
-}
-
-static JsonArray *
-get_array (JsonObject *object,
-           const char *name)
-{
-  static JsonArray *empty = NULL;
-  JsonNode *node = get_member (object, name, JSON_TYPE_ARRAY);
-
-  if (node != NULL)
-    return json_node_get_array (node);
-
-  if (g_once_init_enter (&empty))
-    g_once_init_leave (&empty, json_array_new ());
-  return empty;
-}
 
 /* Whether @object has @name set to null; a missing member fails the test. */
 static gboolean
@@ -342,7 +254,7 @@ create_event (Fixture    *fixture,
   response = request (fixture, "POST", "/api/v1/events", body);
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
 
-  return get_int (ed_test_response_get_object (response), "id");
+  return ed_test_json_int (ed_test_response_get_object (response), "id");
 }
 
 /* Creates a guest and returns the daemon's answer. */
@@ -372,7 +284,7 @@ create_guest_id (Fixture    *fixture,
 {
   g_autoptr(JsonNode) guest = create_guest (fixture, event_id, email, first_name, last_name);
 
-  return get_int (json_node_get_object (guest), "id");
+  return ed_test_json_int (json_node_get_object (guest), "id");
 }
 
 static GuestRow *
@@ -387,10 +299,10 @@ add_guest_row (Fixture    *fixture,
   JsonObject *object = json_node_get_object (guest);
   GuestRow *row = g_new0 (GuestRow, 1);
 
-  row->id = get_int (object, "id");
-  row->email = g_strdup (get_string (object, "email"));
-  row->first_name = g_strdup (get_string (object, "first_name"));
-  row->last_name = g_strdup (get_string (object, "last_name"));
+  row->id = ed_test_json_int (object, "id");
+  row->email = g_strdup (ed_test_json_string (object, "email"));
+  row->first_name = g_strdup (ed_test_json_string (object, "first_name"));
+  row->last_name = g_strdup (ed_test_json_string (object, "last_name"));
   g_ptr_array_add (rows, row);
 
   return row;
@@ -414,7 +326,7 @@ count_events (Fixture *fixture)
   g_autoptr(EdTestResponse) response = request (fixture, "GET", "/api/v1/events", NULL);
 
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  return get_int (ed_test_response_get_object (response), "total");
+  return ed_test_json_int (ed_test_response_get_object (response), "total");
 }
 
 static gint64
@@ -426,7 +338,7 @@ count_guests (Fixture *fixture,
   response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
 
-  return get_int (ed_test_response_get_object (response), "total");
+  return ed_test_json_int (ed_test_response_get_object (response), "total");
 }
 
 /**
@@ -463,17 +375,17 @@ list_guest_ids (Fixture    *fixture,
                                  event_id, limit, query, after_param);
       ed_test_assert_status (response, SOUP_STATUS_OK);
       object = ed_test_response_get_object (response);
-      items = get_array (object, "items");
+      items = ed_test_json_array (object, "items");
       n_items = json_array_get_length (items);
 
-      g_assert_cmpint (get_int (object, "total"), ==, expected_total);
+      g_assert_cmpint (ed_test_json_int (object, "total"), ==, expected_total);
       g_assert_cmpuint (n_items, <=, limit);
       for (guint i = 0; i < n_items; i++)
         {
           JsonObject *guest = json_array_get_object_element (items, i);
-          gint64 id = get_int (guest, "id");
+          gint64 id = ed_test_json_int (guest, "id");
 
-          g_assert_cmpint (get_int (guest, "event_id"), ==, event_id);
+          g_assert_cmpint (ed_test_json_int (guest, "event_id"), ==, event_id);
           g_array_append_val (ids, id);
         }
 
@@ -482,7 +394,7 @@ list_guest_ids (Fixture    *fixture,
 
       /* A page with a next one is full and ends where the next starts. */
       g_assert_cmpuint (n_items, ==, limit);
-      after = get_int (object, "next");
+      after = ed_test_json_int (object, "next");
       if (ids->len > 0)
         g_assert_cmpint (after, ==, g_array_index (ids, gint64, ids->len - 1));
     }
@@ -643,8 +555,8 @@ session_claims (JsonObject *real_claims,
 
   return g_strdup_printf ("{\"sub\":\"%s\",\"aid\":%" G_GINT64_FORMAT ",\"jti\":\"%s\","
                           "\"typ\":\"%s\",\"iat\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT "}",
-                          get_string (real_claims, "sub"), get_int (real_claims, "aid"),
-                          session_id ? session_id : get_string (real_claims, "jti"),
+                          ed_test_json_string (real_claims, "sub"), ed_test_json_int (real_claims, "aid"),
+                          session_id ? session_id : ed_test_json_string (real_claims, "jti"),
                           type, now - 10, now + expires_in);
 }
 
@@ -694,7 +606,7 @@ test_session_login (Fixture       *fixture,
 {
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(GDateTime) expires_at = NULL;
-  g_autofree char *body = login_body (ADMIN_NAME, ADMIN_PASSWORD);
+  g_autofree char *body = login_body (ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   g_auto(GStrv) parts = NULL;
   JsonObject *object;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -703,12 +615,12 @@ test_session_login (Fixture       *fixture,
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
   object = ed_test_response_get_object (response);
 
-  parts = g_strsplit (get_string (object, "token"), ".", -1);
+  parts = g_strsplit (ed_test_json_string (object, "token"), ".", -1);
   g_assert_cmpuint (g_strv_length (parts), ==, 3);
   for (guint i = 0; parts[i] != NULL; i++)
     g_assert_cmpstr (parts[i], !=, "");
 
-  expires_at = g_date_time_new_from_iso8601 (get_string (object, "expires_at"), NULL);
+  expires_at = g_date_time_new_from_iso8601 (ed_test_json_string (object, "expires_at"), NULL);
   g_assert_nonnull (expires_at);
   if (expires_at != NULL)
     {
@@ -717,7 +629,7 @@ test_session_login (Fixture       *fixture,
     }
 
   /* The token opens the API. */
-  assert_token_accepted (fixture, get_string (object, "token"));
+  assert_token_accepted (fixture, ed_test_json_string (object, "token"));
 }
 
 static void
@@ -726,12 +638,12 @@ test_session_login_invalid (Fixture       *fixture,
 {
   g_autoptr(EdTestResponse) response = NULL;
 
-  response = request_as (fixture, NULL, "POST", "/api/v1/session", "{\"username\":\"" ADMIN_NAME "\"}");
+  response = request_as (fixture, NULL, "POST", "/api/v1/session", "{\"username\":\"" ED_TEST_ADMIN_NAME "\"}");
   assert_field_named (response, "password");
 
   g_clear_pointer (&response, ed_test_response_free);
   response = request_as (fixture, NULL, "POST", "/api/v1/session",
-                         "{\"username\":\"" ADMIN_NAME "\",\"password\":\"" ADMIN_PASSWORD "\",\"remember\":true}");
+                         "{\"username\":\"" ED_TEST_ADMIN_NAME "\",\"password\":\"" ED_TEST_ADMIN_PASSWORD "\",\"remember\":true}");
   assert_field_named (response, "remember");
 }
 
@@ -740,7 +652,7 @@ test_session_wrong_password (Fixture       *fixture,
                              gconstpointer  user_data)
 {
   g_autoptr(EdTestResponse) response = NULL;
-  g_autofree char *body = login_body (ADMIN_NAME, "not the password");
+  g_autofree char *body = login_body (ED_TEST_ADMIN_NAME, "not the password");
 
   response = request_as (fixture, NULL, "POST", "/api/v1/session", body);
   ed_test_assert_error (response, SOUP_STATUS_UNAUTHORIZED, "invalid_credentials");
@@ -754,7 +666,7 @@ test_session_unknown_user (Fixture       *fixture,
 {
   g_autoptr(EdTestResponse) wrong_password = NULL;
   g_autoptr(EdTestResponse) unknown_user = NULL;
-  g_autofree char *wrong_password_body = login_body (ADMIN_NAME, "not the password");
+  g_autofree char *wrong_password_body = login_body (ED_TEST_ADMIN_NAME, "not the password");
   g_autofree char *unknown_user_body = login_body ("nobody", "not the password");
   g_autofree char *wrong_password_text = NULL;
   g_autofree char *unknown_user_text = NULL;
@@ -778,7 +690,7 @@ test_session_logout (Fixture       *fixture,
                      gconstpointer  user_data)
 {
   g_autoptr(EdTestResponse) response = NULL;
-  g_autofree char *other_token = login (fixture, ADMIN_NAME, ADMIN_PASSWORD);
+  g_autofree char *other_token = login (fixture, ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
 
   response = request (fixture, "DELETE", "/api/v1/session", NULL);
   ed_test_assert_status (response, SOUP_STATUS_NO_CONTENT);
@@ -837,7 +749,7 @@ test_session_throttle (Fixture       *fixture,
   guint64 seconds = 1;
   guint failures;
 
-  ed_test_daemon_add_admin (fixture->daemon, ADMIN_NAME, ADMIN_PASSWORD);
+  ed_test_daemon_add_admin (fixture->daemon, ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   ed_test_daemon_add_admin (fixture->daemon, OTHER_ADMIN_NAME, OTHER_ADMIN_PASSWORD);
   ed_test_daemon_start (fixture->daemon);
 
@@ -862,7 +774,7 @@ test_session_throttle (Fixture       *fixture,
   ed_test_assert_status (response, HTTP_STATUS_TOO_MANY_REQUESTS);
 
   /* Other accounts are not locked out. */
-  admin_token = login (fixture, ADMIN_NAME, ADMIN_PASSWORD);
+  admin_token = login (fixture, ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   assert_token_accepted (fixture, admin_token);
 
   /* An unknown name is throttled exactly like a real one. */
@@ -1080,26 +992,26 @@ test_events_create (Fixture       *fixture,
                       "\"waitlist_enabled\":false,\"max_party_size\":4}");
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
   event = ed_test_response_get_object (response);
-  id = get_int (event, "id");
+  id = ed_test_json_int (event, "id");
   g_assert_cmpint (id, >, 0);
 
   location = location_path (response);
   expected_location = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, id);
   g_assert_cmpstr (location, ==, expected_location);
 
-  g_assert_cmpstr (get_string (event, "name"), ==, "Winter Gala");
-  g_assert_cmpstr (get_string (event, "description"), ==, "Black tie.\nDinner at eight.");
-  g_assert_cmpstr (get_string (event, "venue"), ==, "Grand Hall");
-  g_assert_cmpstr (get_string (event, "timezone"), ==, "Europe/Berlin");
-  g_assert_cmpstr (get_string (event, "starts_at"), ==, "2026-12-31T18:00:00Z");
-  g_assert_cmpstr (get_string (event, "ends_at"), ==, "2027-01-01T01:00:00Z");
-  g_assert_cmpstr (get_string (event, "rsvp_deadline"), ==, "2026-12-15T00:00:00Z");
-  g_assert_cmpint (get_int (event, "capacity"), ==, 120);
-  g_assert_false (get_boolean (event, "waitlist_enabled"));
-  g_assert_cmpint (get_int (event, "max_party_size"), ==, 4);
-  stats = get_object (event, "stats");
-  g_assert_cmpint (get_int (stats, "capacity"), ==, 120);
-  g_assert_cmpint (get_int (stats, "seats_left"), ==, 120);
+  g_assert_cmpstr (ed_test_json_string (event, "name"), ==, "Winter Gala");
+  g_assert_cmpstr (ed_test_json_string (event, "description"), ==, "Black tie.\nDinner at eight.");
+  g_assert_cmpstr (ed_test_json_string (event, "venue"), ==, "Grand Hall");
+  g_assert_cmpstr (ed_test_json_string (event, "timezone"), ==, "Europe/Berlin");
+  g_assert_cmpstr (ed_test_json_string (event, "starts_at"), ==, "2026-12-31T18:00:00Z");
+  g_assert_cmpstr (ed_test_json_string (event, "ends_at"), ==, "2027-01-01T01:00:00Z");
+  g_assert_cmpstr (ed_test_json_string (event, "rsvp_deadline"), ==, "2026-12-15T00:00:00Z");
+  g_assert_cmpint (ed_test_json_int (event, "capacity"), ==, 120);
+  g_assert_false (ed_test_json_boolean (event, "waitlist_enabled"));
+  g_assert_cmpint (ed_test_json_int (event, "max_party_size"), ==, 4);
+  stats = ed_test_json_object (event, "stats");
+  g_assert_cmpint (ed_test_json_int (stats, "capacity"), ==, 120);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_left"), ==, 120);
 
   /* What the Location names is the event as created. */
   fetched = request (fixture, "GET", location, NULL);
@@ -1112,14 +1024,14 @@ test_events_create (Fixture       *fixture,
                       "{\"name\":\"Picnic\",\"starts_at\":\"2027-06-01T12:00:00Z\",\"capacity\":10}");
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
   event = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (event, "timezone"), ==, "UTC");
-  g_assert_cmpstr (get_string (event, "description"), ==, "");
-  g_assert_cmpstr (get_string (event, "venue"), ==, "");
+  g_assert_cmpstr (ed_test_json_string (event, "timezone"), ==, "UTC");
+  g_assert_cmpstr (ed_test_json_string (event, "description"), ==, "");
+  g_assert_cmpstr (ed_test_json_string (event, "venue"), ==, "");
   g_assert_true (is_null (event, "ends_at"));
   g_assert_true (is_null (event, "rsvp_deadline"));
-  g_assert_true (get_boolean (event, "waitlist_enabled"));
-  g_assert_cmpint (get_int (event, "max_party_size"), ==, 1);
-  g_assert_cmpint (get_int (event, "id"), !=, id);
+  g_assert_true (ed_test_json_boolean (event, "waitlist_enabled"));
+  g_assert_cmpint (ed_test_json_int (event, "max_party_size"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (event, "id"), !=, id);
 
   g_assert_cmpint (count_events (fixture), ==, 2);
 }
@@ -1145,7 +1057,7 @@ test_events_name_length (Fixture       *fixture,
   longest = event_body_with_name (name->str);
   response = request (fixture, "POST", "/api/v1/events", longest);
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "name"), ==, name->str);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "name"), ==, name->str);
 
   g_string_append (name, "e");
   too_long = event_body_with_name (name->str);
@@ -1232,8 +1144,8 @@ test_events_read (Fixture       *fixture,
 
   response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT, id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "id"), ==, id);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "name"), ==, "Readable");
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "id"), ==, id);
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "name"), ==, "Readable");
 
   for (guint i = 0; i < G_N_ELEMENTS (missing); i++)
     {
@@ -1272,17 +1184,17 @@ test_events_list_paging (Fixture       *fixture,
       response = request_printf (fixture, "GET", NULL, "/api/v1/events?limit=3%s", after_param);
       ed_test_assert_status (response, SOUP_STATUS_OK);
       object = ed_test_response_get_object (response);
-      items = get_array (object, "items");
-      g_assert_cmpint (get_int (object, "total"), ==, 7);
+      items = ed_test_json_array (object, "items");
+      g_assert_cmpint (ed_test_json_int (object, "total"), ==, 7);
       g_assert_cmpuint (json_array_get_length (items), <=, 3);
       for (guint i = 0; i < json_array_get_length (items); i++)
         {
-          gint64 id = get_int (json_array_get_object_element (items, i), "id");
+          gint64 id = ed_test_json_int (json_array_get_object_element (items, i), "id");
 
           g_array_append_val (seen, id);
         }
 
-      after = is_null (object, "next") ? 0 : get_int (object, "next");
+      after = is_null (object, "next") ? 0 : ed_test_json_int (object, "next");
       if (after != 0 && seen->len > 0)
         g_assert_cmpint (after, ==, g_array_index (seen, gint64, seen->len - 1));
       pages++;
@@ -1320,19 +1232,19 @@ test_events_update (Fixture       *fixture,
                      "\"ends_at\":\"2027-07-01T22:00:00Z\",\"capacity\":80}");
   ed_test_assert_status (created, SOUP_STATUS_CREATED);
   before = ed_test_response_get_object (created);
-  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, get_int (before, "id"));
+  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT, ed_test_json_int (before, "id"));
 
   /* Only what is sent changes. */
   response = request (fixture, "PATCH", path, "{\"venue\":\"Hall B\",\"capacity\":90}");
   ed_test_assert_status (response, SOUP_STATUS_OK);
   after = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (after, "venue"), ==, "Hall B");
-  g_assert_cmpint (get_int (after, "capacity"), ==, 90);
-  g_assert_cmpint (get_int (get_object (after, "stats"), "capacity"), ==, 90);
+  g_assert_cmpstr (ed_test_json_string (after, "venue"), ==, "Hall B");
+  g_assert_cmpint (ed_test_json_int (after, "capacity"), ==, 90);
+  g_assert_cmpint (ed_test_json_int (ed_test_json_object (after, "stats"), "capacity"), ==, 90);
   for (guint i = 0; i < G_N_ELEMENTS (unchanged); i++)
-    g_assert_cmpstr (get_string (after, unchanged[i]), ==, get_string (before, unchanged[i]));
-  g_assert_cmpint (get_int (after, "max_party_size"), ==, get_int (before, "max_party_size"));
-  g_assert_true (get_boolean (after, "waitlist_enabled"));
+    g_assert_cmpstr (ed_test_json_string (after, unchanged[i]), ==, ed_test_json_string (before, unchanged[i]));
+  g_assert_cmpint (ed_test_json_int (after, "max_party_size"), ==, ed_test_json_int (before, "max_party_size"));
+  g_assert_true (ed_test_json_boolean (after, "waitlist_enabled"));
 
   fetched = request (fixture, "GET", path, NULL);
   ed_test_assert_status (fetched, SOUP_STATUS_OK);
@@ -1417,7 +1329,7 @@ test_events_local_times (Fixture       *fixture,
       g_clear_pointer (&response, ed_test_response_free);
       response = request (fixture, "POST", "/api/v1/events", body);
       ed_test_assert_status (response, SOUP_STATUS_CREATED);
-      g_assert_cmpstr (get_string (ed_test_response_get_object (response), "starts_at"), ==, cases[i].expected);
+      g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "starts_at"), ==, cases[i].expected);
     }
 
   /* A change of zone and a local time in one request: the new zone counts. */
@@ -1428,14 +1340,14 @@ test_events_local_times (Fixture       *fixture,
                       "\"ends_at\":\"2027-03-01T23:30\"}");
   ed_test_assert_status (response, SOUP_STATUS_OK);
   event = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (event, "starts_at"), ==, "2027-03-01T15:00:00Z");
-  g_assert_cmpstr (get_string (event, "ends_at"), ==, "2027-03-02T04:30:00Z");
+  g_assert_cmpstr (ed_test_json_string (event, "starts_at"), ==, "2027-03-01T15:00:00Z");
+  g_assert_cmpstr (ed_test_json_string (event, "ends_at"), ==, "2027-03-02T04:30:00Z");
 
   /* The event keeps its zone for later changes. */
   g_clear_pointer (&response, ed_test_response_free);
   response = request (fixture, "PATCH", path, "{\"rsvp_deadline\":\"2027-02-20T18:00\"}");
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "rsvp_deadline"), ==,
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "rsvp_deadline"), ==,
                    "2027-02-20T23:00:00Z");
 }
 
@@ -1505,14 +1417,14 @@ assert_stats (JsonObject *stats,
               gint64      capacity,
               gint64      pending)
 {
-  g_assert_cmpint (get_int (stats, "capacity"), ==, capacity);
-  g_assert_cmpint (get_int (stats, "seats_taken"), ==, 0);
-  g_assert_cmpint (get_int (stats, "seats_left"), ==, capacity);
-  g_assert_cmpint (get_int (stats, "pending"), ==, pending);
-  g_assert_cmpint (get_int (stats, "accepted"), ==, 0);
-  g_assert_cmpint (get_int (stats, "declined"), ==, 0);
-  g_assert_cmpint (get_int (stats, "waitlisted"), ==, 0);
-  g_assert_cmpint (get_int (stats, "cancelled"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "capacity"), ==, capacity);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_taken"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "seats_left"), ==, capacity);
+  g_assert_cmpint (ed_test_json_int (stats, "pending"), ==, pending);
+  g_assert_cmpint (ed_test_json_int (stats, "accepted"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "declined"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "waitlisted"), ==, 0);
+  g_assert_cmpint (ed_test_json_int (stats, "cancelled"), ==, 0);
 }
 
 static void
@@ -1526,7 +1438,7 @@ test_events_stats (Fixture       *fixture,
   response = request (fixture, "POST", "/api/v1/events",
                       "{\"name\":\"Counted\",\"starts_at\":\"2027-05-01T18:00:00Z\",\"capacity\":120}");
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  event_id = get_int (ed_test_response_get_object (response), "id");
+  event_id = ed_test_json_int (ed_test_response_get_object (response), "id");
   other_id = create_event (fixture, "Other");
 
   stats = get_stats (fixture, event_id);
@@ -1556,7 +1468,7 @@ test_events_stats (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  assert_stats (get_object (ed_test_response_get_object (response), "stats"), 50, 2);
+  assert_stats (ed_test_json_object (ed_test_response_get_object (response), "stats"), 50, 2);
 
   g_clear_pointer (&response, ed_test_response_free);
   response = request (fixture, "GET", "/api/v1/events/999999/stats", NULL);
@@ -1584,23 +1496,23 @@ test_guests_create (Fixture       *fixture,
                              "/api/v1/events/%" G_GINT64_FORMAT "/guests", event_id);
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
   guest = ed_test_response_get_object (response);
-  id = get_int (guest, "id");
+  id = ed_test_json_int (guest, "id");
 
   location = location_path (response);
   expected_location = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, id);
   g_assert_cmpstr (location, ==, expected_location);
 
-  g_assert_cmpint (get_int (guest, "event_id"), ==, event_id);
+  g_assert_cmpint (ed_test_json_int (guest, "event_id"), ==, event_id);
   /* Trimmed, the domain in lower case, the local part as written. */
-  g_assert_cmpstr (get_string (guest, "email"), ==, "Ann.Lee@example.com");
-  g_assert_cmpstr (get_string (guest, "first_name"), ==, "Ann");
-  g_assert_cmpstr (get_string (guest, "last_name"), ==, "Lee");
-  extra = get_object (guest, "extra");
+  g_assert_cmpstr (ed_test_json_string (guest, "email"), ==, "Ann.Lee@example.com");
+  g_assert_cmpstr (ed_test_json_string (guest, "first_name"), ==, "Ann");
+  g_assert_cmpstr (ed_test_json_string (guest, "last_name"), ==, "Lee");
+  extra = ed_test_json_object (guest, "extra");
   g_assert_cmpuint (json_object_get_size (extra), ==, 2);
-  g_assert_cmpstr (get_string (extra, "table"), ==, "7");
-  g_assert_cmpstr (get_string (extra, "diet"), ==, "vegan");
-  g_assert_cmpstr (get_string (guest, "status"), ==, "pending");
-  g_assert_cmpint (get_int (guest, "party_size"), ==, 1);
+  g_assert_cmpstr (ed_test_json_string (extra, "table"), ==, "7");
+  g_assert_cmpstr (ed_test_json_string (extra, "diet"), ==, "vegan");
+  g_assert_cmpstr (ed_test_json_string (guest, "status"), ==, "pending");
+  g_assert_cmpint (ed_test_json_int (guest, "party_size"), ==, 1);
   g_assert_true (is_null (guest, "waitlist_position"));
 
   fetched = request (fixture, "GET", location, NULL);
@@ -1624,16 +1536,16 @@ test_guests_update_delete (Fixture       *fixture,
 
   created = create_guest (fixture, event_id, "ann@example.com", "Ann", "Lee");
   before = json_node_get_object (created);
-  path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, get_int (before, "id"));
+  path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT, ed_test_json_int (before, "id"));
 
   response = request (fixture, "PATCH", path, "{\"first_name\":\"Annie\",\"extra\":{\"table\":\"3\"}}");
   ed_test_assert_status (response, SOUP_STATUS_OK);
   after = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (after, "first_name"), ==, "Annie");
-  g_assert_cmpstr (get_string (get_object (after, "extra"), "table"), ==, "3");
+  g_assert_cmpstr (ed_test_json_string (after, "first_name"), ==, "Annie");
+  g_assert_cmpstr (ed_test_json_string (ed_test_json_object (after, "extra"), "table"), ==, "3");
   for (guint i = 0; i < G_N_ELEMENTS (unchanged); i++)
-    g_assert_cmpstr (get_string (after, unchanged[i]), ==, get_string (before, unchanged[i]));
-  g_assert_cmpint (get_int (after, "event_id"), ==, event_id);
+    g_assert_cmpstr (ed_test_json_string (after, unchanged[i]), ==, ed_test_json_string (before, unchanged[i]));
+  g_assert_cmpint (ed_test_json_int (after, "event_id"), ==, event_id);
 
   fetched = request (fixture, "GET", path, NULL);
   ed_test_assert_status (fetched, SOUP_STATUS_OK);
@@ -1751,8 +1663,8 @@ assert_duplicate_of (EdTestResponse *response,
   JsonObject *error;
 
   ed_test_assert_error (response, SOUP_STATUS_CONFLICT, "duplicate_email");
-  error = get_object (ed_test_response_get_object (response), "error");
-  g_assert_cmpint (get_int (error, "guest_id"), ==, existing_id);
+  error = ed_test_json_object (ed_test_response_get_object (response), "error");
+  g_assert_cmpint (ed_test_json_int (error, "guest_id"), ==, existing_id);
 }
 
 static void
@@ -1871,7 +1783,7 @@ assert_guest_keys (Fixture      *fixture,
                              "/api/v1/events/%" G_GINT64_FORMAT "/guests/keys?first=%u&every=%u&count=100&%s%s",
                              event_id, first, every, query, after);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  keys = get_array (ed_test_response_get_object (response), "keys");
+  keys = ed_test_json_array (ed_test_response_get_object (response), "keys");
   for (guint position = after_position + first - 1; position < ids->len; position += every, n++)
     {
       g_assert_cmpuint (n, <, json_array_get_length (keys));
@@ -2175,7 +2087,7 @@ test_http_not_found (Fixture       *fixture,
       g_test_message ("GET %s", paths[i]);
       response = request (fixture, "GET", paths[i], NULL);
       ed_test_assert_error (response, SOUP_STATUS_NOT_FOUND, "not_found");
-      g_assert_nonnull (get_string (get_object (ed_test_response_get_object (response), "error"), "message"));
+      g_assert_nonnull (ed_test_json_string (ed_test_json_object (ed_test_response_get_object (response), "error"), "message"));
     }
 }
 
@@ -2373,7 +2285,7 @@ test_http_deep_nesting (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = request (fixture, "POST", "/api/v1/events", bracket_name);
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  g_assert_true (g_str_has_suffix (get_string (ed_test_response_get_object (response), "name"), brackets));
+  g_assert_true (g_str_has_suffix (ed_test_json_string (ed_test_response_get_object (response), "name"), brackets));
 }
 
 static void
@@ -2381,7 +2293,7 @@ test_http_cross_origin (Fixture       *fixture,
                         gconstpointer  user_data)
 {
   g_autoptr(EdTestResponse) response = NULL;
-  g_autofree char *login_json = login_body (ADMIN_NAME, ADMIN_PASSWORD);
+  g_autofree char *login_json = login_body (ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   g_autofree char *session_url = ed_test_daemon_url (fixture->daemon, "/api/v1/session");
   const char *event = "{\"name\":\"Gala\",\"starts_at\":\"2027-05-01T18:00:00Z\",\"capacity\":10}";
   const char * const foreign_origins[] = {
@@ -2428,17 +2340,17 @@ test_http_public (Fixture       *fixture,
   response = request_as (fixture, NULL, "GET", "/healthz", NULL);
   ed_test_assert_status (response, SOUP_STATUS_OK);
   object = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (object, "status"), ==, "ok");
-  g_assert_cmpstr (get_string (object, "database"), ==, "ok");
+  g_assert_cmpstr (ed_test_json_string (object, "status"), ==, "ok");
+  g_assert_cmpstr (ed_test_json_string (object, "database"), ==, "ok");
 
   g_clear_pointer (&response, ed_test_response_free);
   response = request_as (fixture, NULL, "GET", "/api/v1/version", NULL);
   ed_test_assert_status (response, SOUP_STATUS_OK);
   object = ed_test_response_get_object (response);
-  g_assert_cmpstr (get_string (object, "name"), ==, "eventdeskd");
-  g_assert_cmpstr (get_string (object, "version"), ==, PACKAGE_VERSION);
-  g_assert_cmpint (get_int (object, "api_version"), ==, 1);
-  g_assert_cmpint (get_int (object, "schema_version"), >=, 1);
+  g_assert_cmpstr (ed_test_json_string (object, "name"), ==, "eventdeskd");
+  g_assert_cmpstr (ed_test_json_string (object, "version"), ==, PACKAGE_VERSION);
+  g_assert_cmpint (ed_test_json_int (object, "api_version"), ==, 1);
+  g_assert_cmpint (ed_test_json_int (object, "schema_version"), >=, 1);
 
   /* A bad token does not lock out what needs none. */
   g_clear_pointer (&response, ed_test_response_free);
@@ -2572,7 +2484,7 @@ test_daemon_sigterm (Fixture       *fixture,
   ed_test_daemon_start (fixture->daemon);
   response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT, event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpstr (get_string (ed_test_response_get_object (response), "name"), ==, "Durable");
+  g_assert_cmpstr (ed_test_json_string (ed_test_response_get_object (response), "name"), ==, "Durable");
 }
 
 static void
@@ -2612,7 +2524,7 @@ test_daemon_sigterm_in_flight (Fixture       *fixture,
   g_autoptr(SoupSession) late_session = ed_test_http_session_new ();
   g_autofree char *url = ed_test_daemon_url (fixture->daemon, "/api/v1/session");
   g_autofree char *healthz = ed_test_daemon_url (fixture->daemon, "/healthz");
-  g_autofree char *login_json = login_body (ADMIN_NAME, ADMIN_PASSWORD);
+  g_autofree char *login_json = login_body (ED_TEST_ADMIN_NAME, ED_TEST_ADMIN_PASSWORD);
   g_autofree char *new_token = NULL;
   gboolean wrote_headers = FALSE;
   int fds[2];
@@ -2648,7 +2560,7 @@ test_daemon_sigterm_in_flight (Fixture       *fixture,
   g_assert_no_error (error);
   response = ed_test_response_new (msg, body);
   ed_test_assert_status (response, SOUP_STATUS_CREATED);
-  new_token = g_strdup (get_string (ed_test_response_get_object (response), "token"));
+  new_token = g_strdup (ed_test_json_string (ed_test_response_get_object (response), "token"));
 
   g_assert_cmpint (ed_test_daemon_wait (fixture->daemon), ==, 0);
 
@@ -2682,12 +2594,12 @@ test_daemon_crash_restart (Fixture       *fixture,
   /* Acknowledged changes and a deletion count as much as creations. */
   response = request_printf (fixture, "PATCH", "{\"last_name\":\"Changed\",\"extra\":{\"note\":\"kept\"}}",
                              "/api/v1/guests/%" G_GINT64_FORMAT,
-                             get_int (json_node_get_object (g_ptr_array_index (guests, 7)), "id"));
+                             ed_test_json_int (json_node_get_object (g_ptr_array_index (guests, 7)), "id"));
   ed_test_assert_status (response, SOUP_STATUS_OK);
   json_node_unref (guests->pdata[7]);
   guests->pdata[7] = copy_object_node (response);
 
-  deleted_id = get_int (json_node_get_object (g_ptr_array_index (guests, 13)), "id");
+  deleted_id = ed_test_json_int (json_node_get_object (g_ptr_array_index (guests, 13)), "id");
   g_clear_pointer (&response, ed_test_response_free);
   response = request_printf (fixture, "DELETE", NULL, "/api/v1/guests/%" G_GINT64_FORMAT, deleted_id);
   ed_test_assert_status (response, SOUP_STATUS_NO_CONTENT);
@@ -2708,8 +2620,8 @@ test_daemon_crash_restart (Fixture       *fixture,
   g_clear_pointer (&response, ed_test_response_free);
   response = request_printf (fixture, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/guests?limit=500", event_id);
   ed_test_assert_status (response, SOUP_STATUS_OK);
-  g_assert_cmpint (get_int (ed_test_response_get_object (response), "total"), ==, n_guests - 1);
-  items = get_array (ed_test_response_get_object (response), "items");
+  g_assert_cmpint (ed_test_json_int (ed_test_response_get_object (response), "total"), ==, n_guests - 1);
+  items = ed_test_json_array (ed_test_response_get_object (response), "items");
   g_assert_cmpuint (json_array_get_length (items), ==, n_guests - 1);
   /* Listed by creation, like the acknowledgements. */
   for (guint i = 0; i < MIN (json_array_get_length (items), guests->len); i++)

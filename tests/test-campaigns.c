@@ -1662,38 +1662,15 @@ guest_ids_body (const gint64 *ids,
   return g_string_free (body, FALSE);
 }
 
-/* The text part of the captured message to @address among the @first to
- * @last: messages claimed together go out over several connections at
- * once, in no fixed order.
+/* The captured message to @address among the @first to @last: messages
+ * claimed together go out over several connections at once, in no fixed
+ * order.
  */
-static char *
-captured_text_to (Fixture    *fixture,
-                  guint       first,
-                  guint       last,
-                  const char *address)
-{
-  for (guint nth = first; nth <= last; nth++)
-    {
-      g_autoptr(GBytes) bytes = ed_test_capture_server_get_message (fixture->capture, nth);
-      g_autoptr(GMimeMessage) parsed = ed_test_parse_with_gmime (bytes);
-      InternetAddress *to = internet_address_list_get_address (g_mime_message_get_to (parsed), 0);
-      GMimeObject *body = g_mime_message_get_body (parsed);
-
-      if (g_strcmp0 (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (to)), address) != 0)
-        continue;
-      g_assert_true (GMIME_IS_MULTIPART (body));
-      return part_text (g_mime_multipart_get_part (GMIME_MULTIPART (body), 0));
-    }
-
-  g_error ("no message to %s among the captured %u to %u", address, first, last);
-}
-
-/* The Message-ID of the first message to @address among those captured. */
-static char *
-captured_message_id_to (Fixture    *fixture,
-                        guint       first,
-                        guint       last,
-                        const char *address)
+static GMimeMessage *
+captured_message_to (Fixture    *fixture,
+                     guint       first,
+                     guint       last,
+                     const char *address)
 {
   for (guint nth = first; nth <= last; nth++)
     {
@@ -1702,10 +1679,36 @@ captured_message_id_to (Fixture    *fixture,
       InternetAddress *to = internet_address_list_get_address (g_mime_message_get_to (parsed), 0);
 
       if (g_strcmp0 (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (to)), address) == 0)
-        return g_strdup (g_mime_message_get_message_id (parsed));
+        return g_steal_pointer (&parsed);
     }
 
   g_error ("no message to %s among the captured %u to %u", address, first, last);
+}
+
+/* The text part of that message. */
+static char *
+captured_text_to (Fixture    *fixture,
+                  guint       first,
+                  guint       last,
+                  const char *address)
+{
+  g_autoptr(GMimeMessage) parsed = captured_message_to (fixture, first, last, address);
+  GMimeObject *body = g_mime_message_get_body (parsed);
+
+  g_assert_true (GMIME_IS_MULTIPART (body));
+  return part_text (g_mime_multipart_get_part (GMIME_MULTIPART (body), 0));
+}
+
+/* The Message-ID of that message. */
+static char *
+captured_message_id_to (Fixture    *fixture,
+                        guint       first,
+                        guint       last,
+                        const char *address)
+{
+  g_autoptr(GMimeMessage) parsed = captured_message_to (fixture, first, last, address);
+
+  return g_strdup (g_mime_message_get_message_id (parsed));
 }
 
 /* The message's RSVP link names the guest: the daemon's link for them
