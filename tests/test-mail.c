@@ -400,6 +400,89 @@ test_message_encodings (void)
     }
 }
 
+/* The boundaries of @bytes, which are random, replaced by one fixed
+ * string.
+ */
+static char *
+without_boundaries (GBytes *bytes)
+{
+  g_autoptr(GRegex) regex = g_regex_new ("=-[A-Za-z0-9+/=]+", 0, 0, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+
+  return g_regex_replace_literal (regex, text, -1, 0, "=-BOUNDARY", 0, NULL);
+}
+
+/* A writer that keeps its GMime message from one message to the next
+ * writes each exactly as a message made afresh, whatever the guests and
+ * shapes come in turn.
+ */
+static void
+test_message_writer (void)
+{
+  g_autoptr(EdMailMessageWriter) writer = ed_mail_message_writer_new ();
+  g_autoptr(GBytes) ics = g_bytes_new_static (calendar_text, strlen (calendar_text));
+  g_autofree char *long_line = g_strnfill (1200, 'a');
+  const struct
+  {
+    const char *to_name;
+    const char *text;
+    const char *html;
+    gboolean    unsubscribe;
+    gboolean    calendar;
+    gboolean    header;
+  } messages[] = {
+    { "Ann Example", "Hello Ann\n", "<p>Hello Ann</p>", TRUE, FALSE, FALSE },
+    { "Zoë Ørsted", "Grüße an Zoë\n", "<p>Grüße an Zoë</p>", TRUE, FALSE, FALSE },
+    { NULL, long_line, "<p>long</p>", TRUE, FALSE, FALSE },
+    { "Bob", "Hello Bob\n", "<p>Hello Bob</p>", TRUE, FALSE, FALSE },
+    { "Bob", "Hello Bob\n", NULL, TRUE, FALSE, FALSE },
+    { "Carl", "Hello Carl\n", NULL, FALSE, FALSE, FALSE },
+    { "Dora", "Hello Dora\n", "<p>Hello Dora</p>", FALSE, TRUE, FALSE },
+    { "Eve", "Hello Eve\n", "<p>Hello Eve</p>", TRUE, FALSE, TRUE },
+    { "Fay Ünal", "Hello Fay\n", "<p>Hello Fay</p>", TRUE, FALSE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (messages); i++)
+    {
+      g_autoptr(EdMailMessage) message = NULL;
+      g_autoptr(GBytes) fresh = NULL;
+      g_autoptr(GBytes) written = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *fresh_text = NULL;
+      g_autofree char *written_text = NULL;
+      g_autofree char *subject = g_strdup_printf ("Invitation %u for %s", i, messages[i].to_name ? messages[i].to_name : "you");
+      g_autofree char *id = g_strdup_printf ("%u.3.1700000000.tag@example.org", i);
+
+      message = ed_mail_message_new (FROM, GUEST_ADDRESS, messages[i].to_name, &error);
+      g_assert_no_error (error);
+      ed_mail_message_set_subject (message, subject);
+      ed_mail_message_set_text (message, messages[i].text);
+      ed_mail_message_set_html (message, messages[i].html);
+      ed_mail_message_set_date (message, MESSAGE_DATE + i);
+      g_assert_true (ed_mail_message_set_message_id (message, id, &error));
+      if (messages[i].unsubscribe)
+        g_assert_true (ed_mail_message_set_list_unsubscribe (message, UNSUBSCRIBE_URL, &error));
+      if (messages[i].calendar)
+        ed_mail_message_set_calendar (message, ics, "PUBLISH", NULL);
+      if (messages[i].header)
+        g_assert_true (ed_mail_message_set_header (message, "X-Eventdesk-Campaign", "3", &error));
+      g_assert_no_error (error);
+
+      fresh = ed_mail_message_to_bytes (message, &error);
+      g_assert_no_error (error);
+      written = ed_mail_message_writer_write (writer, message, &error);
+      g_assert_no_error (error);
+
+      assert_wire_format (written);
+      fresh_text = without_boundaries (fresh);
+      written_text = without_boundaries (written);
+      g_assert_cmpstr (written_text, ==, fresh_text);
+      /* each message its own boundary */
+      if (messages[i].html != NULL)
+        g_assert_false (g_bytes_equal (fresh, written));
+    }
+}
+
 static void
 test_message_header_injection (void)
 {
@@ -1422,6 +1505,7 @@ main (int   argc,
   g_test_add_func ("/mail/message/calendar", test_message_calendar);
   g_test_add_func ("/mail/message/text-only", test_message_text_only);
   g_test_add_func ("/mail/message/encodings", test_message_encodings);
+  g_test_add_func ("/mail/message/writer", test_message_writer);
   g_test_add_func ("/mail/message/header-injection", test_message_header_injection);
   g_test_add_func ("/mail/message/invalid", test_message_invalid);
   g_test_add_func ("/mail/transport/urls", test_transport_urls);

@@ -129,6 +129,36 @@ is_header_safe_ascii (const char *text)
   return TRUE;
 }
 
+/* Takes @from_name; the sender is checked already. */
+static EdMailMessage *
+message_new (char        *from_name,
+             const char  *from_address,
+             const char  *to_address,
+             const char  *to_name,
+             GError     **error)
+{
+  g_autofree char *owned_from_name = from_name;
+  g_autoptr(GError) local_error = NULL;
+  EdMailMessage *self;
+
+  if (!ed_email_check (to_address, &local_error))
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                   "the recipient address “%s” is not valid: %s", to_address, local_error->message);
+      return NULL;
+    }
+
+  self = g_new0 (EdMailMessage, 1);
+  self->from_name = g_steal_pointer (&owned_from_name);
+  self->from_address = g_strdup (from_address);
+  self->to_name = to_header_text (to_name);
+  self->to_address = g_strdup (to_address);
+  self->subject = g_strdup ("");
+  self->text = g_strdup ("");
+  self->headers = g_ptr_array_new_with_free_func (g_free);
+  return self;
+}
+
 /**
  * ed_mail_message_new:
  * @from: the sender as in the mail-from setting: `Name <address>` or
@@ -149,7 +179,6 @@ ed_mail_message_new (const char  *from,
   g_autoptr(GError) local_error = NULL;
   InternetAddress *address;
   const char *from_address;
-  EdMailMessage *self;
 
   g_return_val_if_fail (from != NULL, NULL);
   g_return_val_if_fail (to_address != NULL, NULL);
@@ -173,24 +202,35 @@ ed_mail_message_new (const char  *from,
                    "the sender address “%s” is not valid: %s", from_address, local_error->message);
       return NULL;
     }
-  g_clear_error (&local_error);
 
-  if (!ed_email_check (to_address, &local_error))
-    {
-      g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                   "the recipient address “%s” is not valid: %s", to_address, local_error->message);
-      return NULL;
-    }
+  return message_new (to_header_text (internet_address_get_name (address)), from_address,
+                      to_address, to_name, error);
+}
 
-  self = g_new0 (EdMailMessage, 1);
-  self->from_name = to_header_text (internet_address_get_name (address));
-  self->from_address = g_strdup (from_address);
-  self->to_name = to_header_text (to_name);
-  self->to_address = g_strdup (to_address);
-  self->subject = g_strdup ("");
-  self->text = g_strdup ("");
-  self->headers = g_ptr_array_new_with_free_func (g_free);
-  return self;
+/**
+ * ed_mail_message_new_like:
+ * @sender: a message whose sender the new one has
+ * @to_address: the guest's address
+ * @to_name: (nullable): the guest's name, any Unicode
+ * @error: return location for an error when @to_address is not usable
+ *
+ * As ed_mail_message_new() with @sender's `from`, which was checked when
+ * @sender was made: a campaign's messages all have one sender, and its
+ * parse need not be repeated for each of them.
+ *
+ * Returns: (transfer full) (nullable): a message with an empty text body
+ */
+EdMailMessage *
+ed_mail_message_new_like (EdMailMessage  *sender,
+                          const char     *to_address,
+                          const char     *to_name,
+                          GError        **error)
+{
+  g_return_val_if_fail (sender != NULL, NULL);
+  g_return_val_if_fail (to_address != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return message_new (g_strdup (sender->from_name), sender->from_address, to_address, to_name, error);
 }
 
 void
@@ -510,28 +550,36 @@ is_7bit_text (const char *text)
   return TRUE;
 }
 
-static GMimeObject *
-new_text_part (const char *subtype,
-               const char *text)
+/* Sets a text part's body: not g_mime_text_part_set_text(), which
+ * converts to the smallest charset that fits (ISO-8859-1 for “Zoë”): the
+ * bodies stay UTF-8.
+ */
+static void
+set_text_part_content (GMimePart  *part,
+                       const char *text)
 {
-  GMimeTextPart *part = g_mime_text_part_new_with_subtype (subtype);
   g_autoptr(GMimeStream) stream = g_mime_stream_mem_new_with_buffer (text, strlen (text));
   g_autoptr(GMimeDataWrapper) content = g_mime_data_wrapper_new_with_stream (stream, GMIME_CONTENT_ENCODING_DEFAULT);
 
-  /* not g_mime_text_part_set_text(), which converts to the smallest
-   * charset that fits (ISO-8859-1 for “Zoë”): the bodies stay UTF-8
-   */
-  g_mime_part_set_content (GMIME_PART (part), content);
-  g_mime_text_part_set_charset (part, "utf-8");
+  g_mime_part_set_content (part, content);
   /* 7bit when the text allows it, else quoted-printable: readable in the
    * source and safe for any relay; base64 would hide the line ends that
    * GMime turns into CRLF. Decided by a scan of the text rather than
    * g_mime_part_get_best_content_encoding(), which runs it through a
    * filter stream, for every message of a campaign.
    */
-  g_mime_part_set_content_encoding (GMIME_PART (part),
-                                    is_7bit_text (text) ? GMIME_CONTENT_ENCODING_7BIT
-                                                        : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+  g_mime_part_set_content_encoding (part, is_7bit_text (text) ? GMIME_CONTENT_ENCODING_7BIT
+                                                              : GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+}
+
+static GMimeObject *
+new_text_part (const char *subtype,
+               const char *text)
+{
+  GMimeTextPart *part = g_mime_text_part_new_with_subtype (subtype);
+
+  g_mime_text_part_set_charset (part, "utf-8");
+  set_text_part_content (GMIME_PART (part), text);
 
   return GMIME_OBJECT (part);
 }
@@ -593,6 +641,102 @@ build_body (EdMailMessage *self)
   return g_steal_pointer (&body);
 }
 
+static gboolean
+set_date (EdMailMessage  *self,
+          GMimeMessage   *message,
+          GError        **error)
+{
+  g_autoptr(GDateTime) date = NULL;
+
+  date = self->date != 0 ? g_date_time_new_from_unix_utc (self->date) : g_date_time_new_now_utc ();
+  if (date == NULL)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message date is out of range");
+      return FALSE;
+    }
+  g_mime_message_set_date (message, date);
+  return TRUE;
+}
+
+static void
+set_message_id (EdMailMessage *self,
+                GMimeMessage  *message)
+{
+  g_autofree char *message_id = g_strdup_printf ("<%s>", ensure_message_id (self));
+
+  /* spelt as RFC 5322 does; g_mime_message_set_message_id() writes “Message-Id” */
+  g_mime_object_set_header (GMIME_OBJECT (message), "Message-ID", message_id, NULL);
+}
+
+static void
+set_list_unsubscribe (EdMailMessage *self,
+                      GMimeMessage  *message)
+{
+  g_autofree char *value = g_strdup_printf ("<%s>", self->unsubscribe_url);
+
+  g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe", value, NULL);
+}
+
+/* The whole message, made afresh. */
+static GMimeMessage *
+build_message (EdMailMessage  *self,
+               GError        **error)
+{
+  g_autoptr(GMimeMessage) message = NULL;
+  g_autoptr(GMimeObject) body = NULL;
+
+  message = g_mime_message_new (TRUE);
+  add_mailbox (g_mime_message_get_from (message), self->from_name, self->from_address);
+  add_mailbox (g_mime_message_get_to (message), self->to_name, self->to_address);
+  g_mime_message_set_subject (message, self->subject, "utf-8");
+  if (!set_date (self, message, error))
+    return NULL;
+  set_message_id (self, message);
+
+  if (self->unsubscribe_url != NULL)
+    {
+      set_list_unsubscribe (self, message);
+      g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe-Post", "List-Unsubscribe=One-Click", NULL);
+    }
+
+  for (guint i = 0; i + 1 < self->headers->len; i += 2)
+    g_mime_object_set_header (GMIME_OBJECT (message),
+                              g_ptr_array_index (self->headers, i),
+                              g_ptr_array_index (self->headers, i + 1),
+                              "utf-8");
+
+  body = build_body (self);
+  g_mime_message_set_mime_part (message, body);
+
+  return g_steal_pointer (&message);
+}
+
+static GBytes *
+write_message (GMimeMessage  *message,
+               GError       **error)
+{
+  g_autoptr(GMimeFormatOptions) options = NULL;
+  g_autoptr(GMimeStream) stream = NULL;
+  GByteArray *array;
+
+  options = g_mime_format_options_new ();
+  g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
+
+  stream = g_mime_stream_mem_new ();
+  if (g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream) < 0)
+    {
+      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message could not be written");
+      return NULL;
+    }
+
+  /* the stream owns the array and frees it with itself: its bytes are
+   * taken over rather than copied
+   */
+  array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (stream));
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), FALSE);
+  return g_byte_array_free_to_bytes (array);
+}
+
 /**
  * ed_mail_message_to_bytes:
  * @self: a message
@@ -607,58 +751,157 @@ ed_mail_message_to_bytes (EdMailMessage  *self,
                           GError        **error)
 {
   g_autoptr(GMimeMessage) message = NULL;
-  g_autoptr(GMimeObject) body = NULL;
-  g_autoptr(GMimeFormatOptions) options = NULL;
-  g_autoptr(GMimeStream) stream = NULL;
-  g_autoptr(GDateTime) date = NULL;
-  g_autofree char *message_id = NULL;
-  GByteArray *array;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  message = g_mime_message_new (TRUE);
-  add_mailbox (g_mime_message_get_from (message), self->from_name, self->from_address);
-  add_mailbox (g_mime_message_get_to (message), self->to_name, self->to_address);
-  g_mime_message_set_subject (message, self->subject, "utf-8");
+  if (!(message = build_message (self, error)))
+    return NULL;
 
-  date = self->date != 0 ? g_date_time_new_from_unix_utc (self->date) : g_date_time_new_now_utc ();
-  if (date == NULL)
+  return write_message (message, error);
+}
+
+/* A writer keeps the GMime message it wrote last and, for the next one
+ * of the same shape (a campaign's messages all have one), only sets what
+ * differs from guest to guest: To, Subject, Date, Message-ID,
+ * List-Unsubscribe, the bodies and a new boundary. Making and freeing the
+ * tree of objects and headers each time took as long as writing it.
+ */
+struct _EdMailMessageWriter
+{
+  GMimeMessage *message;
+  /* what the kept message was made for */
+  char         *from_name;
+  char         *from_address;
+  gboolean      html;
+  gboolean      unsubscribe;
+  /* borrowed from message */
+  GMimeMultipart *alternative;
+  GMimePart      *text_part;
+  GMimePart      *html_part;
+};
+
+/**
+ * ed_mail_message_writer_new:
+ *
+ * Returns: (transfer full): a writer, for one thread at a time
+ */
+EdMailMessageWriter *
+ed_mail_message_writer_new (void)
+{
+  ensure_gmime ();
+
+  return g_new0 (EdMailMessageWriter, 1);
+}
+
+static void
+writer_forget (EdMailMessageWriter *self)
+{
+  g_clear_object (&self->message);
+  g_clear_pointer (&self->from_name, g_free);
+  g_clear_pointer (&self->from_address, g_free);
+  self->alternative = NULL;
+  self->text_part = NULL;
+  self->html_part = NULL;
+}
+
+void
+ed_mail_message_writer_free (EdMailMessageWriter *self)
+{
+  if (self == NULL)
+    return;
+
+  writer_forget (self);
+  g_free (self);
+}
+
+/* Whether the kept message has @message's shape: the same sender, the
+ * same parts and headers, and nothing that is made anew each time.
+ */
+static gboolean
+writer_fits (EdMailMessageWriter *self,
+             EdMailMessage       *message)
+{
+  return self->message != NULL &&
+         message->calendar == NULL && message->headers->len == 0 &&
+         (message->html != NULL) == self->html &&
+         (message->unsubscribe_url != NULL) == self->unsubscribe &&
+         g_strcmp0 (message->from_name, self->from_name) == 0 &&
+         g_strcmp0 (message->from_address, self->from_address) == 0;
+}
+
+static gboolean
+writer_keep (EdMailMessageWriter *self,
+             EdMailMessage       *message,
+             GMimeMessage        *built)
+{
+  GMimeObject *body = g_mime_message_get_mime_part (built);
+
+  if (message->calendar != NULL || message->headers->len > 0)
+    return FALSE;
+
+  self->message = g_object_ref (built);
+  self->from_name = g_strdup (message->from_name);
+  self->from_address = g_strdup (message->from_address);
+  self->html = message->html != NULL;
+  self->unsubscribe = message->unsubscribe_url != NULL;
+  if (self->html)
     {
-      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message date is out of range");
-      return NULL;
+      self->alternative = GMIME_MULTIPART (body);
+      self->text_part = GMIME_PART (g_mime_multipart_get_part (self->alternative, 0));
+      self->html_part = GMIME_PART (g_mime_multipart_get_part (self->alternative, 1));
     }
-  g_mime_message_set_date (message, date);
-  /* spelt as RFC 5322 does; g_mime_message_set_message_id() writes “Message-Id” */
-  message_id = g_strdup_printf ("<%s>", ensure_message_id (self));
-  g_mime_object_set_header (GMIME_OBJECT (message), "Message-ID", message_id, NULL);
+  else
+    self->text_part = GMIME_PART (body);
 
-  if (self->unsubscribe_url != NULL)
+  return TRUE;
+}
+
+/**
+ * ed_mail_message_writer_write:
+ * @self: a writer
+ * @message: a message
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (nullable): the same bytes as
+ *   ed_mail_message_to_bytes() (but for the multipart boundary, which is
+ *   random either way)
+ */
+GBytes *
+ed_mail_message_writer_write (EdMailMessageWriter  *self,
+                              EdMailMessage        *message,
+                              GError              **error)
+{
+  g_autoptr(GMimeMessage) built = NULL;
+  InternetAddressList *to;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (message != NULL, NULL);
+
+  if (!writer_fits (self, message))
     {
-      g_autofree char *value = g_strdup_printf ("<%s>", self->unsubscribe_url);
-
-      g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe", value, NULL);
-      g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe-Post", "List-Unsubscribe=One-Click", NULL);
+      writer_forget (self);
+      if (!(built = build_message (message, error)))
+        return NULL;
+      writer_keep (self, message, built);
+      return write_message (built, error);
     }
 
-  for (guint i = 0; i + 1 < self->headers->len; i += 2)
-    g_mime_object_set_header (GMIME_OBJECT (message),
-                              g_ptr_array_index (self->headers, i),
-                              g_ptr_array_index (self->headers, i + 1),
-                              "utf-8");
+  to = g_mime_message_get_to (self->message);
+  internet_address_list_clear (to);
+  add_mailbox (to, message->to_name, message->to_address);
+  g_mime_message_set_subject (self->message, message->subject, "utf-8");
+  if (!set_date (message, self->message, error))
+    return NULL;
+  set_message_id (message, self->message);
+  if (self->unsubscribe)
+    set_list_unsubscribe (message, self->message);
 
-  body = build_body (self);
-  g_mime_message_set_mime_part (message, body);
-
-  options = g_mime_format_options_new ();
-  g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
-
-  stream = g_mime_stream_mem_new ();
-  if (g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream) < 0)
+  set_text_part_content (self->text_part, message->text);
+  if (self->html)
     {
-      g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message could not be written");
-      return NULL;
+      set_text_part_content (self->html_part, message->html);
+      g_mime_multipart_set_boundary (self->alternative, NULL);
     }
 
-  array = g_mime_stream_mem_get_byte_array (GMIME_STREAM_MEM (stream));
-  return g_bytes_new (array->data, array->len);
+  return write_message (self->message, error);
 }

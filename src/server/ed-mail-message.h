@@ -17,6 +17,10 @@ EdMailMessage *ed_mail_message_new                 (const char     *from,
                                                     const char     *to_address,
                                                     const char     *to_name,
                                                     GError        **error);
+EdMailMessage *ed_mail_message_new_like            (EdMailMessage  *sender,
+                                                    const char     *to_address,
+                                                    const char     *to_name,
+                                                    GError        **error);
 void           ed_mail_message_free                (EdMailMessage  *self);
 
 void           ed_mail_message_set_subject         (EdMailMessage  *self,
@@ -50,5 +54,15 @@ GBytes        *ed_mail_message_to_bytes            (EdMailMessage  *self,
                                                     GError        **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdMailMessage, ed_mail_message_free)
+
+typedef struct _EdMailMessageWriter EdMailMessageWriter;
+
+EdMailMessageWriter *ed_mail_message_writer_new   (void);
+void                 ed_mail_message_writer_free  (EdMailMessageWriter  *self);
+GBytes              *ed_mail_message_writer_write (EdMailMessageWriter  *self,
+                                                   EdMailMessage        *message,
+                                                   GError              **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdMailMessageWriter, ed_mail_message_writer_free)
 
 G_END_DECLS

@@ -59,6 +59,7 @@ struct _EdMailRenderer
   char   *id_domain;    /* mail-from's domain, for Message-IDs */
   char   *id_tag;       /* tells this installation's Message-IDs apart */
   GBytes *secret;
+  EdMailMessage *sender; /* mail_from, parsed and checked */
 
   /* text -> EdTemplate, under templates_lock; an entry stays until the
    * renderer goes, so a template taken from it can be used unlocked
@@ -179,6 +180,7 @@ ed_mail_renderer_new (const char  *mail_from,
   self->id_tag = g_strndup (g_checksum_get_string (checksum), MESSAGE_ID_TAG_CHARS);
 
   self->secret = g_bytes_ref (secret);
+  self->sender = g_steal_pointer (&probe);
   g_mutex_init (&self->templates_lock);
   self->templates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ed_template_free);
 
@@ -197,6 +199,7 @@ ed_mail_renderer_free (EdMailRenderer *self)
   g_free (self->id_domain);
   g_free (self->id_tag);
   g_clear_pointer (&self->secret, g_bytes_unref);
+  g_clear_pointer (&self->sender, ed_mail_message_free);
   if (self->templates != NULL)
     {
       g_hash_table_unref (self->templates);
@@ -365,8 +368,8 @@ build_message (EdMailRenderer    *self,
   if (!ed_mail_renderer_render_parts (self, campaign, event, guest, &parts, error))
     return NULL;
 
-  if (!(message = ed_mail_message_new (self->mail_from, to_address ? to_address : parts.to_address,
-                                       parts.to_name, error)))
+  if (!(message = ed_mail_message_new_like (self->sender, to_address ? to_address : parts.to_address,
+                                            parts.to_name, error)))
     return NULL;
 
   ed_mail_message_set_subject (message, parts.subject);

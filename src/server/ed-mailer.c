@@ -273,8 +273,9 @@ job_free (Job *job)
 
 typedef struct
 {
-  EdMailer        *self;
-  EdMailTransport *transport;
+  EdMailer            *self;
+  EdMailTransport     *transport;
+  EdMailMessageWriter *writer;
 } Sender;
 
 static void
@@ -292,7 +293,7 @@ send_job (Sender *sender,
                                      job->message->guest, job->message->id, job->message->created_at,
                                      &error);
   if (message != NULL)
-    bytes = ed_mail_message_to_bytes (message, &error);
+    bytes = ed_mail_message_writer_write (sender->writer, message, &error);
   if (bytes == NULL)
     {
       /* the guest's data cannot make a message: no retry will help */
@@ -353,6 +354,7 @@ sender_thread (gpointer user_data)
     }
 
   ed_mail_transport_free (sender->transport);
+  ed_mail_message_writer_free (sender->writer);
   g_free (sender);
   return NULL;
 }
@@ -1206,6 +1208,7 @@ ed_mailer_start (EdMailer  *self,
 
       sender->self = self;
       sender->transport = g_steal_pointer (&transports->pdata[i]);
+      sender->writer = ed_mail_message_writer_new ();
       g_ptr_array_add (self->senders, g_thread_new (name, sender_thread, sender));
     }
   self->dispatcher = g_thread_new ("ed-mailer", dispatcher_thread, self);
