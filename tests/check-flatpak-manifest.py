@@ -32,6 +32,9 @@ RUNTIME_PROVIDES = {
     # WebKitGTK's GTK 4 API, for the campaign preview: the GNOME runtime
     # ships it as sdk/webkitgtk-6.0.bst, so no module builds it
     'webkitgtk-6.0',
+    # libepoxy, which GTK itself links: freedesktop-sdk's platform.bst
+    # lists components/libepoxy.bst
+    'epoxy',
 }
 # pkg-config names each module of the manifest installs
 MODULE_PROVIDES = {

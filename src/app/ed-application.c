@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "ed-application-private.h"
+#include "ed-renderer-util.h"
 #include "ed-window.h"
 
 G_DEFINE_FINAL_TYPE (EdApplication, ed_application, ADW_TYPE_APPLICATION)
@@ -100,6 +101,9 @@ ed_application_startup (GApplication *app)
   };
 
   G_APPLICATION_CLASS (ed_application_parent_class)->startup (app);
+
+  /* Before the first window is realized: what its renderer will be. */
+  ed_renderer_choose_for_display (gdk_display_get_default ());
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), entries, G_N_ELEMENTS (entries), self);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
