@@ -14,6 +14,7 @@
 #include "ed-application.h"
 #include "ed-live-client.h"
 #include "ed-overview-page.h"
+#include "ed-renderer-util.h"
 #include "ed-test-app.h"
 #include "ed-test-guest-util.h"
 #include "ed-window.h"
@@ -174,6 +175,8 @@ main (int   argc,
   g_autofree char *post_tokens = NULL;
   g_autofree char *rate_text = NULL;
   g_autofree char *seconds_text = NULL;
+  g_autofree char *user_renderer = NULL;
+  g_autofree char *gl_renderer = NULL;
   EdOverviewPage *page;
   EdLiveClient *live;
   EdWindow *window;
@@ -203,7 +206,11 @@ main (int   argc,
   if (post_url != NULL)
     return post_answers (post_url, post_tokens, rate, seconds);
 
+  /* Read before the app starts, which may set it (ed-renderer-util.c). */
+  if (g_getenv ("GSK_RENDERER") != NULL)
+    user_renderer = g_strdup_printf ("GSK_RENDERER=%s set for the run", g_getenv ("GSK_RENDERER"));
   adw_init ();
+  gl_renderer = ed_renderer_dup_gl_renderer (gdk_display_get_default ());
   g_file_get_contents ("/proc/loadavg", &load_before, NULL, NULL);
 
   dir = g_dir_make_tmp ("bench-app-overview-XXXXXX", &error);
@@ -236,8 +243,10 @@ main (int   argc,
 
     ed_test_app_wait_ms (3000);
     g_print ("frames painted while idle:     %.1f/s\n", (frames - idle_frames) / 3.0);
-    g_print ("renderer:                      %s\n",
-             G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))));
+    g_print ("renderer:                      %s (%s)\n",
+             G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))),
+             user_renderer ? user_renderer : "the app's own choice");
+    g_print ("OpenGL here:                   %s\n", gl_renderer ? gl_renderer : "none");
   }
 
   /* The answers come from another process, so that their cost is not the app's. */
