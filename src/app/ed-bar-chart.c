@@ -13,11 +13,15 @@
 #define BAR_FRACTION 0.6
 #define GAP 8
 
+/* A bar's text is laid out once, and again only when it changes: the
+ * chart is drawn at every live update. */
 typedef struct
 {
-  char   *label;
-  char   *color_name;
-  double  value;
+  char        *label;
+  char        *color_name;
+  double       value;
+  PangoLayout *label_layout;  /* owned, made when first drawn */
+  PangoLayout *value_layout;  /* owned, made when first drawn */
 } Bar;
 
 struct _EdBarChart
@@ -30,6 +34,7 @@ struct _EdBarChart
 
   guint      n_bars;
   int        hovered;  /* bar under the pointer, or -1 */
+  guint      update_source;  /* the description, once per batch of values */
 };
 
 enum {
@@ -62,11 +67,46 @@ get_max (EdBarChart *self)
   return max;
 }
 
-static int
-measure_text_width (EdBarChart *self,
-                    const char *text)
+static PangoLayout *
+get_label_layout (EdBarChart *self,
+                  guint       index)
 {
-  g_autoptr(PangoLayout) layout = ed_chart_new_layout (GTK_WIDGET (self), text, FALSE);
+  Bar *bar = &self->bars[index];
+
+  if (bar->label_layout == NULL)
+    bar->label_layout = ed_chart_new_layout (GTK_WIDGET (self), bar->label, FALSE);
+  return bar->label_layout;
+}
+
+static PangoLayout *
+get_value_layout (EdBarChart *self,
+                  guint       index)
+{
+  Bar *bar = &self->bars[index];
+
+  if (bar->value_layout == NULL)
+    {
+      g_autofree char *text = ed_chart_format_count (bar->value);
+
+      bar->value_layout = ed_chart_new_layout (GTK_WIDGET (self), text, FALSE);
+    }
+  return bar->value_layout;
+}
+
+/* A new font, or a new widget to lay out for. */
+static void
+clear_layouts (EdBarChart *self)
+{
+  for (guint i = 0; i < self->n_bars; i++)
+    {
+      g_clear_object (&self->bars[i].label_layout);
+      g_clear_object (&self->bars[i].value_layout);
+    }
+}
+
+static int
+get_layout_width (PangoLayout *layout)
+{
   int width;
 
   pango_layout_get_pixel_size (layout, &width, NULL);
@@ -89,14 +129,20 @@ get_geometry (EdBarChart *self,
   int width = gtk_widget_get_width (GTK_WIDGET (self));
   int height = gtk_widget_get_height (GTK_WIDGET (self));
   int label_width = 0;
-  g_autofree char *max_text = ed_chart_format_count (get_max (self));
+  int value_width = 0;
+  double max = get_max (self);
 
   for (guint i = 0; i < self->n_bars; i++)
-    label_width = MAX (label_width, measure_text_width (self, self->bars[i].label));
+    {
+      label_width = MAX (label_width, get_layout_width (get_label_layout (self, i)));
+      /* The largest value's text, which ends the longest bar. */
+      if (self->bars[i].value == max)
+        value_width = get_layout_width (get_value_layout (self, i));
+    }
 
   geometry->row_height = self->n_bars > 0 ? MIN (ROW_HEIGHT * 1.5, (double) height / self->n_bars) : 0;
   geometry->bar_x = label_width + GAP;
-  geometry->bar_width = MAX (0, width - geometry->bar_x - GAP - measure_text_width (self, max_text));
+  geometry->bar_width = MAX (0, width - geometry->bar_x - GAP - value_width);
 }
 
 static void
@@ -135,6 +181,16 @@ update_description (EdBarChart *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text->str,
                                   -1);
+}
+
+static gboolean
+on_update_cb (gpointer user_data)
+{
+  EdBarChart *self = user_data;
+
+  self->update_source = 0;
+  update_description (self);
+  return G_SOURCE_REMOVE;
 }
 
 static int
@@ -231,9 +287,8 @@ ed_bar_chart_snapshot (GtkWidget   *widget,
   for (guint i = 0; i < self->n_bars; i++)
     {
       Bar *bar = &self->bars[i];
-      g_autoptr(PangoLayout) label = ed_chart_new_layout (widget, bar->label, FALSE);
-      g_autofree char *value_text = ed_chart_format_count (bar->value);
-      g_autoptr(PangoLayout) value = ed_chart_new_layout (widget, value_text, FALSE);
+      PangoLayout *label = get_label_layout (self, i);
+      PangoLayout *value = get_value_layout (self, i);
       double row_y = i * geometry.row_height;
       graphene_rect_t rect;
       GdkRGBA color;
@@ -286,8 +341,19 @@ ed_bar_chart_css_changed (GtkWidget         *widget,
 {
   GTK_WIDGET_CLASS (ed_bar_chart_parent_class)->css_changed (widget, change);
 
-  /* Colours from the style: light, dark and high contrast. */
+  /* Colours from the style: light, dark and high contrast; maybe a new font. */
+  clear_layouts (ED_BAR_CHART (widget));
   gtk_widget_queue_draw (widget);
+}
+
+static void
+ed_bar_chart_dispose (GObject *object)
+{
+  EdBarChart *self = (EdBarChart *)object;
+
+  g_clear_handle_id (&self->update_source, g_source_remove);
+
+  G_OBJECT_CLASS (ed_bar_chart_parent_class)->dispose (object);
 }
 
 static void
@@ -295,6 +361,7 @@ ed_bar_chart_finalize (GObject *object)
 {
   EdBarChart *self = (EdBarChart *)object;
 
+  clear_layouts (self);
   for (guint i = 0; i < self->n_bars; i++)
     {
       g_free (self->bars[i].label);
@@ -347,6 +414,7 @@ ed_bar_chart_class_init (EdBarChartClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->dispose = ed_bar_chart_dispose;
   object_class->finalize = ed_bar_chart_finalize;
   object_class->get_property = ed_bar_chart_get_property;
   object_class->set_property = ed_bar_chart_set_property;
@@ -453,7 +521,10 @@ ed_bar_chart_set_value (EdBarChart *self,
     return;
 
   self->bars[index].value = value;
-  update_description (self);
+  g_clear_object (&self->bars[index].value_layout);
+  /* Values come in batches (the page sets them all at each update). */
+  if (self->update_source == 0)
+    self->update_source = g_idle_add (on_update_cb, self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

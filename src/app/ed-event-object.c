@@ -139,34 +139,50 @@ ed_event_object_new (JsonObject *event)
   return self;
 }
 
-/* Takes the event's new state, as the API answered it. */
+/* Takes the event's new state, as the API answered it. Notifies only
+ * what changed: the live feed brings new numbers ten times a second. */
 void
 ed_event_object_update (EdEventObject *self,
                         JsonObject    *event)
 {
+  g_autofree char *old_name = NULL;
   g_autofree char *taken = NULL;
   g_autofree char *capacity = NULL;
   g_autofree char *pending = NULL;
+  g_autofree char *when = NULL;
+  g_autofree char *numbers = NULL;
+  gboolean first;
 
   g_return_if_fail (ED_IS_EVENT_OBJECT (self));
   g_return_if_fail (event != NULL);
 
+  first = self->json == NULL;
+  if (!first)
+    old_name = g_strdup (ed_event_object_get_name (self));
   g_clear_pointer (&self->json, json_object_unref);
   self->json = json_object_ref (event);
 
-  g_free (self->when);
-  self->when = ed_event_object_format_time (event, "starts_at");
-
-  g_free (self->numbers);
+  when = ed_event_object_format_time (event, "starts_at");
   taken = g_strdup_printf ("%'" G_GINT64_FORMAT, event_stat (event, "seats_taken"));
   capacity = g_strdup_printf ("%'" G_GINT64_FORMAT, event_stat (event, "capacity"));
   pending = g_strdup_printf ("%'" G_GINT64_FORMAT, event_stat (event, "pending"));
   /* Translators: seats taken of the capacity, then guests without an answer */
-  self->numbers = g_strdup_printf (_("%s of %s seats taken · %s pending"), taken, capacity, pending);
+  numbers = g_strdup_printf (_("%s of %s seats taken · %s pending"), taken, capacity, pending);
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WHEN]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NUMBERS]);
+  if (first || g_strcmp0 (old_name, ed_event_object_get_name (self)) != 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+  if (first || g_strcmp0 (self->when, when) != 0)
+    {
+      g_free (self->when);
+      self->when = g_steal_pointer (&when);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WHEN]);
+    }
+  if (first || g_strcmp0 (self->numbers, numbers) != 0)
+    {
+      g_free (self->numbers);
+      self->numbers = g_steal_pointer (&numbers);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NUMBERS]);
+    }
 }
 
 gint64
