@@ -13,6 +13,7 @@
 #include "ed-error.h"
 #include "ed-json-util.h"
 #include "ed-live-hub.h"
+#include "ed-live-io.h"
 
 /* The live feed: WebSocket clients subscribed to events, and what they
  * are sent.
@@ -32,6 +33,14 @@
  * version of each event it has, and once its socket drains it gets the
  * latest. A client that stays lagging for STUCK_TIMEOUT_US is closed with
  * a reason. Nothing here ever waits for a client.
+ *
+ * The WebSockets themselves live on the live-feed thread (EdLiveIo, see
+ * ed-live-io.c): everything here runs on the main context and decides,
+ * and that thread does the connections' reads and writes, so that the
+ * HTTP server's main loop does not poll the subscribers' sockets on each
+ * turn. A message is built once per tick as one GBytes that every
+ * subscriber's frame shares. Auth deadlines and session ends are checked
+ * by one sweep a second, not a timer per client.
  *
  * The mail part of a snapshot (campaigns, queue, errors) reads the
  * campaigns' counters and walks the failed attempts from the newest; it
@@ -67,12 +76,12 @@ struct _LiveEvent
 
   guint64     version;         /* of the messages below; 0 before the first build */
   char       *members;         /* the snapshot's members after "type", and the closing brace */
-  char       *update_message;
-  char       *snapshot_message;
+  GBytes     *update_message;
+  GBytes     *snapshot_message;
 
   gint64      seats_left;
   guint64     seats_version;
-  char       *seats_message;
+  GBytes     *seats_message;
 
   gint64      mail_built_us;
   JsonNode   *queue;
@@ -91,13 +100,13 @@ struct _LiveClient
 {
   EdLiveHub               *hub;           /* borrowed */
   EdLiveClientKind         kind;
-  SoupWebsocketConnection *connection;
+  EdLiveLink              *link;          /* its WebSocket, on the live-feed thread */
   GSocket                 *socket;
   char                    *address;
   gboolean                 authenticated;
   gboolean                 closing;
-  guint                    auth_timeout_id;
-  guint                    expiry_id;
+  gint64                   auth_deadline_us; /* monotonic; 0 once authenticated */
+  gint64                   expires_at;       /* the session's end, Unix seconds; 0 for none */
   GHashTable              *subscriptions; /* event id (gint64 *) -> Subscription */
   gint64                   lagging_since_us; /* 0 while it keeps up */
 };
@@ -115,7 +124,9 @@ struct _EdLiveHub
   GHashTable         *per_address; /* address -> number of public clients */
   GArray             *snapshot_funcs;
   GMainContext       *context;
+  EdLiveIo           *io;
   guint               tick_id;
+  guint               sweep_id;
   gint64              last_tick_us;
 
   EdLiveAuthFunc      auth_func;
@@ -149,9 +160,9 @@ live_event_free (LiveEvent *event)
 {
   g_ptr_array_unref (event->subscribers);
   g_free (event->members);
-  g_free (event->update_message);
-  g_free (event->snapshot_message);
-  g_free (event->seats_message);
+  g_clear_pointer (&event->update_message, g_bytes_unref);
+  g_clear_pointer (&event->snapshot_message, g_bytes_unref);
+  g_clear_pointer (&event->seats_message, g_bytes_unref);
   g_clear_pointer (&event->queue, json_node_unref);
   g_clear_pointer (&event->campaigns, json_node_unref);
   g_clear_pointer (&event->errors, json_node_unref);
@@ -260,15 +271,22 @@ build_mail_part (EdLiveHub  *self,
   return TRUE;
 }
 
+/* A message to send, without its terminating nul. */
+static GBytes *
+text_bytes (char *text)
+{
+  return g_bytes_new_take (text, strlen (text));
+}
+
 static void
 set_messages (LiveEvent *event,
               char      *members)
 {
   g_free (event->members);
   event->members = members;
-  g_clear_pointer (&event->snapshot_message, g_free);
-  g_free (event->update_message);
-  event->update_message = g_strconcat ("{\"type\":\"update\",", members, NULL);
+  g_clear_pointer (&event->snapshot_message, g_bytes_unref);
+  g_clear_pointer (&event->update_message, g_bytes_unref);
+  event->update_message = text_bytes (g_strconcat ("{\"type\":\"update\",", members, NULL));
   event->version++;
 }
 
@@ -280,8 +298,9 @@ set_seats (LiveEvent *event,
     return;
 
   event->seats_left = seats_left;
-  g_free (event->seats_message);
-  event->seats_message = g_strdup_printf ("{\"type\":\"seats\",\"seats_left\":%" G_GINT64_FORMAT "}", seats_left);
+  g_clear_pointer (&event->seats_message, g_bytes_unref);
+  event->seats_message = text_bytes (g_strdup_printf ("{\"type\":\"seats\",\"seats_left\":%" G_GINT64_FORMAT "}",
+                                                      seats_left));
   event->seats_version++;
 }
 
@@ -367,11 +386,11 @@ build_event (EdLiveHub *self,
   return TRUE;
 }
 
-static const char *
+static GBytes *
 snapshot_message (LiveEvent *event)
 {
   if (event->snapshot_message == NULL)
-    event->snapshot_message = g_strconcat ("{\"type\":\"snapshot\",", event->members, NULL);
+    event->snapshot_message = text_bytes (g_strconcat ("{\"type\":\"snapshot\",", event->members, NULL));
 
   return event->snapshot_message;
 }
@@ -407,7 +426,7 @@ flush_subscription (LiveClient   *client,
 {
   EdLiveHub *hub = client->hub;
   LiveEvent *event = sub->event;
-  const char *text;
+  GBytes *text;
   guint64 version;
 
   if (event->version == 0)
@@ -433,7 +452,7 @@ flush_subscription (LiveClient   *client,
       return FALSE;
     }
 
-  soup_websocket_connection_send_text (client->connection, text);
+  ed_live_io_send (hub->io, client->link, text);
   sub->sent_version = version;
   sub->snapshot_sent = TRUE;
   hub->stats.updates_sent++;
@@ -451,7 +470,7 @@ flush_client (LiveClient *client,
   gboolean keeps_up;
   gboolean lags = FALSE;
 
-  if (client->closing || soup_websocket_connection_get_state (client->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (client->closing)
     return;
 
   keeps_up = client_keeps_up (client);
@@ -632,21 +651,11 @@ unsubscribe (LiveClient *client,
     }
 }
 
-static gboolean
-unref_later_cb (gpointer user_data)
-{
-  g_object_unref (user_data);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 client_free (LiveClient *client)
 {
-  g_clear_handle_id (&client->auth_timeout_id, g_source_remove);
-  g_clear_handle_id (&client->expiry_id, g_source_remove);
-  g_signal_handlers_disconnect_by_data (client->connection, client);
-  /* Often inside the connection's own "closed" emission: let it finish. */
-  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, unref_later_cb, g_steal_pointer (&client->connection), NULL);
+  /* The connection goes on the live-feed thread. */
+  ed_live_io_drop (client->hub->io, g_steal_pointer (&client->link));
   g_clear_object (&client->socket);
   g_clear_pointer (&client->subscriptions, g_hash_table_unref);
   g_free (client->address);
@@ -679,6 +688,9 @@ remove_client (LiveClient *client)
 
   g_hash_table_remove (hub->clients, client);
   client_free (client);
+
+  if (g_hash_table_size (hub->clients) == 0)
+    g_clear_handle_id (&hub->sweep_id, g_source_remove);
 }
 
 static void
@@ -691,11 +703,16 @@ close_client (LiveClient *client,
 
   client->closing = TRUE;
   g_hash_table_remove (client->hub->lagging, client);
-  g_clear_handle_id (&client->auth_timeout_id, g_source_remove);
-  g_clear_handle_id (&client->expiry_id, g_source_remove);
+  ed_live_io_close (client->hub->io, client->link, code, reason);
+}
 
-  if (soup_websocket_connection_get_state (client->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (client->connection, code, reason);
+static void
+send_text (LiveClient *client,
+           char       *text)
+{
+  g_autoptr(GBytes) bytes = text_bytes (text);
+
+  ed_live_io_send (client->hub->io, client->link, bytes);
 }
 
 static void
@@ -704,7 +721,6 @@ send_error (LiveClient *client,
             const char *message)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
   ed_json_add_string (builder, "type", "error");
@@ -712,18 +728,7 @@ send_error (LiveClient *client,
   ed_json_add_string (builder, "message", message);
   json_builder_end_object (builder);
 
-  text = ed_json_to_string (builder);
-  soup_websocket_connection_send_text (client->connection, text);
-}
-
-static gboolean
-on_session_expired_cb (gpointer user_data)
-{
-  LiveClient *client = user_data;
-
-  client->expiry_id = 0;
-  close_client (client, CLOSE_POLICY, "The session has ended; log in again");
-  return G_SOURCE_REMOVE;
+  send_text (client, ed_json_to_string (builder));
 }
 
 static void
@@ -731,21 +736,17 @@ set_authenticated (LiveClient *client,
                    gint64      expires_at)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *text = NULL;
-  gint64 left = expires_at - g_get_real_time () / G_USEC_PER_SEC;
 
   client->authenticated = TRUE;
-  g_clear_handle_id (&client->auth_timeout_id, g_source_remove);
-  if (expires_at > 0)
-    client->expiry_id = g_timeout_add_seconds ((guint) CLAMP (left, 1, G_MAXINT32), on_session_expired_cb, client);
+  client->auth_deadline_us = 0;
+  client->expires_at = expires_at;
 
   json_builder_begin_object (builder);
   ed_json_add_string (builder, "type", "authenticated");
   if (expires_at > 0)
     ed_json_add_time (builder, "expires_at", expires_at);
   json_builder_end_object (builder);
-  text = ed_json_to_string (builder);
-  soup_websocket_connection_send_text (client->connection, text);
+  send_text (client, ed_json_to_string (builder));
 }
 
 static LiveEvent *
@@ -880,12 +881,14 @@ handle_admin_message (LiveClient *client,
   send_error (client, "invalid_message", "Unknown message type; see docs/live.md");
 }
 
+/* From the live-feed thread, for a client not dropped yet. */
 static void
-on_message_cb (SoupWebsocketConnection *connection,
-               gint                     type,
-               GBytes                  *message,
-               LiveClient              *client)
+on_io_message_cb (gpointer  user_data,
+                  gint      type,
+                  GBytes   *message,
+                  gpointer  hub)
 {
+  LiveClient *client = user_data;
   g_autoptr(JsonParser) parser = json_parser_new ();
   gsize length;
   const char *data = g_bytes_get_data (message, &length);
@@ -912,43 +915,56 @@ on_message_cb (SoupWebsocketConnection *connection,
 }
 
 static void
-on_closed_cb (SoupWebsocketConnection *connection,
-              LiveClient              *client)
+on_io_closed_cb (gpointer user_data,
+                 gpointer hub)
 {
-  remove_client (client);
+  remove_client (user_data);
 }
 
+/* Once a second while clients are connected: closes those that did not
+ * authenticate in time and those whose session ended.
+ */
 static gboolean
-on_auth_timeout_cb (gpointer user_data)
+sweep_cb (gpointer user_data)
 {
-  LiveClient *client = user_data;
+  EdLiveHub *self = user_data;
+  g_autoptr(GPtrArray) clients = set_to_array (self->clients);
+  gint64 now_us = g_get_monotonic_time ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
-  client->auth_timeout_id = 0;
-  close_client (client, CLOSE_POLICY, "No auth message in time");
-  return G_SOURCE_REMOVE;
+  for (guint i = 0; i < clients->len; i++)
+    {
+      LiveClient *client = g_ptr_array_index (clients, i);
+
+      if (client->auth_deadline_us > 0 && now_us >= client->auth_deadline_us)
+        close_client (client, CLOSE_POLICY, "No auth message in time");
+      else if (client->expires_at > 0 && now >= client->expires_at)
+        close_client (client, CLOSE_POLICY, "The session has ended; log in again");
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static LiveClient *
-add_client (EdLiveHub               *self,
-            EdLiveClientKind         kind,
-            SoupWebsocketConnection *connection,
-            GSocket                 *socket,
-            const char              *address)
+add_client (EdLiveHub        *self,
+            EdLiveClientKind  kind,
+            GIOStream        *stream,
+            GUri             *uri,
+            GSocket          *socket,
+            const char       *address)
 {
   LiveClient *client = g_new0 (LiveClient, 1);
 
   client->hub = self;
   client->kind = kind;
-  client->connection = g_object_ref (connection);
+  client->link = ed_live_io_open (self->io, stream, uri, client, MAX_INCOMING_BYTES, KEEPALIVE_S);
   client->socket = g_object_ref (socket);
   client->address = g_strdup (address ? address : "-");
   client->subscriptions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   g_hash_table_add (self->clients, client);
 
-  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_INCOMING_BYTES);
-  soup_websocket_connection_set_keepalive_interval (connection, KEEPALIVE_S);
-  g_signal_connect (connection, "message", G_CALLBACK (on_message_cb), client);
-  g_signal_connect (connection, "closed", G_CALLBACK (on_closed_cb), client);
+  if (self->sweep_id == 0)
+    self->sweep_id = g_timeout_add_seconds (1, sweep_cb, self);
 
   return client;
 }
@@ -961,6 +977,8 @@ ed_live_hub_dispose (GObject *object)
   EdLiveHub *self = (EdLiveHub *)object;
 
   ed_live_hub_close_all (self);
+  /* Lets the live-feed thread send the closes, and stops it. */
+  g_clear_pointer (&self->io, ed_live_io_free);
 
   G_OBJECT_CLASS (ed_live_hub_parent_class)->dispose (object);
 }
@@ -971,6 +989,7 @@ ed_live_hub_finalize (GObject *object)
   EdLiveHub *self = (EdLiveHub *)object;
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
   g_clear_pointer (&self->lagging, g_hash_table_unref);
   g_clear_pointer (&self->dirty, g_hash_table_unref);
   g_clear_pointer (&self->clients, g_hash_table_unref);
@@ -1005,6 +1024,7 @@ ed_live_hub_init (EdLiveHub *self)
   self->snapshot_funcs = g_array_new (FALSE, FALSE, sizeof (SnapshotFunc));
   self->thread_changes = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->context = g_main_context_ref_thread_default ();
+  self->io = ed_live_io_new (on_io_message_cb, on_io_closed_cb, self);
   g_mutex_init (&self->thread_lock);
 }
 
@@ -1150,37 +1170,40 @@ ed_live_hub_event_changed_from_thread (EdLiveHub *self,
 
 /**
  * ed_live_hub_add_admin:
- * @connection: an open WebSocket of /api/v1/live
+ * @stream: the connection of /api/v1/live, stolen from the server once
+ *   its 101 went out; the WebSocket on it is made on the live-feed thread
+ * @uri: the request's URI
  * @socket: its socket, for watching how much it has not taken yet
  * @session_expires_at: when the session of the upgrade request's bearer
  *   token ends, or 0 when the request had none: then the client must
  *   send an "auth" message within AUTH_TIMEOUT_S
  */
 void
-ed_live_hub_add_admin (EdLiveHub               *self,
-                       SoupWebsocketConnection *connection,
-                       GSocket                 *socket,
-                       gint64                   session_expires_at)
+ed_live_hub_add_admin (EdLiveHub *self,
+                       GIOStream *stream,
+                       GUri      *uri,
+                       GSocket   *socket,
+                       gint64     session_expires_at)
 {
   LiveClient *client;
   g_autoptr(GInetSocketAddress) address = NULL;
   g_autofree char *text = NULL;
 
   g_return_if_fail (ED_IS_LIVE_HUB (self));
-  g_return_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection));
+  g_return_if_fail (G_IS_IO_STREAM (stream));
   g_return_if_fail (G_IS_SOCKET (socket));
 
   address = (GInetSocketAddress *) g_socket_get_remote_address (socket, NULL);
   if (address != NULL && G_IS_INET_SOCKET_ADDRESS (address))
     text = g_inet_address_to_string (g_inet_socket_address_get_address (address));
 
-  client = add_client (self, ED_LIVE_CLIENT_ADMIN, connection, socket, text);
+  client = add_client (self, ED_LIVE_CLIENT_ADMIN, stream, uri, socket, text);
   self->stats.admin_clients++;
 
   if (session_expires_at > 0)
     set_authenticated (client, session_expires_at);
   else
-    client->auth_timeout_id = g_timeout_add_seconds (AUTH_TIMEOUT_S, on_auth_timeout_cb, client);
+    client->auth_deadline_us = g_get_monotonic_time () + AUTH_TIMEOUT_S * G_USEC_PER_SEC;
 }
 
 /* Whether another public client from @client_address is allowed. */
@@ -1196,7 +1219,7 @@ ed_live_hub_may_add_public (EdLiveHub  *self,
 
 /**
  * ed_live_hub_add_public:
- * @connection: an open WebSocket of /r/{token}/live
+ * @stream: the connection of /r/{token}/live, as for ed_live_hub_add_admin()
  * @event_id: the event of the guest's link
  * @client_address: the peer's address, for the per-address limit
  *
@@ -1207,11 +1230,12 @@ ed_live_hub_may_add_public (EdLiveHub  *self,
  *   closed with a reason)
  */
 gboolean
-ed_live_hub_add_public (EdLiveHub               *self,
-                        SoupWebsocketConnection *connection,
-                        GSocket                 *socket,
-                        gint64                   event_id,
-                        const char              *client_address)
+ed_live_hub_add_public (EdLiveHub  *self,
+                        GIOStream  *stream,
+                        GUri       *uri,
+                        GSocket    *socket,
+                        gint64      event_id,
+                        const char *client_address)
 {
   LiveClient *client;
   LiveEvent *event;
@@ -1219,9 +1243,9 @@ ed_live_hub_add_public (EdLiveHub               *self,
   guint n;
 
   g_return_val_if_fail (ED_IS_LIVE_HUB (self), FALSE);
-  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection), FALSE);
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), FALSE);
 
-  client = add_client (self, ED_LIVE_CLIENT_PUBLIC, connection, socket, client_address);
+  client = add_client (self, ED_LIVE_CLIENT_PUBLIC, stream, uri, socket, client_address);
   client->authenticated = TRUE;
   n = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, client->address));
   g_hash_table_insert (self->per_address, g_strdup (client->address), GUINT_TO_POINTER (n + 1));

@@ -65,15 +65,17 @@ void       ed_live_hub_event_changed     (EdLiveHub           *self,
 void       ed_live_hub_event_changed_from_thread (EdLiveHub   *self,
                                           gint64               event_id);
 
-void       ed_live_hub_add_admin         (EdLiveHub               *self,
-                                          SoupWebsocketConnection *connection,
-                                          GSocket                 *socket,
-                                          gint64                   session_expires_at);
-gboolean   ed_live_hub_add_public        (EdLiveHub               *self,
-                                          SoupWebsocketConnection *connection,
-                                          GSocket                 *socket,
-                                          gint64                   event_id,
-                                          const char              *client_address);
+void       ed_live_hub_add_admin         (EdLiveHub           *self,
+                                          GIOStream           *stream,
+                                          GUri                *uri,
+                                          GSocket             *socket,
+                                          gint64               session_expires_at);
+gboolean   ed_live_hub_add_public        (EdLiveHub           *self,
+                                          GIOStream           *stream,
+                                          GUri                *uri,
+                                          GSocket             *socket,
+                                          gint64               event_id,
+                                          const char          *client_address);
 gboolean   ed_live_hub_may_add_public    (EdLiveHub               *self,
                                           const char              *client_address);
 

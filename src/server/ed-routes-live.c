@@ -21,7 +21,7 @@
  * The upgrades are routes like any other, so that the router's patterns,
  * logs and metrics cover them: the route checks the request, answers the
  * handshake, and once libsoup has written the 101 it takes the connection
- * over and hands it to the hub.
+ * over and hands it to the hub, which runs the WebSocket on its own thread.
  */
 
 #define MAX_TIMELINE_BUCKETS 2000
@@ -58,7 +58,7 @@ on_wrote_informational_cb (SoupServerMessage *msg,
                            Upgrade           *upgrade)
 {
   g_autoptr(GIOStream) stream = NULL;
-  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  g_autoptr(GUri) uri = NULL;
   EdDaemon *self = upgrade->daemon;
 
   if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
@@ -66,15 +66,15 @@ on_wrote_informational_cb (SoupServerMessage *msg,
 
   g_object_ref (msg);
   ed_daemon_request_stolen (self, msg);
+  uri = g_uri_ref (soup_server_message_get_uri (msg));
   stream = soup_server_message_steal_connection (msg);
   if (stream != NULL && self->live != NULL)
     {
-      connection = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
-                                                  SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+      /* The hub makes the WebSocket on its own thread. */
       if (upgrade->kind == UPGRADE_ADMIN)
-        ed_live_hub_add_admin (self->live, connection, upgrade->socket, upgrade->expires_at);
+        ed_live_hub_add_admin (self->live, stream, uri, upgrade->socket, upgrade->expires_at);
       else
-        ed_live_hub_add_public (self->live, connection, upgrade->socket, upgrade->event_id, upgrade->address);
+        ed_live_hub_add_public (self->live, stream, uri, upgrade->socket, upgrade->event_id, upgrade->address);
     }
   g_object_unref (msg);
 }

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "eventdeskd-live"
+
+#include "config.h"
+
+#include "ed-live-io.h"
+
+/* The live feed's WebSocket connections live on a thread of their own,
+ * with its own GMainContext: the HTTP server's main loop then polls,
+ * prepares and checks only its HTTP connections on each turn, however
+ * many subscribers are connected, and the frames' writes happen off it.
+ *
+ * The owner (EdLiveHub, on the main context) decides everything: who
+ * gets which frame, who is closed and why. It hands this thread commands
+ * (open a connection on a stolen stream, send a frame, close, drop) and
+ * gets back what the peers sent and which connections ended, both
+ * through a locked queue and one wake-up source per side, in order. A
+ * SoupWebsocketConnection is only ever touched on this thread; a link's
+ * client pointer only on the owner's.
+ */
+
+struct _EdLiveLink
+{
+  SoupWebsocketConnection *connection; /* IO thread only */
+  gpointer                 client;     /* owner only; NULL once dropped */
+};
+
+typedef enum
+{
+  COMMAND_OPEN,
+  COMMAND_SEND,
+  COMMAND_CLOSE,
+  COMMAND_DROP,
+  COMMAND_QUIT,
+} CommandKind;
+
+typedef struct
+{
+  CommandKind  kind;
+  EdLiveLink  *link;     /* a reference */
+  GIOStream   *stream;   /* open */
+  GUri        *uri;      /* open */
+  guint        max_incoming_bytes;
+  guint        keepalive_s;
+  GBytes      *text;     /* send */
+  gushort      code;     /* close */
+  char        *reason;   /* close */
+} Command;
+
+typedef enum
+{
+  EVENT_MESSAGE,
+  EVENT_CLOSED,
+} EventKind;
+
+typedef struct
+{
+  EventKind    kind;
+  EdLiveLink  *link;     /* a reference */
+  gint         type;
+  GBytes      *message;
+} Event;
+
+struct _EdLiveIo
+{
+  GThread             *thread;
+  GMainContext        *io_context;
+  GMainContext        *owner_context;
+  GSource             *command_source;  /* on io_context */
+  GSource             *event_source;    /* on owner_context */
+  gboolean             quit;            /* IO thread only */
+
+  EdLiveIoMessageFunc  message_func;
+  EdLiveIoClosedFunc   closed_func;
+  gpointer             user_data;
+
+  GMutex               lock;
+  GArray              *commands;        /* Command, for the IO thread */
+  GArray              *events;          /* Event, for the owner */
+};
+
+static EdLiveLink *
+link_ref (EdLiveLink *link)
+{
+  return g_atomic_rc_box_acquire (link);
+}
+
+static void
+link_unref (EdLiveLink *link)
+{
+  g_atomic_rc_box_release (link);
+}
+
+static void
+command_clear (Command *command)
+{
+  g_clear_pointer (&command->link, link_unref);
+  g_clear_object (&command->stream);
+  g_clear_pointer (&command->uri, g_uri_unref);
+  g_clear_pointer (&command->text, g_bytes_unref);
+  g_clear_pointer (&command->reason, g_free);
+}
+
+static void
+event_clear (Event *event)
+{
+  g_clear_pointer (&event->link, link_unref);
+  g_clear_pointer (&event->message, g_bytes_unref);
+}
+
+/* A source that runs its callback once each time it is woken, from any
+ * thread, with g_source_set_ready_time (source, 0).
+ */
+static gboolean
+wakeup_dispatch (GSource     *source,
+                 GSourceFunc  callback,
+                 gpointer     user_data)
+{
+  /* Before the callback looks at its queue: a post after that look wakes
+   * the source again.
+   */
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs wakeup_funcs = { NULL, NULL, wakeup_dispatch, NULL, NULL, NULL };
+
+static GSource *
+wakeup_source_new (GMainContext *context,
+                   const char   *name,
+                   GSourceFunc   func,
+                   gpointer      data)
+{
+  GSource *source = g_source_new (&wakeup_funcs, sizeof (GSource));
+
+  g_source_set_name (source, name);
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, context);
+  return source;
+}
+
+/* Takes what @queue holds, leaving it empty. */
+static GArray *
+take_queue (EdLiveIo  *io,
+            GArray   **queue,
+            gsize      element_size)
+{
+  GArray *taken;
+
+  g_mutex_lock (&io->lock);
+  taken = *queue;
+  *queue = g_array_new (FALSE, TRUE, (guint) element_size);
+  g_mutex_unlock (&io->lock);
+
+  return taken;
+}
+
+/* On the IO thread */
+
+static void
+post_event (EdLiveIo    *io,
+            EventKind    kind,
+            EdLiveLink  *link,
+            gint         type,
+            GBytes      *message)
+{
+  Event event = { kind, link_ref (link), type, message ? g_bytes_ref (message) : NULL };
+  gboolean wake;
+
+  g_mutex_lock (&io->lock);
+  wake = io->events->len == 0;
+  g_array_append_val (io->events, event);
+  g_mutex_unlock (&io->lock);
+
+  if (wake)
+    g_source_set_ready_time (io->event_source, 0);
+}
+
+typedef struct
+{
+  EdLiveIo   *io;
+  EdLiveLink *link;
+} Handler;
+
+static void
+on_message_cb (SoupWebsocketConnection *connection,
+               gint                     type,
+               GBytes                  *message,
+               Handler                 *handler)
+{
+  post_event (handler->io, EVENT_MESSAGE, handler->link, type, message);
+}
+
+static void
+on_closed_cb (SoupWebsocketConnection *connection,
+              Handler                 *handler)
+{
+  post_event (handler->io, EVENT_CLOSED, handler->link, 0, NULL);
+}
+
+static void
+handler_free (gpointer  data,
+              GClosure *closure)
+{
+  g_free (data);
+}
+
+static void
+run_command (EdLiveIo *io,
+             Command  *command)
+{
+  EdLiveLink *link = command->link;
+  SoupWebsocketConnection *connection = link ? link->connection : NULL;
+
+  switch (command->kind)
+    {
+    case COMMAND_OPEN:
+      {
+        Handler *handler = g_new0 (Handler, 1);
+
+        /* Its sources go to this thread's context, the thread default. */
+        connection = soup_websocket_connection_new (command->stream, command->uri,
+                                                    SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+        soup_websocket_connection_set_max_incoming_payload_size (connection, command->max_incoming_bytes);
+        soup_websocket_connection_set_keepalive_interval (connection, command->keepalive_s);
+        handler->io = io;
+        handler->link = link;
+        g_signal_connect_data (connection, "message", G_CALLBACK (on_message_cb), handler, NULL, 0);
+        g_signal_connect_data (connection, "closed", G_CALLBACK (on_closed_cb), handler, handler_free, 0);
+        link->connection = connection;
+      }
+      break;
+
+    case COMMAND_SEND:
+      if (connection != NULL && soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_message (connection, SOUP_WEBSOCKET_DATA_TEXT, command->text);
+      break;
+
+    case COMMAND_CLOSE:
+      if (connection != NULL && soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (connection, command->code, command->reason);
+      break;
+
+    case COMMAND_DROP:
+      if (connection != NULL)
+        {
+          /* Never inside the connection's own emission: commands run from
+           * their own source. The handlers go with their closures.
+           */
+          g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_message_cb, NULL);
+          g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_closed_cb, NULL);
+          g_clear_object (&link->connection);
+        }
+      break;
+
+    case COMMAND_QUIT:
+      io->quit = TRUE;
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+run_commands_cb (gpointer user_data)
+{
+  EdLiveIo *io = user_data;
+  g_autoptr(GArray) commands = take_queue (io, &io->commands, sizeof (Command));
+
+  for (guint i = 0; i < commands->len; i++)
+    {
+      Command *command = &g_array_index (commands, Command, i);
+
+      run_command (io, command);
+      command_clear (command);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+io_thread_main (gpointer data)
+{
+  EdLiveIo *io = data;
+
+  g_main_context_push_thread_default (io->io_context);
+  while (!io->quit)
+    g_main_context_iteration (io->io_context, TRUE);
+  g_main_context_pop_thread_default (io->io_context);
+
+  return NULL;
+}
+
+/* On the owner's context */
+
+static void
+post_command (EdLiveIo *io,
+              Command  *command)
+{
+  gboolean wake;
+
+  g_mutex_lock (&io->lock);
+  wake = io->commands->len == 0;
+  g_array_append_vals (io->commands, command, 1);
+  g_mutex_unlock (&io->lock);
+
+  if (wake)
+    g_source_set_ready_time (io->command_source, 0);
+}
+
+static gboolean
+run_events_cb (gpointer user_data)
+{
+  EdLiveIo *io = user_data;
+  g_autoptr(GArray) events = take_queue (io, &io->events, sizeof (Event));
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      Event *event = &g_array_index (events, Event, i);
+
+      /* A client dropped since hears nothing more. */
+      if (event->link->client != NULL)
+        {
+          if (event->kind == EVENT_MESSAGE)
+            io->message_func (event->link->client, event->type, event->message, io->user_data);
+          else
+            io->closed_func (event->link->client, io->user_data);
+        }
+      event_clear (event);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * ed_live_io_new:
+ * @message_func: gets each frame a client sends
+ * @closed_func: hears that a client's connection ended (the client must
+ *   still be dropped)
+ *
+ * Starts the IO thread. The functions run on the caller's thread-default
+ * context, which must be the one every other call comes from.
+ */
+EdLiveIo *
+ed_live_io_new (EdLiveIoMessageFunc message_func,
+                EdLiveIoClosedFunc  closed_func,
+                gpointer            user_data)
+{
+  EdLiveIo *io = g_new0 (EdLiveIo, 1);
+
+  io->message_func = message_func;
+  io->closed_func = closed_func;
+  io->user_data = user_data;
+  g_mutex_init (&io->lock);
+  io->commands = g_array_new (FALSE, TRUE, sizeof (Command));
+  io->events = g_array_new (FALSE, TRUE, sizeof (Event));
+  io->owner_context = g_main_context_ref_thread_default ();
+  io->io_context = g_main_context_new ();
+  io->command_source = wakeup_source_new (io->io_context, "ed-live-io commands", run_commands_cb, io);
+  io->event_source = wakeup_source_new (io->owner_context, "ed-live-io events", run_events_cb, io);
+  io->thread = g_thread_new ("ed-live-io", io_thread_main, io);
+
+  return io;
+}
+
+/**
+ * ed_live_io_free:
+ *
+ * Stops the IO thread once it has run the commands given so far. Every
+ * link should have been dropped: a connection still open is cut.
+ */
+void
+ed_live_io_free (EdLiveIo *io)
+{
+  Command quit = { COMMAND_QUIT };
+
+  if (io == NULL)
+    return;
+
+  post_command (io, &quit);
+  g_thread_join (io->thread);
+
+  g_source_destroy (io->event_source);
+  g_source_unref (io->event_source);
+  g_source_destroy (io->command_source);
+  g_source_unref (io->command_source);
+  /* Events nobody will read. */
+  for (guint i = 0; i < io->events->len; i++)
+    event_clear (&g_array_index (io->events, Event, i));
+  g_array_unref (io->events);
+  g_array_unref (io->commands);
+  g_main_context_unref (io->io_context);
+  g_main_context_unref (io->owner_context);
+  g_mutex_clear (&io->lock);
+  g_free (io);
+}
+
+/**
+ * ed_live_io_open:
+ * @stream: (transfer none): the stream stolen from the HTTP server after
+ *   the 101 went out
+ * @client: the owner's client, given back to the functions of
+ *   ed_live_io_new() until the link is dropped
+ *
+ * Returns: (transfer full): the link to pass to the other calls, and
+ *   finally to ed_live_io_drop()
+ */
+EdLiveLink *
+ed_live_io_open (EdLiveIo  *io,
+                 GIOStream *stream,
+                 GUri      *uri,
+                 gpointer   client,
+                 guint      max_incoming_bytes,
+                 guint      keepalive_s)
+{
+  EdLiveLink *link = g_atomic_rc_box_new0 (EdLiveLink);
+  Command command = { COMMAND_OPEN };
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (client != NULL, NULL);
+
+  link->client = client;
+  command.link = link_ref (link);
+  command.stream = g_object_ref (stream);
+  command.uri = uri ? g_uri_ref (uri) : NULL;
+  command.max_incoming_bytes = max_incoming_bytes;
+  command.keepalive_s = keepalive_s;
+  post_command (io, &command);
+
+  return link;
+}
+
+/* Sends @text as a text frame, unless the connection is closing. */
+void
+ed_live_io_send (EdLiveIo   *io,
+                 EdLiveLink *link,
+                 GBytes     *text)
+{
+  Command command = { COMMAND_SEND };
+
+  command.link = link_ref (link);
+  command.text = g_bytes_ref (text);
+  post_command (io, &command);
+}
+
+/* Starts the closing handshake; the closed function follows. */
+void
+ed_live_io_close (EdLiveIo   *io,
+                  EdLiveLink *link,
+                  gushort     code,
+                  const char *reason)
+{
+  Command command = { COMMAND_CLOSE };
+
+  command.link = link_ref (link);
+  command.code = code;
+  command.reason = g_strdup (reason);
+  post_command (io, &command);
+}
+
+/**
+ * ed_live_io_drop:
+ * @link: (transfer full): a link of ed_live_io_open()
+ *
+ * The client is gone: no function hears of it again, and its connection
+ * is freed on the IO thread (cut, when it is still open).
+ */
+void
+ed_live_io_drop (EdLiveIo   *io,
+                 EdLiveLink *link)
+{
+  Command command = { COMMAND_DROP };
+
+  link->client = NULL;
+  command.link = link;
+  post_command (io, &command);
+}
