@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -67,10 +68,21 @@ typedef struct
   GArray                  *load_times_ms;  /* server "at" of each load update */
 } Subscriber;
 
+/* CPU time spent during a run: clock ticks by thread name (digits at
+ * the end left out, so that a pool counts as one), for the daemon, and
+ * for this process.
+ */
+typedef struct
+{
+  GHashTable *daemon;  /* name -> ticks (GINT_TO_POINTER) */
+  gint64      bench;
+} CpuUse;
+
 typedef struct
 {
   gint64  requests;
   double  seconds;
+  CpuUse  cpu;      /* during the run */
   gint64  p50_us;
   gint64  p99_us;
   gint64  errors;
@@ -379,6 +391,111 @@ on_wrk_done_cb (GObject      *source,
   run->done = TRUE;
 }
 
+/* Adds the CPU time of the threads of process @pid (utime + stime) to
+ * @by_name, or to @total when that is NULL.
+ */
+static void
+read_cpu_ticks (const char *pid,
+                GHashTable *by_name,
+                gint64     *total)
+{
+  g_autofree char *tasks_path = g_strdup_printf ("/proc/%s/task", pid);
+  g_autoptr(GDir) tasks = g_dir_open (tasks_path, 0, NULL);
+  const char *tid;
+
+  while (tasks != NULL && (tid = g_dir_read_name (tasks)) != NULL)
+    {
+      g_autofree char *stat_path = g_build_filename (tasks_path, tid, "stat", NULL);
+      g_autofree char *stat = NULL;
+      g_autofree char *name = NULL;
+      g_auto(GStrv) fields = NULL;
+      const char *start, *end;
+      gint64 ticks;
+      gsize length;
+
+      /* The name is in parentheses; utime and stime are the 12th and 13th fields after it. */
+      if (!g_file_get_contents (stat_path, &stat, NULL, NULL) ||
+          (start = strchr (stat, '(')) == NULL || (end = strrchr (stat, ')')) == NULL)
+        continue;
+      fields = g_strsplit (end + 2, " ", 14);
+      if (g_strv_length (fields) < 14)
+        continue;
+      ticks = g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+      if (by_name == NULL)
+        {
+          *total += ticks;
+          continue;
+        }
+      for (length = end - start - 1; length > 1 && g_ascii_isdigit (start[length]); length--)
+        ;
+      if (length > 1 && start[length] == '-')
+        length--;
+      name = g_strndup (start + 1, length);
+      ticks += GPOINTER_TO_INT (g_hash_table_lookup (by_name, name));
+      g_hash_table_insert (by_name, g_steal_pointer (&name), GINT_TO_POINTER ((gint) ticks));
+    }
+}
+
+static void
+cpu_use_read (Bench  *bench,
+              CpuUse *use)
+{
+  use->daemon = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  read_cpu_ticks (g_subprocess_get_identifier (bench->daemon), use->daemon, NULL);
+  use->bench = 0;
+  read_cpu_ticks ("self", NULL, &use->bench);
+}
+
+/* @after becomes what was spent since @before. */
+static void
+cpu_use_subtract (CpuUse *after,
+                  CpuUse *before)
+{
+  GHashTableIter iter;
+  gpointer name, ticks;
+
+  g_hash_table_iter_init (&iter, after->daemon);
+  while (g_hash_table_iter_next (&iter, &name, &ticks))
+    g_hash_table_iter_replace (&iter, GINT_TO_POINTER (GPOINTER_TO_INT (ticks) -
+                                                       GPOINTER_TO_INT (g_hash_table_lookup (before->daemon, name))));
+  after->bench -= before->bench;
+  g_clear_pointer (&before->daemon, g_hash_table_unref);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+/* Where the CPU went: what the daemon's main loop spent per answer, its
+ * other threads, and this process (the subscribers).
+ */
+static void
+print_cpu_use (const WrkResult *result)
+{
+  double hz = (double) sysconf (_SC_CLK_TCK);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GString) line = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer name, ticks;
+  gint64 main_ticks = GPOINTER_TO_INT (g_hash_table_lookup (result->cpu.daemon, "eventdeskd"));
+
+  g_hash_table_iter_init (&iter, result->cpu.daemon);
+  while (g_hash_table_iter_next (&iter, &name, &ticks))
+    if (GPOINTER_TO_INT (ticks) > 0 && strcmp (name, "eventdeskd") != 0)
+      g_ptr_array_add (names, name);
+  g_ptr_array_sort (names, compare_strings);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (line, ", %s %.2f s", (char *) g_ptr_array_index (names, i),
+                            GPOINTER_TO_INT (g_hash_table_lookup (result->cpu.daemon, g_ptr_array_index (names, i))) / hz);
+
+  g_print ("  CPU during the run: eventdeskd's main loop %.2f s (%.0f us per answer)%s; bench-live %.2f s\n",
+           main_ticks / hz, result->requests > 0 ? main_ticks / hz * 1e6 / result->requests : 0.0,
+           line->str, result->cpu.bench / hz);
+}
+
 /* Runs wrk over @tokens_path while the main context goes on. */
 static void
 run_wrk (Bench      *bench,
@@ -395,16 +512,21 @@ run_wrk (Bench      *bench,
   g_autofree char *script = g_strdup_printf ("--script=%s", bench->lua);
   g_autofree char *url = g_strconcat (bench->base_url, "/", NULL);
   WrkRun run = { result, FALSE };
+  CpuUse before;
 
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   wrk = g_subprocess_launcher_spawn (launcher, &error, bench->wrk, threads, connections, duration,
                                      "--timeout=10s", "--latency", script, url, "--", tokens_path, NULL);
   if (wrk == NULL)
     g_error ("wrk: %s", error->message);
+  cpu_use_read (bench, &before);
   g_subprocess_communicate_utf8_async (wrk, NULL, NULL, on_wrk_done_cb, &run);
   while (!run.done)
     g_main_context_iteration (NULL, TRUE);
+  cpu_use_read (bench, &result->cpu);
+  cpu_use_subtract (&result->cpu, &before);
 }
+
 
 /* Subscribers */
 
@@ -872,6 +994,7 @@ main (int   argc,
   g_print ("\nAnswers without subscribers: %" G_GINT64_FORMAT " in %.1f s = %.0f/s, p50 %.1f ms, p99 %.1f ms, "
            "%" G_GINT64_FORMAT " errors\n", without.requests, without.seconds, rate_without,
            without.p50_us / 1000.0, without.p99_us / 1000.0, without.errors);
+  print_cpu_use (&without);
 
   /* 2: subscribers, and the probe */
   connect_subscribers (&bench);
@@ -884,6 +1007,7 @@ main (int   argc,
   g_print ("Answers with %d subscribers: %" G_GINT64_FORMAT " in %.1f s = %.0f/s, p50 %.1f ms, p99 %.1f ms, "
            "%" G_GINT64_FORMAT " errors\n", bench.subscribers, with.requests, with.seconds, rate_with,
            with.p50_us / 1000.0, with.p99_us / 1000.0, with.errors);
+  print_cpu_use (&with);
 
   g_array_sort (bench.latencies_us, compare_gint64);
   p50 = percentile (bench.latencies_us, 50);
@@ -911,6 +1035,8 @@ main (int   argc,
            rate_with, rate_without, ratio * 100, TARGET_RATIO * 100, ratio >= TARGET_RATIO ? "PASS" : "FAIL");
   ok = p99 >= 0 && p99 / 1000.0 < TARGET_P99_MS && ratio >= TARGET_RATIO && without.errors == 0 && with.errors == 0;
   g_clear_pointer (&bench.subs, g_ptr_array_unref);
+  g_clear_pointer (&without.cpu.daemon, g_hash_table_unref);
+  g_clear_pointer (&with.cpu.daemon, g_hash_table_unref);
 
   /* 3: timelines */
   if (bench.timeline_guests > 0)
