@@ -61,13 +61,18 @@ typedef struct
   GBytes      *message;
 } Event;
 
+/* Items for one side, and the source that wakes that side for them. */
+typedef struct
+{
+  GArray              *items;
+  GSource             *wakeup;
+} Queue;
+
 struct _EdLiveIo
 {
   GThread             *thread;
   GMainContext        *io_context;
   GMainContext        *owner_context;
-  GSource             *command_source;  /* on io_context */
-  GSource             *event_source;    /* on owner_context */
   gboolean             quit;            /* IO thread only */
 
   EdLiveIoMessageFunc  message_func;
@@ -75,8 +80,8 @@ struct _EdLiveIo
   gpointer             user_data;
 
   GMutex               lock;
-  GArray              *commands;        /* Command, for the IO thread */
-  GArray              *events;          /* Event, for the owner */
+  Queue                commands;        /* Command, for the IO thread */
+  Queue                events;          /* Event, for the owner */
 };
 
 static EdLiveLink *
@@ -125,31 +130,56 @@ wakeup_dispatch (GSource     *source,
 
 static GSourceFuncs wakeup_funcs = { NULL, NULL, wakeup_dispatch, NULL, NULL, NULL };
 
-static GSource *
-wakeup_source_new (GMainContext *context,
-                   const char   *name,
-                   GSourceFunc   func,
-                   gpointer      data)
+static void
+queue_init (Queue        *queue,
+            guint         element_size,
+            GMainContext *context,
+            const char   *name,
+            GSourceFunc   func,
+            gpointer      data)
 {
-  GSource *source = g_source_new (&wakeup_funcs, sizeof (GSource));
+  queue->items = g_array_new (FALSE, TRUE, element_size);
+  queue->wakeup = g_source_new (&wakeup_funcs, sizeof (GSource));
+  g_source_set_name (queue->wakeup, name);
+  g_source_set_callback (queue->wakeup, func, data, NULL);
+  g_source_attach (queue->wakeup, context);
+}
 
-  g_source_set_name (source, name);
-  g_source_set_callback (source, func, data, NULL);
-  g_source_attach (source, context);
-  return source;
+static void
+queue_clear (Queue *queue)
+{
+  g_source_destroy (queue->wakeup);
+  g_clear_pointer (&queue->wakeup, g_source_unref);
+  g_clear_pointer (&queue->items, g_array_unref);
+}
+
+/* Adds @item, and wakes the other side when the queue was empty. */
+static void
+queue_post (EdLiveIo      *io,
+            Queue         *queue,
+            gconstpointer  item)
+{
+  gboolean wake;
+
+  g_mutex_lock (&io->lock);
+  wake = queue->items->len == 0;
+  g_array_append_vals (queue->items, item, 1);
+  g_mutex_unlock (&io->lock);
+
+  if (wake)
+    g_source_set_ready_time (queue->wakeup, 0);
 }
 
 /* Takes what @queue holds, leaving it empty. */
 static GArray *
-take_queue (EdLiveIo  *io,
-            GArray   **queue,
-            gsize      element_size)
+queue_take (EdLiveIo *io,
+            Queue    *queue)
 {
   GArray *taken;
 
   g_mutex_lock (&io->lock);
-  taken = *queue;
-  *queue = g_array_new (FALSE, TRUE, (guint) element_size);
+  taken = queue->items;
+  queue->items = g_array_new (FALSE, TRUE, g_array_get_element_size (taken));
   g_mutex_unlock (&io->lock);
 
   return taken;
@@ -165,15 +195,8 @@ post_event (EdLiveIo    *io,
             GBytes      *message)
 {
   Event event = { kind, link_ref (link), type, message ? g_bytes_ref (message) : NULL };
-  gboolean wake;
 
-  g_mutex_lock (&io->lock);
-  wake = io->events->len == 0;
-  g_array_append_val (io->events, event);
-  g_mutex_unlock (&io->lock);
-
-  if (wake)
-    g_source_set_ready_time (io->event_source, 0);
+  queue_post (io, &io->events, &event);
 }
 
 typedef struct
@@ -266,7 +289,7 @@ static gboolean
 run_commands_cb (gpointer user_data)
 {
   EdLiveIo *io = user_data;
-  g_autoptr(GArray) commands = take_queue (io, &io->commands, sizeof (Command));
+  g_autoptr(GArray) commands = queue_take (io, &io->commands);
 
   for (guint i = 0; i < commands->len; i++)
     {
@@ -298,22 +321,14 @@ static void
 post_command (EdLiveIo *io,
               Command  *command)
 {
-  gboolean wake;
-
-  g_mutex_lock (&io->lock);
-  wake = io->commands->len == 0;
-  g_array_append_vals (io->commands, command, 1);
-  g_mutex_unlock (&io->lock);
-
-  if (wake)
-    g_source_set_ready_time (io->command_source, 0);
+  queue_post (io, &io->commands, command);
 }
 
 static gboolean
 run_events_cb (gpointer user_data)
 {
   EdLiveIo *io = user_data;
-  g_autoptr(GArray) events = take_queue (io, &io->events, sizeof (Event));
+  g_autoptr(GArray) events = queue_take (io, &io->events);
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -353,12 +368,10 @@ ed_live_io_new (EdLiveIoMessageFunc message_func,
   io->closed_func = closed_func;
   io->user_data = user_data;
   g_mutex_init (&io->lock);
-  io->commands = g_array_new (FALSE, TRUE, sizeof (Command));
-  io->events = g_array_new (FALSE, TRUE, sizeof (Event));
   io->owner_context = g_main_context_ref_thread_default ();
   io->io_context = g_main_context_new ();
-  io->command_source = wakeup_source_new (io->io_context, "ed-live-io commands", run_commands_cb, io);
-  io->event_source = wakeup_source_new (io->owner_context, "ed-live-io events", run_events_cb, io);
+  queue_init (&io->commands, sizeof (Command), io->io_context, "ed-live-io commands", run_commands_cb, io);
+  queue_init (&io->events, sizeof (Event), io->owner_context, "ed-live-io events", run_events_cb, io);
   io->thread = g_thread_new ("ed-live-io", io_thread_main, io);
 
   return io;
@@ -381,15 +394,11 @@ ed_live_io_free (EdLiveIo *io)
   post_command (io, &quit);
   g_thread_join (io->thread);
 
-  g_source_destroy (io->event_source);
-  g_source_unref (io->event_source);
-  g_source_destroy (io->command_source);
-  g_source_unref (io->command_source);
   /* Events nobody will read. */
-  for (guint i = 0; i < io->events->len; i++)
-    event_clear (&g_array_index (io->events, Event, i));
-  g_array_unref (io->events);
-  g_array_unref (io->commands);
+  for (guint i = 0; i < io->events.items->len; i++)
+    event_clear (&g_array_index (io->events.items, Event, i));
+  queue_clear (&io->events);
+  queue_clear (&io->commands);
   g_main_context_unref (io->io_context);
   g_main_context_unref (io->owner_context);
   g_mutex_clear (&io->lock);
