@@ -127,6 +127,44 @@ query_text (Fixture    *fixture,
   return value;
 }
 
+/* The mailer counts its attempts into the timelines itself, by batch:
+ * each table has, per unit of time, exactly the attempts the delivery log
+ * holds, and so as many as the triggers would have counted.
+ */
+static void
+assert_timelines_match_log (Fixture *fixture)
+{
+  static const struct
+  {
+    const char *table;
+    const char *unit;
+    guint       seconds;
+  } tables[] = {
+    { "timeline_minutes", "minute", 60 },
+    { "timeline_quarters", "quarter", 900 },
+    { "timeline_hours", "hour", 3600 },
+    { "timeline_days", "day", 86400 },
+  };
+
+  g_assert_cmpint (query_int (fixture, "SELECT count(*) FROM delivery_log WHERE NOT tallied", 0), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *timeline = g_strdup_printf ("SELECT event_id, %s, sent, retried, failed FROM %s "
+                                                   "WHERE sent + retried + failed > 0",
+                                                   tables[i].unit, tables[i].table);
+      g_autofree char *log = g_strdup_printf ("SELECT c.event_id, d.at / %u, sum(d.result = 'sent'), "
+                                              "sum(d.result = 'retry'), sum(d.result = 'failed') "
+                                              "FROM delivery_log d JOIN messages m ON m.id = d.message_id "
+                                              "JOIN campaigns c ON c.id = m.campaign_id GROUP BY 1, 2",
+                                              tables[i].seconds);
+      g_autofree char *missing = g_strdup_printf ("SELECT count(*) FROM (%s EXCEPT %s)", log, timeline);
+      g_autofree char *extra = g_strdup_printf ("SELECT count(*) FROM (%s EXCEPT %s)", timeline, log);
+
+      g_assert_cmpint (query_int (fixture, missing, 0), ==, 0);
+      g_assert_cmpint (query_int (fixture, extra, 0), ==, 0);
+    }
+}
+
 /* Guests guest0@example.org … guest{n-1}@example.org. */
 static void
 add_guests (Fixture *fixture,
@@ -381,6 +419,10 @@ test_soft_then_sent (Fixture       *fixture,
                                  "(SELECT message_id FROM delivery_log WHERE result = 'retry')", 0);
   g_assert_cmpint (retry_at - first_at, >=, 1);
   g_assert_cmpint (retry_at - first_at, <=, 4);
+
+  g_assert_cmpint (query_int (fixture, "SELECT sum(retried) FROM timeline_days", 0), ==, 2);
+  g_assert_cmpint (query_int (fixture, "SELECT sum(sent) FROM timeline_days", 0), ==, 12);
+  assert_timelines_match_log (fixture);
 }
 
 /* 550 to RCPT: failed at once, with the reply in the delivery log. */
@@ -420,6 +462,9 @@ test_hard_failure (Fixture       *fixture,
   g_assert_cmpuint (stats.failed, ==, 1);
   g_assert_cmpuint (stats.replies_5xx, ==, 1);
   g_assert_cmpuint (stats.replies_2xx, ==, 9);
+
+  g_assert_cmpint (query_int (fixture, "SELECT sum(failed) FROM timeline_minutes", 0), ==, 1);
+  assert_timelines_match_log (fixture);
 }
 
 /* A server that hangs up at every RCPT: each attempt is a connection

@@ -582,6 +582,7 @@ take_result (EdMailer *self,
     }
 
   record.message_id = message->id;
+  record.event_id = campaign->event_id;
   record.code = job->result.code;
   record.at = now;
 

@@ -112,7 +112,17 @@ struct _EdStore
   "  FROM timeline_minutes WHERE true GROUP BY 1, 2;"
 
 #define ED_STORE_TIMELINE_DELIVERY_TRIGGER(table, unit, seconds) \
-  "CREATE TRIGGER " table "_delivery AFTER INSERT ON delivery_log BEGIN" \
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER_WHEN (table, unit, seconds, "")
+
+/* Migration 10: rows the mailer wrote with tallied = 1 are already
+ * counted, by batch (ed_store_record_deliveries()).
+ */
+#define ED_STORE_TIMELINE_DELIVERY_TRIGGER_UNTALLIED(table, unit, seconds) \
+  "DROP TRIGGER " table "_delivery;" \
+  ED_STORE_TIMELINE_DELIVERY_TRIGGER_WHEN (table, unit, seconds, " WHEN NOT new.tallied")
+
+#define ED_STORE_TIMELINE_DELIVERY_TRIGGER_WHEN(table, unit, seconds, when) \
+  "CREATE TRIGGER " table "_delivery AFTER INSERT ON delivery_log" when " BEGIN" \
   "  INSERT INTO " table " (event_id, " unit ", sent, retried, failed)" \
   "    SELECT c.event_id, new.at / " seconds ", new.result = 'sent', new.result = 'retry', new.result = 'failed'" \
   "    FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE m.id = new.message_id" \

@@ -271,6 +271,84 @@ delivery_state (EdDeliveryOutcome outcome)
     }
 }
 
+/* The attempts of one event in one minute, for the timelines. */
+typedef struct
+{
+  gint64 event_id;
+  gint64 minute;
+  gint64 counts[3];  /* sent, retried, failed */
+} Tally;
+
+#define TIMELINE_UPSERT(table, unit) \
+  "INSERT INTO " table " (event_id, " unit ", sent, retried, failed) VALUES (?1, ?2, ?3, ?4, ?5) " \
+  "ON CONFLICT (event_id, " unit ") DO UPDATE SET sent = sent + excluded.sent, " \
+  "retried = retried + excluded.retried, failed = failed + excluded.failed"
+
+/* What the timeline triggers do for each row written by hand, for a batch
+ * at once: one upsert per event and unit of time.
+ */
+static gboolean
+tally_deliveries (EdStore                 *self,
+                  const EdDeliveryRecord  *records,
+                  guint                    n_records,
+                  GError                 **error)
+{
+  static const struct
+  {
+    const char *sql;
+    gint64      minutes;
+  } tables[] = {
+    { TIMELINE_UPSERT ("timeline_minutes", "minute"), 1 },
+    { TIMELINE_UPSERT ("timeline_quarters", "quarter"), 15 },
+    { TIMELINE_UPSERT ("timeline_hours", "hour"), 60 },
+    { TIMELINE_UPSERT ("timeline_days", "day"), 1440 },
+  };
+  g_autoptr(GArray) tallies = g_array_new (FALSE, TRUE, sizeof (Tally));
+
+  /* a batch spans a minute or two of one campaign or a few: few tallies */
+  for (guint i = 0; i < n_records; i++)
+    {
+      gint64 minute = records[i].at / 60;
+      Tally *tally = NULL;
+
+      for (guint j = tallies->len; j > 0 && tally == NULL; j--)
+        {
+          Tally *t = &g_array_index (tallies, Tally, j - 1);
+
+          if (t->event_id == records[i].event_id && t->minute == minute)
+            tally = t;
+        }
+      if (tally == NULL)
+        {
+          g_array_set_size (tallies, tallies->len + 1);
+          tally = &g_array_index (tallies, Tally, tallies->len - 1);
+          tally->event_id = records[i].event_id;
+          tally->minute = minute;
+        }
+      tally->counts[records[i].outcome == ED_DELIVERY_SENT ? 0 :
+                    records[i].outcome == ED_DELIVERY_RETRY ? 1 : 2]++;
+    }
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    for (guint i = 0; i < tallies->len; i++)
+      {
+        const Tally *tally = &g_array_index (tallies, Tally, i);
+        sqlite3_stmt *stmt;
+
+        if (!(stmt = ed_store_prepare (self, tables[t].sql, error)))
+          return FALSE;
+        sqlite3_bind_int64 (stmt, 1, tally->event_id);
+        /* at / 60 / 15 is at / 900, as the trigger has it */
+        sqlite3_bind_int64 (stmt, 2, tally->minute / tables[t].minutes);
+        for (guint k = 0; k < 3; k++)
+          sqlite3_bind_int64 (stmt, 3 + k, tally->counts[k]);
+        if (!ed_store_step_done (self, stmt, error))
+          return FALSE;
+      }
+
+  return TRUE;
+}
+
 /**
  * ed_store_record_deliveries:
  * @self: a store
@@ -279,9 +357,10 @@ delivery_state (EdDeliveryOutcome outcome)
  * @error: return location for an error
  *
  * Writes the attempts in one transaction: each message's state, attempt
- * count, last reply and time, and one delivery_log row per attempt. A
- * message that is no longer `sending` (its campaign was cancelled
- * meanwhile) keeps its state; the attempt is logged all the same.
+ * count, last reply and time, one delivery_log row per attempt, and the
+ * attempts counted into the events' timelines. A message that is no
+ * longer `sending` (its campaign was cancelled meanwhile) keeps its
+ * state; the attempt is logged and counted all the same.
  */
 gboolean
 ed_store_record_deliveries (EdStore                 *self,
@@ -323,8 +402,8 @@ ed_store_record_deliveries (EdStore                 *self,
         goto fail;
 
       if (!(stmt = ed_store_prepare (self,
-                                     "INSERT INTO delivery_log (message_id, at, result, code, text) "
-                                     "VALUES (?, ?, ?, ?, ?)", error)))
+                                     "INSERT INTO delivery_log (message_id, at, result, code, text, tallied) "
+                                     "VALUES (?, ?, ?, ?, ?, 1)", error)))
         goto fail;
       sqlite3_bind_int64 (stmt, 1, record->message_id);
       sqlite3_bind_int64 (stmt, 2, record->at);
@@ -338,7 +417,8 @@ ed_store_record_deliveries (EdStore                 *self,
         goto fail;
     }
 
-  if (!ed_store_commit (self, error))
+  if (!tally_deliveries (self, records, n_records, error) ||
+      !ed_store_commit (self, error))
     goto fail;
 
   return TRUE;

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (EdStore, ed_store, ED, STORE, GObject)
 
 /* The schema version this build writes; older databases are migrated. */
-#define ED_STORE_SCHEMA_VERSION 9
+#define ED_STORE_SCHEMA_VERSION 10
 
 typedef struct
 {
@@ -381,6 +381,7 @@ typedef enum
 typedef struct
 {
   gint64             message_id;
+  gint64             event_id;         /* the message's campaign's */
   EdDeliveryOutcome  outcome;
   guint              code;             /* the SMTP reply code, 0 for none */
   const char        *text;
