@@ -7,6 +7,7 @@
 #include "ed-login-throttle.h"
 #include "ed-password.h"
 #include "ed-time-util.h"
+#include "ed-rsvp-token.h"
 #include "ed-token.h"
 
 static void
@@ -195,6 +196,46 @@ test_token_round_trip (void)
   }
 }
 
+/* The mailer's signer makes the very token libjwt makes for a guest's
+ * link, and the daemon takes it.
+ */
+static void
+test_token_signer (void)
+{
+  g_autoptr(GBytes) key = make_key (7);
+  g_autoptr(GBytes) other_key = make_key (8);
+  g_autoptr(EdTokenSigner) signer = ed_token_signer_new (key);
+  EdRsvpTokenClaims claims = { .event_id = 12, .guest_id = 345678, .token_version = 3 };
+  EdRsvpTokenClaims verified = { 0 };
+  gint64 expires_at = ed_time_now () + 86400;
+  g_autofree char *token = NULL;
+  g_autofree char *libjwt_token = NULL;
+
+  /* the same second, for the same iat */
+  do
+    {
+      g_autoptr(GError) error = NULL;
+      gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+
+      g_clear_pointer (&token, g_free);
+      g_clear_pointer (&libjwt_token, g_free);
+      token = ed_rsvp_token_sign_with (signer, &claims, expires_at);
+      libjwt_token = ed_rsvp_token_sign (key, &claims, expires_at, &error);
+      g_assert_no_error (error);
+      if (g_get_real_time () / G_USEC_PER_SEC == second)
+        break;
+    }
+  while (TRUE);
+
+  g_assert_cmpstr (token, ==, libjwt_token);
+  g_assert_true (ed_rsvp_token_verify (key, token, ed_time_now (), &verified));
+  g_assert_cmpint (verified.event_id, ==, 12);
+  g_assert_cmpint (verified.guest_id, ==, 345678);
+  g_assert_cmpint (verified.token_version, ==, 3);
+  g_assert_false (ed_rsvp_token_verify (other_key, token, ed_time_now (), &verified));
+  g_assert_false (ed_rsvp_token_verify (key, token, expires_at, &verified));
+}
+
 static void
 test_token_rejections (void)
 {
@@ -303,6 +344,7 @@ main (int   argc,
   g_test_add_func ("/auth/password/strength", test_password_strength);
   g_test_add_func ("/auth/token/round-trip", test_token_round_trip);
   g_test_add_func ("/auth/token/rejections", test_token_rejections);
+  g_test_add_func ("/auth/token/signer", test_token_signer);
   g_test_add_func ("/auth/throttle", test_throttle);
 
   return g_test_run ();

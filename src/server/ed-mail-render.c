@@ -58,8 +58,8 @@ struct _EdMailRenderer
   char   *uid_domain;   /* the public URL's host, for calendar UIDs */
   char   *id_domain;    /* mail-from's domain, for Message-IDs */
   char   *id_tag;       /* tells this installation's Message-IDs apart */
-  GBytes *secret;
   EdMailMessage *sender; /* mail_from, parsed and checked */
+  EdTokenSigner *signer; /* signs the guests' links with the daemon's key */
 
   /* text -> EdTemplate, under templates_lock; an entry stays until the
    * renderer goes, so a template taken from it can be used unlocked
@@ -179,8 +179,8 @@ ed_mail_renderer_new (const char  *mail_from,
   g_checksum_update (checksum, g_bytes_get_data (secret, NULL), g_bytes_get_size (secret));
   self->id_tag = g_strndup (g_checksum_get_string (checksum), MESSAGE_ID_TAG_CHARS);
 
-  self->secret = g_bytes_ref (secret);
   self->sender = g_steal_pointer (&probe);
+  self->signer = ed_token_signer_new (secret);
   g_mutex_init (&self->templates_lock);
   self->templates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) ed_template_free);
 
@@ -198,8 +198,8 @@ ed_mail_renderer_free (EdMailRenderer *self)
   g_free (self->uid_domain);
   g_free (self->id_domain);
   g_free (self->id_tag);
-  g_clear_pointer (&self->secret, g_bytes_unref);
   g_clear_pointer (&self->sender, ed_mail_message_free);
+  g_clear_pointer (&self->signer, ed_token_signer_free);
   if (self->templates != NULL)
     {
       g_hash_table_unref (self->templates);
@@ -286,7 +286,7 @@ full_name (const EdGuest *guest)
  * @parts: (out caller-allocates): the filled-in parts; clear them with
  *   ed_mail_parts_clear()
  * @error: return location for an error (a template that does not
- *   compile, a link that cannot be signed)
+ *   compile)
  */
 gboolean
 ed_mail_renderer_render_parts (EdMailRenderer    *self,
@@ -318,8 +318,7 @@ ed_mail_renderer_render_parts (EdMailRenderer    *self,
   claims.event_id = event->id;
   claims.guest_id = guest->id;
   claims.token_version = guest->token_version;
-  if (!(token = ed_rsvp_token_sign (self->secret, &claims, ed_rsvp_token_expiry (event), error)))
-    return FALSE;
+  token = ed_rsvp_token_sign_with (self->signer, &claims, ed_rsvp_token_expiry (event));
 
   out.rsvp_url = g_strconcat (self->public_url, "/r/", token, NULL);
   out.unsubscribe_url = g_strconcat (self->public_url, "/u/", token, NULL);

@@ -39,6 +39,35 @@ ed_rsvp_token_sign (GBytes                   *key,
   return ed_token_sign (key, "rsvp", expires_at, object, error);
 }
 
+/**
+ * ed_rsvp_token_sign_with:
+ * @signer: a signer made with the key
+ * @claims: the link's claims
+ * @expires_at: when it expires
+ *
+ * The token ed_rsvp_token_sign() makes, byte for byte, at a fraction of
+ * the cost: for the mailer, which signs one per message.
+ *
+ * Returns: (transfer full): the token
+ */
+char *
+ed_rsvp_token_sign_with (EdTokenSigner            *signer,
+                         const EdRsvpTokenClaims  *claims,
+                         gint64                    expires_at)
+{
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (signer != NULL, NULL);
+  g_return_val_if_fail (claims != NULL, NULL);
+
+  /* the claims ed_token_sign() writes, keys in order, as libjwt has them */
+  json = g_strdup_printf ("{\"evt\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT ",\"gst\":%" G_GINT64_FORMAT
+                          ",\"iat\":%" G_GINT64_FORMAT ",\"typ\":\"rsvp\",\"ver\":%" G_GINT64_FORMAT "}",
+                          claims->event_id, expires_at, claims->guest_id,
+                          g_get_real_time () / G_USEC_PER_SEC, claims->token_version);
+  return ed_token_signer_sign (signer, json);
+}
+
 struct _EdRsvpTokenCache
 {
   GHashTable *entries; /* token -> CachedToken */

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "ed-event.h"
+#include "ed-token.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,9 @@ char     *ed_rsvp_token_sign   (GBytes                   *key,
                                 const EdRsvpTokenClaims  *claims,
                                 gint64                    expires_at,
                                 GError                  **error);
+char     *ed_rsvp_token_sign_with (EdTokenSigner         *signer,
+                                   const EdRsvpTokenClaims *claims,
+                                   gint64                 expires_at);
 gboolean  ed_rsvp_token_verify (GBytes                   *key,
                                 const char               *token,
                                 gint64                    now,

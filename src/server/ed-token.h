@@ -19,6 +19,15 @@ JsonObject *ed_token_verify (GBytes      *key,
                              gint64       now,
                              GError     **error);
 
+typedef struct _EdTokenSigner EdTokenSigner;
+
+EdTokenSigner *ed_token_signer_new  (GBytes         *key);
+void           ed_token_signer_free (EdTokenSigner  *self);
+char          *ed_token_signer_sign (EdTokenSigner  *self,
+                                     const char     *claims_json);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdTokenSigner, ed_token_signer_free)
+
 char       *ed_token_new_id           (void);
 const char *ed_token_get_string_claim (JsonObject *claims,
                                        const char *name);
