@@ -10,13 +10,14 @@
 #include "ed-campaign-row.h"
 #include "ed-campaign-util.h"
 #include "ed-campaigns-page.h"
+#include "ed-event-page.h"
 #include "ed-json-util.h"
 
 #define CAMPAIGNS_PAGE_SIZE "100"
 
 struct _EdCampaignsPage
 {
-  GtkWidget        parent_instance;
+  EdEventPage      parent_instance;
 
   /* template widgets */
   AdwToastOverlay *toast_overlay;
@@ -24,28 +25,14 @@ struct _EdCampaignsPage
   GtkListBox      *list_box;
 
   /* owned */
-  EdClient        *client;
-  EdLiveClient    *live_client;
   GCancellable    *cancellable;   /* the event's: cancelled when it changes */
   GHashTable      *rows;          /* campaign id → EdCampaignRow (borrowed) */
 
-  gint64           event_id;
-  gint64           subscribed_id; /* the event subscribed to on live_client */
   guint            n_busy;
   gboolean         reload_again;
 };
 
-enum {
-  PROP_0,
-  PROP_CLIENT,
-  PROP_EVENT_ID,
-  PROP_LIVE_CLIENT,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
-
-G_DEFINE_FINAL_TYPE (EdCampaignsPage, ed_campaigns_page, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (EdCampaignsPage, ed_campaigns_page, ED_TYPE_EVENT_PAGE)
 
 static void load_campaigns (EdCampaignsPage *self);
 
@@ -72,7 +59,7 @@ get_window (EdCampaignsPage *self)
 static void
 update_actions (EdCampaignsPage *self)
 {
-  gboolean ready = self->client != NULL && self->event_id > 0;
+  gboolean ready = ed_event_page_has_event (ED_EVENT_PAGE (self));
   static const char * const actions[] = {
     "campaigns.new", "campaign.edit", "campaign.launch", "campaign.pause",
     "campaign.resume", "campaign.cancel", "campaign.retry-failed",
@@ -129,7 +116,7 @@ show_campaign (EdCampaignsPage *self,
   update_stack (self);
 
   /* The live numbers may be newer than the list's. */
-  if (self->live_client != NULL && (state = ed_live_client_get_state (self->live_client, self->event_id)) != NULL)
+  if ((state = ed_event_page_get_live_state (ED_EVENT_PAGE (self))) != NULL)
     {
       JsonArray *campaigns = ed_json_get_array (state, "campaigns");
 
@@ -223,7 +210,7 @@ on_campaigns_page_cb (GObject      *source,
     }
 
   /* Campaigns are never deleted: rows are only added or updated. */
-  if (load->event_id == self->event_id)
+  if (load->event_id == ed_event_page_get_event_id (ED_EVENT_PAGE (self)))
     {
       for (guint i = 0; i < load->campaigns->len; i++)
         show_campaign (self, g_ptr_array_index (load->campaigns, i));
@@ -246,7 +233,8 @@ load_page (Load       *load,
   g_autofree char *base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/campaigns", load->event_id);
   g_autofree char *path = ed_client_build_path (base, "limit", CAMPAIGNS_PAGE_SIZE, "after", after, NULL);
 
-  ed_client_call_async (self->client, "GET", path, NULL, self->cancellable, on_campaigns_page_cb, load);
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL, self->cancellable,
+                        on_campaigns_page_cb, load);
 }
 
 static void
@@ -254,29 +242,26 @@ load_campaigns (EdCampaignsPage *self)
 {
   Load *load;
 
-  if (self->client == NULL || self->event_id <= 0)
+  if (!ed_event_page_has_event (ED_EVENT_PAGE (self)))
     return;
 
   load = g_new0 (Load, 1);
   load->self = g_object_ref (self);
   load->campaigns = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  load->event_id = self->event_id;
+  load->event_id = ed_event_page_get_event_id (ED_EVENT_PAGE (self));
   begin_busy (self);
   load_page (load, NULL);
 }
 
 /* The live feed */
 
+/* The live feed's state of the event: the campaigns' progress. */
 static void
-on_live_event_changed_cb (EdCampaignsPage *self,
-                          gint64           event_id,
-                          JsonObject      *state)
+show_live_state (EdCampaignsPage *self,
+                 JsonObject      *state)
 {
   JsonArray *campaigns;
   gboolean unknown = FALSE;
-
-  if (event_id != self->event_id || state == NULL)
-    return;
 
   campaigns = ed_json_get_array (state, "campaigns");
   for (guint i = 0; campaigns != NULL && i < json_array_get_length (campaigns); i++)
@@ -303,20 +288,6 @@ on_live_event_changed_cb (EdCampaignsPage *self,
 }
 
 static void
-update_subscription (EdCampaignsPage *self)
-{
-  gint64 wanted = self->live_client != NULL ? self->event_id : 0;
-
-  if (self->subscribed_id == wanted)
-    return;
-  if (self->subscribed_id > 0 && self->live_client != NULL)
-    ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-  self->subscribed_id = wanted;
-  if (wanted > 0)
-    ed_live_client_subscribe (self->live_client, wanted);
-}
-
-static void
 reset (EdCampaignsPage *self)
 {
   g_cancellable_cancel (self->cancellable);
@@ -326,7 +297,6 @@ reset (EdCampaignsPage *self)
   clear_rows (self);
   update_stack (self);
   update_actions (self);
-  update_subscription (self);
   load_campaigns (self);
 }
 
@@ -402,14 +372,16 @@ run_action (EdCampaignsPage *self,
   call->self = g_object_ref (self);
   call->action = g_strdup (action);
   begin_busy (self);
-  ed_client_call_async (self->client, "POST", path, NULL, self->cancellable, on_action_done_cb, call);
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "POST", path, NULL,
+                        self->cancellable, on_action_done_cb, call);
 }
 
 static void
 on_composer_saved_cb (EdCampaignsPage *self,
                       JsonObject      *campaign)
 {
-  if (json_object_get_int_member_with_default (campaign, "event_id", 0) == self->event_id)
+  if (json_object_get_int_member_with_default (campaign, "event_id", 0) ==
+      ed_event_page_get_event_id (ED_EVENT_PAGE (self)))
     show_campaign (self, campaign);
 }
 
@@ -417,7 +389,9 @@ static void
 open_composer (EdCampaignsPage *self,
                JsonObject      *campaign)
 {
-  EdCampaignComposer *composer = ed_campaign_composer_new (self->client, self->event_id, campaign);
+  EdCampaignComposer *composer = ed_campaign_composer_new (ed_event_page_get_client (ED_EVENT_PAGE (self)),
+                                                           ed_event_page_get_event_id (ED_EVENT_PAGE (self)),
+                                                           campaign);
   GtkWindow *window = get_window (self);
 
   if (window != NULL)
@@ -555,7 +529,8 @@ launch_action (GtkWidget  *widget,
     return;
 
   /* The count now, not the one of the composer: guests answer meanwhile. */
-  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/audience", self->event_id);
+  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/audience",
+                          ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   path = ed_client_build_path (base, "audience",
                                json_object_get_string_member_with_default (ed_campaign_row_get_campaign (row), "audience", "all"),
                                NULL);
@@ -563,7 +538,8 @@ launch_action (GtkWidget  *widget,
   count->self = g_object_ref (self);
   count->campaign_id = campaign_id;
   begin_busy (self);
-  ed_client_call_async (self->client, "GET", path, NULL, self->cancellable, on_launch_count_cb, count);
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL, self->cancellable,
+                        on_launch_count_cb, count);
 }
 
 static void
@@ -621,20 +597,27 @@ cancel_action (GtkWidget  *widget,
            ADW_RESPONSE_DESTRUCTIVE);
 }
 
+/* EdEventPage */
+
+static void
+ed_campaigns_page_event_changed (EdEventPage *page)
+{
+  reset (ED_CAMPAIGNS_PAGE (page));
+}
+
+static void
+ed_campaigns_page_live_update (EdEventPage *page,
+                               JsonObject  *state)
+{
+  show_live_state (ED_CAMPAIGNS_PAGE (page), state);
+}
+
 static void
 ed_campaigns_page_dispose (GObject *object)
 {
   EdCampaignsPage *self = ED_CAMPAIGNS_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
-  if (self->live_client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->live_client, self);
-      if (self->subscribed_id > 0)
-        ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-      self->subscribed_id = 0;
-    }
-  g_clear_object (&self->live_client);
   g_hash_table_remove_all (self->rows);
   gtk_widget_dispose_template (GTK_WIDGET (self), ED_TYPE_CAMPAIGNS_PAGE);
 
@@ -646,7 +629,6 @@ ed_campaigns_page_finalize (GObject *object)
 {
   EdCampaignsPage *self = ED_CAMPAIGNS_PAGE (object);
 
-  g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->rows, g_hash_table_unref);
 
@@ -654,74 +636,16 @@ ed_campaigns_page_finalize (GObject *object)
 }
 
 static void
-ed_campaigns_page_get_property (GObject    *object,
-                                guint       prop_id,
-                                GValue     *value,
-                                GParamSpec *pspec)
-{
-  EdCampaignsPage *self = ED_CAMPAIGNS_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      g_value_set_object (value, self->client);
-      break;
-    case PROP_EVENT_ID:
-      g_value_set_int64 (value, self->event_id);
-      break;
-    case PROP_LIVE_CLIENT:
-      g_value_set_object (value, self->live_client);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-ed_campaigns_page_set_property (GObject      *object,
-                                guint         prop_id,
-                                const GValue *value,
-                                GParamSpec   *pspec)
-{
-  EdCampaignsPage *self = ED_CAMPAIGNS_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      ed_campaigns_page_set_client (self, g_value_get_object (value));
-      break;
-    case PROP_EVENT_ID:
-      ed_campaigns_page_set_event_id (self, g_value_get_int64 (value));
-      break;
-    case PROP_LIVE_CLIENT:
-      ed_campaigns_page_set_live_client (self, g_value_get_object (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 ed_campaigns_page_class_init (EdCampaignsPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  EdEventPageClass *page_class = ED_EVENT_PAGE_CLASS (klass);
 
   object_class->dispose = ed_campaigns_page_dispose;
   object_class->finalize = ed_campaigns_page_finalize;
-  object_class->get_property = ed_campaigns_page_get_property;
-  object_class->set_property = ed_campaigns_page_set_property;
-
-  properties[PROP_CLIENT] =
-    g_param_spec_object ("client", NULL, NULL, ED_TYPE_CLIENT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EVENT_ID] =
-    g_param_spec_int64 ("event-id", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LIVE_CLIENT] =
-    g_param_spec_object ("live-client", NULL, NULL, ED_TYPE_LIVE_CLIENT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  page_class->event_changed = ed_campaigns_page_event_changed;
+  page_class->live_update = ed_campaigns_page_live_update;
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/eventdesk/Eventdesk/ed-campaigns-page.ui");
   gtk_widget_class_bind_template_child (widget_class, EdCampaignsPage, toast_overlay);
@@ -754,78 +678,6 @@ GtkWidget *
 ed_campaigns_page_new (void)
 {
   return g_object_new (ED_TYPE_CAMPAIGNS_PAGE, NULL);
-}
-
-EdClient *
-ed_campaigns_page_get_client (EdCampaignsPage *self)
-{
-  g_return_val_if_fail (ED_IS_CAMPAIGNS_PAGE (self), NULL);
-  return self->client;
-}
-
-void
-ed_campaigns_page_set_client (EdCampaignsPage *self,
-                              EdClient        *client)
-{
-  g_return_if_fail (ED_IS_CAMPAIGNS_PAGE (self));
-  g_return_if_fail (client == NULL || ED_IS_CLIENT (client));
-
-  if (!g_set_object (&self->client, client))
-    return;
-  reset (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
-}
-
-gint64
-ed_campaigns_page_get_event_id (EdCampaignsPage *self)
-{
-  g_return_val_if_fail (ED_IS_CAMPAIGNS_PAGE (self), 0);
-  return self->event_id;
-}
-
-void
-ed_campaigns_page_set_event_id (EdCampaignsPage *self,
-                                gint64           event_id)
-{
-  g_return_if_fail (ED_IS_CAMPAIGNS_PAGE (self));
-
-  if (self->event_id == event_id)
-    return;
-  self->event_id = event_id;
-  reset (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVENT_ID]);
-}
-
-EdLiveClient *
-ed_campaigns_page_get_live_client (EdCampaignsPage *self)
-{
-  g_return_val_if_fail (ED_IS_CAMPAIGNS_PAGE (self), NULL);
-  return self->live_client;
-}
-
-void
-ed_campaigns_page_set_live_client (EdCampaignsPage *self,
-                                   EdLiveClient    *live_client)
-{
-  g_return_if_fail (ED_IS_CAMPAIGNS_PAGE (self));
-  g_return_if_fail (live_client == NULL || ED_IS_LIVE_CLIENT (live_client));
-
-  if (self->live_client == live_client)
-    return;
-
-  if (self->live_client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->live_client, self);
-      if (self->subscribed_id > 0)
-        ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-      self->subscribed_id = 0;
-    }
-  g_set_object (&self->live_client, live_client);
-  if (live_client != NULL)
-    g_signal_connect_object (live_client, "event-changed", G_CALLBACK (on_live_event_changed_cb), self,
-                             G_CONNECT_SWAPPED);
-  update_subscription (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_CLIENT]);
 }
 
 EdCampaignRow *

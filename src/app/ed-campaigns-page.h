@@ -4,8 +4,7 @@
 #include <gtk/gtk.h>
 
 #include "ed-campaign-row.h"
-#include "ed-client.h"
-#include "ed-live-client.h"
+#include "ed-event-page.h"
 
 G_BEGIN_DECLS
 
@@ -18,18 +17,9 @@ G_BEGIN_DECLS
  */
 #define ED_TYPE_CAMPAIGNS_PAGE (ed_campaigns_page_get_type ())
 
-G_DECLARE_FINAL_TYPE (EdCampaignsPage, ed_campaigns_page, ED, CAMPAIGNS_PAGE, GtkWidget)
+G_DECLARE_FINAL_TYPE (EdCampaignsPage, ed_campaigns_page, ED, CAMPAIGNS_PAGE, EdEventPage)
 
 GtkWidget     *ed_campaigns_page_new             (void);
-EdClient      *ed_campaigns_page_get_client      (EdCampaignsPage *self);
-void           ed_campaigns_page_set_client      (EdCampaignsPage *self,
-                                                  EdClient        *client);
-gint64         ed_campaigns_page_get_event_id    (EdCampaignsPage *self);
-void           ed_campaigns_page_set_event_id    (EdCampaignsPage *self,
-                                                  gint64           event_id);
-EdLiveClient  *ed_campaigns_page_get_live_client (EdCampaignsPage *self);
-void           ed_campaigns_page_set_live_client (EdCampaignsPage *self,
-                                                  EdLiveClient    *live_client);
 
 /* For tests: the row of a campaign, or NULL; whether a load or an action
  * is under way. */

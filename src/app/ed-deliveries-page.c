@@ -8,6 +8,7 @@
 
 #include "ed-campaign-util.h"
 #include "ed-deliveries-page.h"
+#include "ed-event-page.h"
 #include "ed-guest-object.h"
 #include "ed-json-util.h"
 
@@ -23,7 +24,7 @@ static const char * const states[] = { "queued", "sending", "sent", "retry", "fa
 
 struct _EdDeliveriesPage
 {
-  GtkWidget        parent_instance;
+  EdEventPage      parent_instance;
 
   /* template widgets */
   AdwToastOverlay *toast_overlay;
@@ -39,8 +40,6 @@ struct _EdDeliveriesPage
   GtkLabel        *count_labels[N_STATES];
 
   /* owned */
-  EdClient        *client;
-  EdLiveClient    *live_client;
   GCancellable    *cancellable;      /* the event's: cancelled when it changes */
   GCancellable    *lists_cancellable;
   GArray          *campaign_ids;     /* gint64, as in campaign_dropdown; 0 = all */
@@ -49,8 +48,6 @@ struct _EdDeliveriesPage
   char            *rate_text;
   char            *next_failure;     /* the failures' next page key, or NULL */
 
-  gint64           event_id;
-  gint64           subscribed_id;
   char            *last_errors;      /* the live feed's latest errors, as JSON */
   gint64           last_failed;
   gint64           last_retry;
@@ -62,17 +59,7 @@ struct _EdDeliveriesPage
   gboolean         filling_dropdown;
 };
 
-enum {
-  PROP_0,
-  PROP_CLIENT,
-  PROP_EVENT_ID,
-  PROP_LIVE_CLIENT,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
-
-G_DEFINE_FINAL_TYPE (EdDeliveriesPage, ed_deliveries_page, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (EdDeliveriesPage, ed_deliveries_page, ED_TYPE_EVENT_PAGE)
 
 static void load_lists (EdDeliveriesPage *self);
 static void load_campaigns (EdDeliveriesPage *self);
@@ -126,7 +113,7 @@ count_selected (EdDeliveriesPage *self)
 static void
 update_actions (EdDeliveriesPage *self)
 {
-  gboolean ready = self->client != NULL && self->event_id > 0;
+  gboolean ready = ed_event_page_has_event (ED_EVENT_PAGE (self));
   guint n_selected = count_selected (self);
   g_autofree char *text = NULL;
 
@@ -189,10 +176,11 @@ schedule_reload (EdDeliveriesPage *self,
     self->reload_source = g_timeout_add (RELOAD_DELAY_MS, on_reload_timeout_cb, self);
 }
 
+/* The live feed's state of the event: the queue's counts and rate, and
+ * the lists again when failures or retries changed. */
 static void
-on_live_event_changed_cb (EdDeliveriesPage *self,
-                          gint64            event_id,
-                          JsonObject       *state)
+show_live_state (EdDeliveriesPage *self,
+                 JsonObject       *state)
 {
   g_autofree char *errors = NULL;
   JsonNode *errors_node;
@@ -202,7 +190,7 @@ on_live_event_changed_cb (EdDeliveriesPage *self,
   gboolean unknown = FALSE;
   gint64 failed, retry;
 
-  if (event_id != self->event_id || state == NULL || ed_json_get_object (state, "queue") == NULL)
+  if (ed_json_get_object (state, "queue") == NULL)
     return;
 
   queue = ed_json_get_object (state, "queue");
@@ -308,14 +296,16 @@ load_campaigns (EdDeliveriesPage *self)
   g_autofree char *base = NULL;
   g_autofree char *path = NULL;
 
-  if (self->client == NULL || self->event_id <= 0)
+  if (!ed_event_page_has_event (ED_EVENT_PAGE (self)))
     return;
 
   /* An event has few campaigns: one page of the most there may be. */
-  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/campaigns", self->event_id);
+  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/campaigns",
+                          ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   path = ed_client_build_path (base, "limit", "500", NULL);
   begin_busy (self);
-  ed_client_call_async (self->client, "GET", path, NULL, self->cancellable, on_campaigns_cb, g_object_ref (self));
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL, self->cancellable,
+                        on_campaigns_cb, g_object_ref (self));
 }
 
 /* The lists */
@@ -458,7 +448,8 @@ static void
 load_failures (EdDeliveriesPage *self,
                const char       *after)
 {
-  g_autofree char *event = g_strdup_printf ("%" G_GINT64_FORMAT, self->event_id);
+  g_autofree char *event = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                            ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   g_autofree char *campaign = NULL;
   g_autofree char *path = NULL;
   gint64 campaign_id = get_filter_campaign (self);
@@ -477,7 +468,8 @@ load_failures (EdDeliveriesPage *self,
   call->self = g_object_ref (self);
   call->more = after != NULL;
   begin_busy (self);
-  ed_client_call_async (self->client, "GET", path, NULL, self->lists_cancellable, on_failures_cb, call);
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL,
+                        self->lists_cancellable, on_failures_cb, call);
 }
 
 /* Retries come seconds or minutes apart: today's to the second. */
@@ -562,7 +554,8 @@ on_retries_cb (GObject      *source,
 static void
 load_retries (EdDeliveriesPage *self)
 {
-  g_autofree char *event = g_strdup_printf ("%" G_GINT64_FORMAT, self->event_id);
+  g_autofree char *event = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                            ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   g_autofree char *path = ed_client_build_path ("/api/v1/messages",
                                                 "state", "retry",
                                                 "order", "next_attempt",
@@ -571,14 +564,15 @@ load_retries (EdDeliveriesPage *self)
                                                 NULL);
 
   begin_busy (self);
-  ed_client_call_async (self->client, "GET", path, NULL, self->lists_cancellable, on_retries_cb, g_object_ref (self));
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL,
+                        self->lists_cancellable, on_retries_cb, g_object_ref (self));
 }
 
 /* Both lists from their start; what was ticked is let go. */
 static void
 load_lists (EdDeliveriesPage *self)
 {
-  if (self->client == NULL || self->event_id <= 0)
+  if (!ed_event_page_has_event (ED_EVENT_PAGE (self)))
     return;
 
   g_cancellable_cancel (self->lists_cancellable);
@@ -654,8 +648,9 @@ retry_step (Retry *retry)
     {
       guint i = retry->next++;
 
-      ed_client_call_async (self->client, "POST", g_ptr_array_index (retry->paths, i),
-                            g_ptr_array_index (retry->bodies, i), self->cancellable, on_retry_cb, retry);
+      ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "POST",
+                            g_ptr_array_index (retry->paths, i), g_ptr_array_index (retry->bodies, i),
+                            self->cancellable, on_retry_cb, retry);
       return;
     }
 
@@ -794,24 +789,8 @@ show_more_action (GtkWidget  *widget,
 /* The event */
 
 static void
-update_subscription (EdDeliveriesPage *self)
-{
-  gint64 wanted = self->live_client != NULL ? self->event_id : 0;
-
-  if (self->subscribed_id == wanted)
-    return;
-  if (self->subscribed_id > 0 && self->live_client != NULL)
-    ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-  self->subscribed_id = wanted;
-  if (wanted > 0)
-    ed_live_client_subscribe (self->live_client, wanted);
-}
-
-static void
 reset (EdDeliveriesPage *self)
 {
-  JsonObject *state;
-
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
@@ -826,13 +805,10 @@ reset (EdDeliveriesPage *self)
   g_clear_pointer (&self->last_errors, g_free);
   self->reload_failures = self->reload_retries = FALSE;
   show_counts (self, NULL, 0.0);
-  update_subscription (self);
   update_actions (self);
 
   load_campaigns (self);
   load_lists (self);
-  if (self->live_client != NULL && (state = ed_live_client_get_state (self->live_client, self->event_id)) != NULL)
-    on_live_event_changed_cb (self, self->event_id, state);
 }
 
 static GtkWidget *
@@ -855,6 +831,21 @@ make_count_cell (const char  *caption,
   return box;
 }
 
+/* EdEventPage */
+
+static void
+ed_deliveries_page_event_changed (EdEventPage *page)
+{
+  reset (ED_DELIVERIES_PAGE (page));
+}
+
+static void
+ed_deliveries_page_live_update (EdEventPage *page,
+                                JsonObject  *state)
+{
+  show_live_state (ED_DELIVERIES_PAGE (page), state);
+}
+
 static void
 ed_deliveries_page_dispose (GObject *object)
 {
@@ -863,14 +854,6 @@ ed_deliveries_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->lists_cancellable);
   g_clear_handle_id (&self->reload_source, g_source_remove);
-  if (self->live_client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->live_client, self);
-      if (self->subscribed_id > 0)
-        ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-      self->subscribed_id = 0;
-    }
-  g_clear_object (&self->live_client);
   if (self->failure_rows != NULL)
     g_ptr_array_set_size (self->failure_rows, 0);
   gtk_widget_dispose_template (GTK_WIDGET (self), ED_TYPE_DELIVERIES_PAGE);
@@ -883,7 +866,6 @@ ed_deliveries_page_finalize (GObject *object)
 {
   EdDeliveriesPage *self = ED_DELIVERIES_PAGE (object);
 
-  g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->lists_cancellable);
   g_clear_pointer (&self->campaign_ids, g_array_unref);
@@ -897,74 +879,16 @@ ed_deliveries_page_finalize (GObject *object)
 }
 
 static void
-ed_deliveries_page_get_property (GObject    *object,
-                                 guint       prop_id,
-                                 GValue     *value,
-                                 GParamSpec *pspec)
-{
-  EdDeliveriesPage *self = ED_DELIVERIES_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      g_value_set_object (value, self->client);
-      break;
-    case PROP_EVENT_ID:
-      g_value_set_int64 (value, self->event_id);
-      break;
-    case PROP_LIVE_CLIENT:
-      g_value_set_object (value, self->live_client);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-ed_deliveries_page_set_property (GObject      *object,
-                                 guint         prop_id,
-                                 const GValue *value,
-                                 GParamSpec   *pspec)
-{
-  EdDeliveriesPage *self = ED_DELIVERIES_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      ed_deliveries_page_set_client (self, g_value_get_object (value));
-      break;
-    case PROP_EVENT_ID:
-      ed_deliveries_page_set_event_id (self, g_value_get_int64 (value));
-      break;
-    case PROP_LIVE_CLIENT:
-      ed_deliveries_page_set_live_client (self, g_value_get_object (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 ed_deliveries_page_class_init (EdDeliveriesPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  EdEventPageClass *page_class = ED_EVENT_PAGE_CLASS (klass);
 
   object_class->dispose = ed_deliveries_page_dispose;
   object_class->finalize = ed_deliveries_page_finalize;
-  object_class->get_property = ed_deliveries_page_get_property;
-  object_class->set_property = ed_deliveries_page_set_property;
-
-  properties[PROP_CLIENT] =
-    g_param_spec_object ("client", NULL, NULL, ED_TYPE_CLIENT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EVENT_ID] =
-    g_param_spec_int64 ("event-id", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LIVE_CLIENT] =
-    g_param_spec_object ("live-client", NULL, NULL, ED_TYPE_LIVE_CLIENT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  page_class->event_changed = ed_deliveries_page_event_changed;
+  page_class->live_update = ed_deliveries_page_live_update;
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/eventdesk/Eventdesk/ed-deliveries-page.ui");
   gtk_widget_class_bind_template_child (widget_class, EdDeliveriesPage, toast_overlay);
@@ -1026,82 +950,6 @@ GtkWidget *
 ed_deliveries_page_new (void)
 {
   return g_object_new (ED_TYPE_DELIVERIES_PAGE, NULL);
-}
-
-EdClient *
-ed_deliveries_page_get_client (EdDeliveriesPage *self)
-{
-  g_return_val_if_fail (ED_IS_DELIVERIES_PAGE (self), NULL);
-  return self->client;
-}
-
-void
-ed_deliveries_page_set_client (EdDeliveriesPage *self,
-                               EdClient         *client)
-{
-  g_return_if_fail (ED_IS_DELIVERIES_PAGE (self));
-  g_return_if_fail (client == NULL || ED_IS_CLIENT (client));
-
-  if (!g_set_object (&self->client, client))
-    return;
-  reset (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
-}
-
-gint64
-ed_deliveries_page_get_event_id (EdDeliveriesPage *self)
-{
-  g_return_val_if_fail (ED_IS_DELIVERIES_PAGE (self), 0);
-  return self->event_id;
-}
-
-void
-ed_deliveries_page_set_event_id (EdDeliveriesPage *self,
-                                 gint64            event_id)
-{
-  g_return_if_fail (ED_IS_DELIVERIES_PAGE (self));
-
-  if (self->event_id == event_id)
-    return;
-  self->event_id = event_id;
-  reset (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVENT_ID]);
-}
-
-EdLiveClient *
-ed_deliveries_page_get_live_client (EdDeliveriesPage *self)
-{
-  g_return_val_if_fail (ED_IS_DELIVERIES_PAGE (self), NULL);
-  return self->live_client;
-}
-
-void
-ed_deliveries_page_set_live_client (EdDeliveriesPage *self,
-                                    EdLiveClient     *live_client)
-{
-  JsonObject *state;
-
-  g_return_if_fail (ED_IS_DELIVERIES_PAGE (self));
-  g_return_if_fail (live_client == NULL || ED_IS_LIVE_CLIENT (live_client));
-
-  if (self->live_client == live_client)
-    return;
-
-  if (self->live_client != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->live_client, self);
-      if (self->subscribed_id > 0)
-        ed_live_client_unsubscribe (self->live_client, self->subscribed_id);
-      self->subscribed_id = 0;
-    }
-  g_set_object (&self->live_client, live_client);
-  if (live_client != NULL)
-    g_signal_connect_object (live_client, "event-changed", G_CALLBACK (on_live_event_changed_cb), self,
-                             G_CONNECT_SWAPPED);
-  update_subscription (self);
-  if (live_client != NULL && (state = ed_live_client_get_state (live_client, self->event_id)) != NULL)
-    on_live_event_changed_cb (self, self->event_id, state);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_CLIENT]);
 }
 
 void

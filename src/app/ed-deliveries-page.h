@@ -3,8 +3,7 @@
 
 #include <gtk/gtk.h>
 
-#include "ed-client.h"
-#include "ed-live-client.h"
+#include "ed-event-page.h"
 
 G_BEGIN_DECLS
 
@@ -16,18 +15,9 @@ G_BEGIN_DECLS
  */
 #define ED_TYPE_DELIVERIES_PAGE (ed_deliveries_page_get_type ())
 
-G_DECLARE_FINAL_TYPE (EdDeliveriesPage, ed_deliveries_page, ED, DELIVERIES_PAGE, GtkWidget)
+G_DECLARE_FINAL_TYPE (EdDeliveriesPage, ed_deliveries_page, ED, DELIVERIES_PAGE, EdEventPage)
 
 GtkWidget    *ed_deliveries_page_new              (void);
-EdClient     *ed_deliveries_page_get_client       (EdDeliveriesPage *self);
-void          ed_deliveries_page_set_client       (EdDeliveriesPage *self,
-                                                   EdClient         *client);
-gint64        ed_deliveries_page_get_event_id     (EdDeliveriesPage *self);
-void          ed_deliveries_page_set_event_id     (EdDeliveriesPage *self,
-                                                   gint64            event_id);
-EdLiveClient *ed_deliveries_page_get_live_client  (EdDeliveriesPage *self);
-void          ed_deliveries_page_set_live_client  (EdDeliveriesPage *self,
-                                                   EdLiveClient     *live_client);
 
 /* What a user sees and does, for tests. */
 void          ed_deliveries_page_set_campaign     (EdDeliveriesPage *self,

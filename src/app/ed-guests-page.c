@@ -6,6 +6,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "ed-event-page.h"
 #include "ed-guest-dialog.h"
 #include "ed-guest-list-model.h"
 #include "ed-guest-object.h"
@@ -14,7 +15,7 @@
 
 struct _EdGuestsPage
 {
-  GtkWidget           parent_instance;
+  EdEventPage         parent_instance;
 
   /* template widgets */
   AdwToastOverlay    *toast_overlay;
@@ -30,28 +31,17 @@ struct _EdGuestsPage
   GtkLabel           *count_label;
 
   /* owned */
-  EdClient           *client;
   EdGuestListModel   *model;
   GtkMultiSelection  *selection;
   GCancellable       *cancellable;        /* cancelled on dispose */
   GCancellable       *export_cancellable;
   EdGuestObject      *probes[2];          /* see read_sort() */
 
-  gint64              event_id;
   const char         *probed_sort;
   guint               bulk_running : 1;
 };
 
-enum {
-  PROP_0,
-  PROP_CLIENT,
-  PROP_EVENT_ID,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
-
-G_DEFINE_FINAL_TYPE (EdGuestsPage, ed_guests_page, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (EdGuestsPage, ed_guests_page, ED_TYPE_EVENT_PAGE)
 
 /* The status filter's entries, in the order of the drop-down. */
 static const char * const filter_statuses[] = {
@@ -364,7 +354,8 @@ static void
 open_guest_dialog (EdGuestsPage *self,
                    JsonObject   *guest)
 {
-  EdGuestDialog *dialog = ed_guest_dialog_new (self->client, self->event_id, guest);
+  EdGuestDialog *dialog = ed_guest_dialog_new (ed_event_page_get_client (ED_EVENT_PAGE (self)),
+                                               ed_event_page_get_event_id (ED_EVENT_PAGE (self)), guest);
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
 
   if (GTK_IS_WINDOW (root))
@@ -452,7 +443,8 @@ ed_guests_page_export_to (EdGuestsPage *self,
   g_return_if_fail (self->model != NULL);
   g_return_if_fail (self->export_cancellable == NULL);
 
-  events_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests.csv", self->event_id);
+  events_path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/guests.csv",
+                                 ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   path = ed_client_build_path (events_path,
                                "q", ed_guest_list_model_get_query (self->model),
                                "status", ed_guest_list_model_get_status (self->model),
@@ -468,7 +460,7 @@ ed_guests_page_export_to (EdGuestsPage *self,
   data = g_new0 (ExportData, 1);
   data->self = g_object_ref (self);
   data->file = g_object_ref (file);
-  ed_client_download_async (self->client, path, file,
+  ed_client_download_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), path, file,
                             on_export_progress_cb, self, NULL,
                             self->export_cancellable, on_export_finished_cb, data);
 }
@@ -502,7 +494,8 @@ export_action (GtkWidget  *widget,
 {
   EdGuestsPage *self = ED_GUESTS_PAGE (widget);
   GtkRoot *root = gtk_widget_get_root (widget);
-  g_autofree char *name = g_strdup_printf ("event-%" G_GINT64_FORMAT "-guests.csv", self->event_id);
+  g_autofree char *name = g_strdup_printf ("event-%" G_GINT64_FORMAT "-guests.csv",
+                                           ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   GtkFileChooserNative *chooser;
 
   chooser = gtk_file_chooser_native_new (_("Export Guests"),
@@ -583,8 +576,8 @@ bulk_step (Bulk *bulk)
     {
       path = g_strdup_printf ("/api/v1/guests/%" G_GINT64_FORMAT,
                               g_array_index (bulk->ids, gint64, bulk->next++));
-      ed_client_call_async (self->client, bulk->method, path, bulk->body, self->cancellable,
-                            on_bulk_call_cb, bulk);
+      ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), bulk->method, path, bulk->body,
+                            self->cancellable, on_bulk_call_cb, bulk);
       return;
     }
 
@@ -864,8 +857,10 @@ resend_step (Resend *resend)
   json_builder_end_object (builder);
   body = json_builder_get_root (builder);
 
-  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/invitations", self->event_id);
-  ed_client_call_async (self->client, "POST", path, body, self->cancellable, on_resend_call_cb, resend);
+  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/invitations",
+                          ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "POST", path, body,
+                        self->cancellable, on_resend_call_cb, resend);
 }
 
 static void
@@ -922,7 +917,8 @@ import_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   EdGuestsPage *self = ED_GUESTS_PAGE (widget);
-  EdImportWizard *wizard = ed_import_wizard_new (self->client, self->event_id);
+  EdImportWizard *wizard = ed_import_wizard_new (ed_event_page_get_client (ED_EVENT_PAGE (self)),
+                                                 ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   GtkRoot *root = gtk_widget_get_root (widget);
 
   if (GTK_IS_WINDOW (root))
@@ -946,15 +942,15 @@ rebuild_model (EdGuestsPage *self)
   g_clear_object (&self->selection);
   g_clear_object (&self->model);
 
-  if (self->client != NULL && self->event_id > 0)
+  if (ed_event_page_has_event (ED_EVENT_PAGE (self)))
     {
       /* The new model starts with the page's search, filter and order. */
       query = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry))));
       sort = read_sort (self);
       status = gtk_drop_down_get_selected (self->status_dropdown);
       self->model = g_object_new (ED_TYPE_GUEST_LIST_MODEL,
-                                  "client", self->client,
-                                  "event-id", self->event_id,
+                                  "client", ed_event_page_get_client (ED_EVENT_PAGE (self)),
+                                  "event-id", ed_event_page_get_event_id (ED_EVENT_PAGE (self)),
                                   "query", query,
                                   "sort", sort,
                                   "status", status < G_N_ELEMENTS (filter_statuses) ? filter_statuses[status] : NULL,
@@ -969,6 +965,14 @@ rebuild_model (EdGuestsPage *self)
     }
 
   on_model_changed_cb (self);
+}
+
+/* EdEventPage */
+
+static void
+ed_guests_page_event_changed (EdEventPage *page)
+{
+  rebuild_model (ED_GUESTS_PAGE (page));
 }
 
 static void
@@ -995,7 +999,6 @@ ed_guests_page_finalize (GObject *object)
 {
   EdGuestsPage *self = ED_GUESTS_PAGE (object);
 
-  g_clear_object (&self->client);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->export_cancellable);
   g_clear_object (&self->probes[0]);
@@ -1005,65 +1008,15 @@ ed_guests_page_finalize (GObject *object)
 }
 
 static void
-ed_guests_page_get_property (GObject    *object,
-                             guint       prop_id,
-                             GValue     *value,
-                             GParamSpec *pspec)
-{
-  EdGuestsPage *self = ED_GUESTS_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      g_value_set_object (value, self->client);
-      break;
-    case PROP_EVENT_ID:
-      g_value_set_int64 (value, self->event_id);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-ed_guests_page_set_property (GObject      *object,
-                             guint         prop_id,
-                             const GValue *value,
-                             GParamSpec   *pspec)
-{
-  EdGuestsPage *self = ED_GUESTS_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      ed_guests_page_set_client (self, g_value_get_object (value));
-      break;
-    case PROP_EVENT_ID:
-      ed_guests_page_set_event_id (self, g_value_get_int64 (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
 ed_guests_page_class_init (EdGuestsPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  EdEventPageClass *page_class = ED_EVENT_PAGE_CLASS (klass);
 
   object_class->dispose = ed_guests_page_dispose;
   object_class->finalize = ed_guests_page_finalize;
-  object_class->get_property = ed_guests_page_get_property;
-  object_class->set_property = ed_guests_page_set_property;
-
-  properties[PROP_CLIENT] =
-    g_param_spec_object ("client", NULL, NULL, ED_TYPE_CLIENT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_EVENT_ID] =
-    g_param_spec_int64 ("event-id", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  page_class->event_changed = ed_guests_page_event_changed;
 
   g_type_ensure (ED_TYPE_GUEST_OBJECT);
 
@@ -1131,46 +1084,6 @@ GtkWidget *
 ed_guests_page_new (void)
 {
   return g_object_new (ED_TYPE_GUESTS_PAGE, NULL);
-}
-
-EdClient *
-ed_guests_page_get_client (EdGuestsPage *self)
-{
-  g_return_val_if_fail (ED_IS_GUESTS_PAGE (self), NULL);
-  return self->client;
-}
-
-void
-ed_guests_page_set_client (EdGuestsPage *self,
-                           EdClient     *client)
-{
-  g_return_if_fail (ED_IS_GUESTS_PAGE (self));
-  g_return_if_fail (client == NULL || ED_IS_CLIENT (client));
-
-  if (!g_set_object (&self->client, client))
-    return;
-  rebuild_model (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
-}
-
-gint64
-ed_guests_page_get_event_id (EdGuestsPage *self)
-{
-  g_return_val_if_fail (ED_IS_GUESTS_PAGE (self), 0);
-  return self->event_id;
-}
-
-void
-ed_guests_page_set_event_id (EdGuestsPage *self,
-                             gint64        event_id)
-{
-  g_return_if_fail (ED_IS_GUESTS_PAGE (self));
-
-  if (self->event_id == event_id)
-    return;
-  self->event_id = event_id;
-  rebuild_model (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVENT_ID]);
 }
 
 EdGuestListModel *

@@ -3,7 +3,7 @@
 
 #include <gtk/gtk.h>
 
-#include "ed-client.h"
+#include "ed-event-page.h"
 #include "ed-guest-list-model.h"
 
 G_BEGIN_DECLS
@@ -16,15 +16,9 @@ G_BEGIN_DECLS
  */
 #define ED_TYPE_GUESTS_PAGE (ed_guests_page_get_type ())
 
-G_DECLARE_FINAL_TYPE (EdGuestsPage, ed_guests_page, ED, GUESTS_PAGE, GtkWidget)
+G_DECLARE_FINAL_TYPE (EdGuestsPage, ed_guests_page, ED, GUESTS_PAGE, EdEventPage)
 
 GtkWidget        *ed_guests_page_new          (void);
-EdClient         *ed_guests_page_get_client   (EdGuestsPage *self);
-void              ed_guests_page_set_client   (EdGuestsPage *self,
-                                               EdClient     *client);
-gint64            ed_guests_page_get_event_id (EdGuestsPage *self);
-void              ed_guests_page_set_event_id (EdGuestsPage *self,
-                                               gint64        event_id);
 
 /* For tests and the benchmark: the model shown, or NULL before an event. */
 EdGuestListModel *ed_guests_page_get_model    (EdGuestsPage *self);

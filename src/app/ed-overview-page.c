@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "ed-chart-util.h"
+#include "ed-event-page.h"
 #include "ed-overview-page.h"
 
 /* While updates arrive, the timelines are fetched again at most this
@@ -59,7 +60,7 @@ static const char * const mail_results[N_MAIL_SERIES] = {
 
 struct _EdOverviewPage
 {
-  GtkWidget     parent_instance;
+  EdEventPage   parent_instance;
 
   /* template widgets */
   GtkLabel     *capacity_label;
@@ -78,11 +79,8 @@ struct _EdOverviewPage
   GtkLabel     *send_rate_label;
 
   /* owned */
-  EdClient     *client;
-  EdLiveClient *live_client;
   GCancellable *cancellable;   /* the event's calls; cancelled on a change */
 
-  gint64        event_id;
   gint64        bucket;
   gint64        last_fetch_us;
   guint         timelines_fetched;
@@ -92,17 +90,7 @@ struct _EdOverviewPage
   gboolean      have_live_state;
 };
 
-enum {
-  PROP_0,
-  PROP_CLIENT,
-  PROP_LIVE_CLIENT,
-  PROP_EVENT_ID,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
-
-G_DEFINE_FINAL_TYPE (EdOverviewPage, ed_overview_page, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (EdOverviewPage, ed_overview_page, ED_TYPE_EVENT_PAGE)
 
 static void fetch_timeline (EdOverviewPage *self);
 
@@ -247,14 +235,15 @@ show_mail (EdOverviewPage *self,
 static void
 update_live_label (EdOverviewPage *self)
 {
-  gboolean connected = self->live_client != NULL && ed_live_client_get_connected (self->live_client);
+  EdLiveClient *live_client = ed_event_page_get_live_client (ED_EVENT_PAGE (self));
+  gboolean connected = live_client != NULL && ed_live_client_get_connected (live_client);
 
   set_label (self->live_label, connected ? _("● Live") : _("Reconnecting…"));
   if (connected)
     gtk_widget_remove_css_class (GTK_WIDGET (self->live_label), "dim-label");
   else
     gtk_widget_add_css_class (GTK_WIDGET (self->live_label), "dim-label");
-  gtk_widget_set_visible (GTK_WIDGET (self->live_label), self->live_client != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->live_label), live_client != NULL);
 }
 
 /* Timelines */
@@ -354,7 +343,8 @@ on_timeline_cb (GObject      *source,
           fetch_timeline (self);
           return;
         }
-      g_debug ("Cannot read the timeline of event %" G_GINT64_FORMAT ": %s", self->event_id, error->message);
+      g_debug ("Cannot read the timeline of event %" G_GINT64_FORMAT ": %s",
+               ed_event_page_get_event_id (ED_EVENT_PAGE (self)), error->message);
       return;
     }
 
@@ -365,7 +355,8 @@ on_timeline_cb (GObject      *source,
   buckets = timeline ? json_object_get_member (timeline, "buckets") : NULL;
   if (from < 0 || to < from || bucket <= 0 || buckets == NULL || !JSON_NODE_HOLDS_ARRAY (buckets))
     {
-      g_debug ("The timeline of event %" G_GINT64_FORMAT " is not what the API promises", self->event_id);
+      g_debug ("The timeline of event %" G_GINT64_FORMAT " is not what the API promises",
+               ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
       return;
     }
 
@@ -403,16 +394,17 @@ fetch_timeline (EdOverviewPage *self)
   g_autofree char *path = NULL;
   g_autofree char *bucket = NULL;
 
-  if (self->client == NULL || self->event_id <= 0 || self->fetching)
+  if (!ed_event_page_has_event (ED_EVENT_PAGE (self)) || self->fetching)
     return;
 
   g_clear_handle_id (&self->refresh_source, g_source_remove);
   self->fetching = TRUE;
   self->refresh_wanted = FALSE;
   bucket = g_strdup_printf ("%" G_GINT64_FORMAT, self->bucket);
-  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/timeline", self->event_id);
+  base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/timeline",
+                          ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
   path = ed_client_build_path (base, "bucket", bucket, NULL);
-  ed_client_call_async (self->client, "GET", path, NULL, self->cancellable,
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL, self->cancellable,
                         on_timeline_cb, g_object_ref (self));
 }
 
@@ -432,7 +424,8 @@ on_stats_cb (GObject      *source,
     return;
   if (error != NULL)
     {
-      g_debug ("Cannot read the stats of event %" G_GINT64_FORMAT ": %s", self->event_id, error->message);
+      g_debug ("Cannot read the stats of event %" G_GINT64_FORMAT ": %s",
+               ed_event_page_get_event_id (ED_EVENT_PAGE (self)), error->message);
       return;
     }
 
@@ -456,43 +449,6 @@ show_state (EdOverviewPage *self,
   show_stats (self, stats);
   show_mail (self, state);
   schedule_refresh (self);
-}
-
-static void
-on_event_changed_cb (EdLiveClient   *live_client,
-                     gint64          event_id,
-                     JsonObject     *state,
-                     EdOverviewPage *self)
-{
-  if (event_id == self->event_id)
-    show_state (self, state);
-}
-
-static void
-on_live_connected_cb (EdOverviewPage *self)
-{
-  update_live_label (self);
-}
-
-static void
-unsubscribe (EdOverviewPage *self)
-{
-  if (self->live_client != NULL && self->event_id > 0)
-    ed_live_client_unsubscribe (self->live_client, self->event_id);
-}
-
-static void
-subscribe (EdOverviewPage *self)
-{
-  JsonObject *state;
-
-  if (self->live_client == NULL || self->event_id <= 0)
-    return;
-
-  ed_live_client_subscribe (self->live_client, self->event_id);
-  state = ed_live_client_get_state (self->live_client, self->event_id);
-  if (state != NULL)
-    show_state (self, state);
 }
 
 static void
@@ -529,85 +485,49 @@ reload (EdOverviewPage *self)
   self->bucket = bucket_sizes[0];
   clear (self);
 
-  if (self->client == NULL || self->event_id <= 0)
+  if (!ed_event_page_has_event (ED_EVENT_PAGE (self)))
     return;
 
   self->cancellable = g_cancellable_new ();
-  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/stats", self->event_id);
-  ed_client_call_async (self->client, "GET", path, NULL, self->cancellable,
+  path = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/stats",
+                          ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
+  ed_client_call_async (ed_event_page_get_client (ED_EVENT_PAGE (self)), "GET", path, NULL, self->cancellable,
                         on_stats_cb, g_object_ref (self));
   fetch_timeline (self);
+}
+
+/* EdEventPage */
+
+static void
+ed_overview_page_event_changed (EdEventPage *page)
+{
+  reload (ED_OVERVIEW_PAGE (page));
+}
+
+static void
+ed_overview_page_live_update (EdEventPage *page,
+                              JsonObject  *state)
+{
+  show_state (ED_OVERVIEW_PAGE (page), state);
+}
+
+static void
+ed_overview_page_live_changed (EdEventPage *page)
+{
+  update_live_label (ED_OVERVIEW_PAGE (page));
 }
 
 static void
 ed_overview_page_dispose (GObject *object)
 {
   EdOverviewPage *self = (EdOverviewPage *)object;
-  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->refresh_source, g_source_remove);
-  unsubscribe (self);
-  if (self->live_client != NULL)
-    g_signal_handlers_disconnect_by_data (self->live_client, self);
-  g_clear_object (&self->live_client);
-  g_clear_object (&self->client);
-
   gtk_widget_dispose_template (GTK_WIDGET (self), ED_TYPE_OVERVIEW_PAGE);
-  /* The template's scrolled window has no field to clear. */
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
-    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (ed_overview_page_parent_class)->dispose (object);
-}
-
-static void
-ed_overview_page_get_property (GObject    *object,
-                               guint       prop_id,
-                               GValue     *value,
-                               GParamSpec *pspec)
-{
-  EdOverviewPage *self = ED_OVERVIEW_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      g_value_set_object (value, self->client);
-      break;
-    case PROP_LIVE_CLIENT:
-      g_value_set_object (value, self->live_client);
-      break;
-    case PROP_EVENT_ID:
-      g_value_set_int64 (value, self->event_id);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-ed_overview_page_set_property (GObject      *object,
-                               guint         prop_id,
-                               const GValue *value,
-                               GParamSpec   *pspec)
-{
-  EdOverviewPage *self = ED_OVERVIEW_PAGE (object);
-
-  switch (prop_id)
-    {
-    case PROP_CLIENT:
-      ed_overview_page_set_client (self, g_value_get_object (value));
-      break;
-    case PROP_LIVE_CLIENT:
-      ed_overview_page_set_live_client (self, g_value_get_object (value));
-      break;
-    case PROP_EVENT_ID:
-      ed_overview_page_set_event_id (self, g_value_get_int64 (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
 }
 
 static void
@@ -615,21 +535,12 @@ ed_overview_page_class_init (EdOverviewPageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  EdEventPageClass *page_class = ED_EVENT_PAGE_CLASS (klass);
 
   object_class->dispose = ed_overview_page_dispose;
-  object_class->get_property = ed_overview_page_get_property;
-  object_class->set_property = ed_overview_page_set_property;
-
-  properties[PROP_CLIENT] =
-    g_param_spec_object ("client", NULL, NULL, ED_TYPE_CLIENT,
-                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
-  properties[PROP_LIVE_CLIENT] =
-    g_param_spec_object ("live-client", NULL, NULL, ED_TYPE_LIVE_CLIENT,
-                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
-  properties[PROP_EVENT_ID] =
-    g_param_spec_int64 ("event-id", NULL, NULL, 0, G_MAXINT64, 0,
-                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  page_class->event_changed = ed_overview_page_event_changed;
+  page_class->live_update = ed_overview_page_live_update;
+  page_class->live_changed = ed_overview_page_live_changed;
 
   g_type_ensure (ED_TYPE_BAR_CHART);
   g_type_ensure (ED_TYPE_TIME_CHART);
@@ -682,86 +593,6 @@ GtkWidget *
 ed_overview_page_new (void)
 {
   return g_object_new (ED_TYPE_OVERVIEW_PAGE, NULL);
-}
-
-EdClient *
-ed_overview_page_get_client (EdOverviewPage *self)
-{
-  g_return_val_if_fail (ED_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->client;
-}
-
-void
-ed_overview_page_set_client (EdOverviewPage *self,
-                             EdClient       *client)
-{
-  g_return_if_fail (ED_IS_OVERVIEW_PAGE (self));
-  g_return_if_fail (client == NULL || ED_IS_CLIENT (client));
-
-  if (!g_set_object (&self->client, client))
-    return;
-
-  reload (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
-}
-
-EdLiveClient *
-ed_overview_page_get_live_client (EdOverviewPage *self)
-{
-  g_return_val_if_fail (ED_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->live_client;
-}
-
-void
-ed_overview_page_set_live_client (EdOverviewPage *self,
-                                  EdLiveClient   *live_client)
-{
-  g_return_if_fail (ED_IS_OVERVIEW_PAGE (self));
-  g_return_if_fail (live_client == NULL || ED_IS_LIVE_CLIENT (live_client));
-
-  if (self->live_client == live_client)
-    return;
-
-  if (self->live_client != NULL)
-    {
-      unsubscribe (self);
-      g_signal_handlers_disconnect_by_data (self->live_client, self);
-    }
-  g_set_object (&self->live_client, live_client);
-  if (live_client != NULL)
-    {
-      g_signal_connect (live_client, "event-changed", G_CALLBACK (on_event_changed_cb), self);
-      g_signal_connect_swapped (live_client, "notify::connected", G_CALLBACK (on_live_connected_cb), self);
-      subscribe (self);
-    }
-  update_live_label (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LIVE_CLIENT]);
-}
-
-gint64
-ed_overview_page_get_event_id (EdOverviewPage *self)
-{
-  g_return_val_if_fail (ED_IS_OVERVIEW_PAGE (self), 0);
-
-  return self->event_id;
-}
-
-void
-ed_overview_page_set_event_id (EdOverviewPage *self,
-                               gint64          event_id)
-{
-  g_return_if_fail (ED_IS_OVERVIEW_PAGE (self));
-
-  if (self->event_id == event_id)
-    return;
-
-  unsubscribe (self);
-  self->event_id = event_id;
-  reload (self);
-  subscribe (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EVENT_ID]);
 }
 
 const char *

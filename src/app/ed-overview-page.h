@@ -4,8 +4,7 @@
 #include <gtk/gtk.h>
 
 #include "ed-bar-chart.h"
-#include "ed-client.h"
-#include "ed-live-client.h"
+#include "ed-event-page.h"
 #include "ed-time-chart.h"
 
 G_BEGIN_DECLS
@@ -20,18 +19,9 @@ G_BEGIN_DECLS
  */
 #define ED_TYPE_OVERVIEW_PAGE (ed_overview_page_get_type ())
 
-G_DECLARE_FINAL_TYPE (EdOverviewPage, ed_overview_page, ED, OVERVIEW_PAGE, GtkWidget)
+G_DECLARE_FINAL_TYPE (EdOverviewPage, ed_overview_page, ED, OVERVIEW_PAGE, EdEventPage)
 
 GtkWidget    *ed_overview_page_new             (void);
-EdClient     *ed_overview_page_get_client      (EdOverviewPage *self);
-void          ed_overview_page_set_client      (EdOverviewPage *self,
-                                                EdClient       *client);
-EdLiveClient *ed_overview_page_get_live_client (EdOverviewPage *self);
-void          ed_overview_page_set_live_client (EdOverviewPage *self,
-                                                EdLiveClient   *live_client);
-gint64        ed_overview_page_get_event_id    (EdOverviewPage *self);
-void          ed_overview_page_set_event_id    (EdOverviewPage *self,
-                                                gint64          event_id);
 
 /* For tests and the benchmark: the text shown for one key number
  * ("invited", "accepted", "declined", "waitlisted", "pending",

@@ -680,8 +680,8 @@ test_window_import (void)
   page = ED_GUESTS_PAGE (ed_test_app_find_widget (GTK_WIDGET (window), ED_TYPE_GUESTS_PAGE, NULL));
   g_assert_nonnull (page);
   ed_test_app_wait_drawn (GTK_WIDGET (page));
-  g_assert_true (ed_guests_page_get_client (page) == server->client);
-  g_assert_cmpint (ed_guests_page_get_event_id (page), ==, event_id);
+  g_assert_true (ed_event_page_get_client (ED_EVENT_PAGE (page)) == server->client);
+  g_assert_cmpint (ed_event_page_get_event_id (ED_EVENT_PAGE (page)), ==, event_id);
 
   csv = ed_test_guest_write_csv (dir, 120);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "guests.import", NULL));

@@ -125,8 +125,8 @@ test_numbers_follow_answers (void)
   g_assert_nonnull (stack);
   page = ED_OVERVIEW_PAGE (adw_view_stack_get_visible_child (stack));
   g_assert_true (ED_IS_OVERVIEW_PAGE (page));
-  g_assert_true (ed_overview_page_get_live_client (page) == ed_window_get_live_client (window));
-  g_assert_nonnull (ed_overview_page_get_live_client (page));
+  g_assert_true (ed_event_page_get_live_client (ED_EVENT_PAGE (page)) == ed_window_get_live_client (window));
+  g_assert_nonnull (ed_event_page_get_live_client (ED_EVENT_PAGE (page)));
   ed_test_app_wait_drawn (GTK_WIDGET (page));
 
   assert_number_becomes (page, "invited", "5");

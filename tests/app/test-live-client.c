@@ -5,7 +5,9 @@
 
 #include <string.h>
 
+#include "ed-campaigns-page.h"
 #include "ed-live-client.h"
+#include "ed-overview-page.h"
 #include "ed-test-app.h"
 #include "ed-test-guest-util.h"
 
@@ -186,6 +188,57 @@ test_counted_subscriptions (Fixture       *fixture,
   g_assert_null (ed_live_client_get_state (fixture->live, event_id));
 }
 
+static gboolean
+is_null (gpointer user_data)
+{
+  return *(gpointer *) user_data == NULL;
+}
+
+/* The pages of an event (EdEventPage) subscribe to the event they show
+ * while they have a live client, and let go of it when they show another,
+ * lose the live client or go away. */
+static void
+test_event_pages_follow_event (Fixture       *fixture,
+                               gconstpointer  user_data)
+{
+  EdClient *client = fixture->server->client;
+  gint64 first = ed_test_guest_create_event (client, "First Party", 10);
+  gint64 second = ed_test_guest_create_event (client, "Second Party", 20);
+  gint64 ada = ed_test_guest_create_guest (client, first, "ada@example.com", "Ada", "Lovelace");
+  EdEventPage *overview = g_object_ref_sink (ED_EVENT_PAGE (ed_overview_page_new ()));
+  EdEventPage *campaigns = g_object_ref_sink (ED_EVENT_PAGE (ed_campaigns_page_new ()));
+
+  g_assert_true (ed_test_app_wait_until (is_connected, fixture->live, WAIT_LIVE_MS));
+
+  /* Both show the first event: one subscription each. */
+  g_object_set (overview, "client", client, "live-client", fixture->live, "event-id", first, NULL);
+  g_object_set (campaigns, "client", client, "live-client", fixture->live, "event-id", first, NULL);
+  assert_stat_becomes (fixture->live, first, "capacity", 10);
+  g_assert_true (ed_event_page_get_live_state (overview) == ed_live_client_get_state (fixture->live, first));
+
+  /* The overview moves on; the campaigns page still follows the first. */
+  ed_event_page_set_event_id (overview, second);
+  assert_stat_becomes (fixture->live, second, "capacity", 20);
+  ed_test_guest_answer (client, ada, "accept", 2);
+  assert_stat_becomes (fixture->live, first, "seats_taken", 2);
+  g_assert_true (ed_event_page_get_live_state (overview) == ed_live_client_get_state (fixture->live, second));
+
+  /* The campaigns page goes away: nobody follows the first event. */
+  g_object_add_weak_pointer (G_OBJECT (campaigns), (gpointer *) &campaigns);
+  g_object_unref (campaigns);
+  g_assert_true (ed_test_app_wait_until (is_null, &campaigns, WAIT_LIVE_MS));
+  g_assert_null (ed_live_client_get_state (fixture->live, first));
+
+  /* Without a live client, the overview lets go of the second. */
+  ed_event_page_set_live_client (overview, NULL);
+  g_assert_null (ed_live_client_get_state (fixture->live, second));
+  g_assert_null (ed_event_page_get_live_state (overview));
+
+  g_object_add_weak_pointer (G_OBJECT (overview), (gpointer *) &overview);
+  g_object_unref (overview);
+  g_assert_true (ed_test_app_wait_until (is_null, &overview, WAIT_LIVE_MS));
+}
+
 static void
 test_reconnects_after_restart (Fixture       *fixture,
                                gconstpointer  user_data)
@@ -287,6 +340,8 @@ main (int   argc,
               fixture_set_up, test_snapshot_and_updates, fixture_tear_down);
   g_test_add ("/live-client/counted-subscriptions", Fixture, NULL,
               fixture_set_up, test_counted_subscriptions, fixture_tear_down);
+  g_test_add ("/live-client/event-pages-follow-event", Fixture, NULL,
+              fixture_set_up, test_event_pages_follow_event, fixture_tear_down);
   g_test_add ("/live-client/reconnects-after-restart", Fixture, NULL,
               fixture_set_up, test_reconnects_after_restart, fixture_tear_down);
   g_test_add ("/live-client/new-token-reconnects", Fixture, NULL,

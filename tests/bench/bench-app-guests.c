@@ -148,7 +148,7 @@ main (int   argc,
   window = GTK_WINDOW (adw_window_new ());
   gtk_window_set_default_size (window, 1100, 720);
   page = ED_GUESTS_PAGE (ed_guests_page_new ());
-  ed_guests_page_set_client (page, server->client);
+  ed_event_page_set_client (ED_EVENT_PAGE (page), server->client);
   adw_window_set_content (ADW_WINDOW (window), GTK_WIDGET (page));
   gtk_window_present (window);
   ed_test_app_wait_ms (1000);
@@ -161,7 +161,7 @@ main (int   argc,
   /* Opening the page: the event is chosen, the first rows drawn. */
   cpu_start = cpu_ms ();
   start = g_get_monotonic_time ();
-  ed_guests_page_set_event_id (page, event_id);
+  ed_event_page_set_event_id (ED_EVENT_PAGE (page), event_id);
   open_ms = time_until_drawn (GTK_WIDGET (window), first_text, start);
   open_cpu_ms = cpu_ms () - cpu_start;
   ed_test_app_wait_ms (500);
