@@ -349,6 +349,60 @@ tally_deliveries (EdStore                 *self,
   return TRUE;
 }
 
+/* Results are written by groups of rows, one UPDATE and one INSERT for
+ * each: every run of a statement that writes messages or delivery_log
+ * fills its CHECK constraint's IN list into a temporary B-tree (and sets
+ * up its triggers), which cost more than the row itself when done for
+ * each row.
+ */
+static const guint record_chunks[] = { 64, 16, 4, 1 };
+
+typedef struct
+{
+  char *update;
+  char *insert;
+} RecordSql;
+
+/* Made once; the statement cache keys them by address. */
+static const RecordSql *
+record_sql (guint chunk)
+{
+  static RecordSql sql[G_N_ELEMENTS (record_chunks)];
+  static gsize initialized = 0;
+
+  g_assert (chunk < G_N_ELEMENTS (record_chunks));
+
+  if (g_once_init_enter (&initialized))
+    {
+      for (guint c = 0; c < G_N_ELEMENTS (record_chunks); c++)
+        {
+          /* the message's state, attempts, last reply and time, unless
+           * it is no longer `sending` (its campaign was cancelled)
+           */
+          GString *update = g_string_new ("UPDATE messages SET state = v.column2, attempts = attempts + 1, "
+                                          "last_code = v.column3, last_text = v.column4, "
+                                          "next_attempt_at = v.column5, "
+                                          "sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END "
+                                          "FROM (VALUES ");
+          GString *insert = g_string_new ("INSERT INTO delivery_log (message_id, at, result, code, text, tallied) "
+                                          "VALUES ");
+
+          for (guint i = 0; i < record_chunks[c]; i++)
+            {
+              g_string_append (update, i > 0 ? ", (?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?)");
+              g_string_append (insert, i > 0 ? ", (?, ?, ?, ?, ?, 1)" : "(?, ?, ?, ?, ?, 1)");
+            }
+          g_string_append (update, ") AS v WHERE messages.id = v.column1 AND messages.state = 'sending'");
+
+          sql[c].update = g_string_free (update, FALSE);
+          sql[c].insert = g_string_free (insert, FALSE);
+        }
+      g_once_init_leave (&initialized, 1);
+    }
+
+  return &sql[chunk];
+}
+
 /**
  * ed_store_record_deliveries:
  * @self: a store
@@ -377,44 +431,49 @@ ed_store_record_deliveries (EdStore                 *self,
   if (!ed_store_begin (self, error))
     return FALSE;
 
-  for (guint i = 0; i < n_records; i++)
+  for (guint done = 0; done < n_records;)
     {
-      const EdDeliveryRecord *record = &records[i];
-      const char *state = delivery_state (record->outcome);
-      sqlite3_stmt *stmt;
+      guint chunk = 0;
+      const RecordSql *sql;
+      sqlite3_stmt *update;
+      sqlite3_stmt *insert;
 
-      if (!(stmt = ed_store_prepare (self,
-                                     "UPDATE messages SET state = ?2, attempts = attempts + 1, "
-                                     "last_code = ?3, last_text = ?4, next_attempt_at = ?5, "
-                                     "sent_at = CASE WHEN ?2 = 'sent' THEN ?6 ELSE sent_at END "
-                                     "WHERE id = ?1 AND state = 'sending'", error)))
-        goto fail;
-      sqlite3_bind_int64 (stmt, 1, record->message_id);
-      sqlite3_bind_text (stmt, 2, state, -1, SQLITE_STATIC);
-      if (record->code != 0)
-        sqlite3_bind_int (stmt, 3, (int) record->code);
-      else
-        sqlite3_bind_null (stmt, 3);
-      ed_store_bind_text_or_null (stmt, 4, record->text);
-      sqlite3_bind_int64 (stmt, 5, record->outcome == ED_DELIVERY_RETRY ? record->next_attempt_at : record->at);
-      sqlite3_bind_int64 (stmt, 6, record->at);
-      if (!ed_store_step_done (self, stmt, error))
+      while (record_chunks[chunk] > n_records - done)
+        chunk++;
+      sql = record_sql (chunk);
+      /* both cached: the second prepare does not reset the first */
+      if (!(update = ed_store_prepare (self, sql->update, error)) ||
+          !(insert = ed_store_prepare (self, sql->insert, error)))
         goto fail;
 
-      if (!(stmt = ed_store_prepare (self,
-                                     "INSERT INTO delivery_log (message_id, at, result, code, text, tallied) "
-                                     "VALUES (?, ?, ?, ?, ?, 1)", error)))
+      for (guint i = 0; i < record_chunks[chunk]; i++)
+        {
+          const EdDeliveryRecord *record = &records[done + i];
+          const char *state = delivery_state (record->outcome);
+          int u = 6 * i;
+          int d = 5 * i;
+
+          sqlite3_bind_int64 (update, u + 1, record->message_id);
+          sqlite3_bind_text (update, u + 2, state, -1, SQLITE_STATIC);
+          if (record->code != 0)
+            sqlite3_bind_int (update, u + 3, (int) record->code);
+          ed_store_bind_text_or_null (update, u + 4, record->text);
+          sqlite3_bind_int64 (update, u + 5,
+                              record->outcome == ED_DELIVERY_RETRY ? record->next_attempt_at : record->at);
+          sqlite3_bind_int64 (update, u + 6, record->at);
+
+          sqlite3_bind_int64 (insert, d + 1, record->message_id);
+          sqlite3_bind_int64 (insert, d + 2, record->at);
+          sqlite3_bind_text (insert, d + 3, state, -1, SQLITE_STATIC);
+          if (record->code != 0)
+            sqlite3_bind_int (insert, d + 4, (int) record->code);
+          ed_store_bind_text_or_null (insert, d + 5, record->text);
+        }
+
+      if (!ed_store_step_done (self, update, error) ||
+          !ed_store_step_done (self, insert, error))
         goto fail;
-      sqlite3_bind_int64 (stmt, 1, record->message_id);
-      sqlite3_bind_int64 (stmt, 2, record->at);
-      sqlite3_bind_text (stmt, 3, state, -1, SQLITE_STATIC);
-      if (record->code != 0)
-        sqlite3_bind_int (stmt, 4, (int) record->code);
-      else
-        sqlite3_bind_null (stmt, 4);
-      ed_store_bind_text_or_null (stmt, 5, record->text);
-      if (!ed_store_step_done (self, stmt, error))
-        goto fail;
+      done += record_chunks[chunk];
     }
 
   if (!tally_deliveries (self, records, n_records, error) ||
