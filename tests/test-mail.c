@@ -450,7 +450,10 @@ test_message_writer (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *fresh_text = NULL;
       g_autofree char *written_text = NULL;
-      g_autofree char *subject = g_strdup_printf ("Invitation %u for %s", i, messages[i].to_name ? messages[i].to_name : "you");
+      /* two by two the same subject and date, as a campaign's messages
+       * mostly are
+       */
+      g_autofree char *subject = g_strdup_printf ("Invitation %u from Zoë", i / 2);
       g_autofree char *id = g_strdup_printf ("%u.3.1700000000.tag@example.org", i);
 
       message = ed_mail_message_new (FROM, GUEST_ADDRESS, messages[i].to_name, &error);
@@ -458,7 +461,7 @@ test_message_writer (void)
       ed_mail_message_set_subject (message, subject);
       ed_mail_message_set_text (message, messages[i].text);
       ed_mail_message_set_html (message, messages[i].html);
-      ed_mail_message_set_date (message, MESSAGE_DATE + i);
+      ed_mail_message_set_date (message, MESSAGE_DATE + i / 2);
       g_assert_true (ed_mail_message_set_message_id (message, id, &error));
       if (messages[i].unsubscribe)
         g_assert_true (ed_mail_message_set_list_unsubscribe (message, UNSUBSCRIBE_URL, &error));

@@ -774,6 +774,9 @@ struct _EdMailMessageWriter
   char         *from_address;
   gboolean      html;
   gboolean      unsubscribe;
+  /* what the kept message says, when it can be the same for the next */
+  char         *subject;
+  gint64        date;         /* 0: not known */
   /* borrowed from message */
   GMimeMultipart *alternative;
   GMimePart      *text_part;
@@ -799,6 +802,8 @@ writer_forget (EdMailMessageWriter *self)
   g_clear_object (&self->message);
   g_clear_pointer (&self->from_name, g_free);
   g_clear_pointer (&self->from_address, g_free);
+  g_clear_pointer (&self->subject, g_free);
+  self->date = 0;
   self->alternative = NULL;
   self->text_part = NULL;
   self->html_part = NULL;
@@ -844,6 +849,8 @@ writer_keep (EdMailMessageWriter *self,
   self->from_address = g_strdup (message->from_address);
   self->html = message->html != NULL;
   self->unsubscribe = message->unsubscribe_url != NULL;
+  self->subject = g_strdup (message->subject);
+  self->date = message->date;
   if (self->html)
     {
       self->alternative = GMIME_MULTIPART (body);
@@ -854,6 +861,25 @@ writer_keep (EdMailMessageWriter *self,
     self->text_part = GMIME_PART (body);
 
   return TRUE;
+}
+
+/* A boundary of the shape GMime makes (“=-” and 20 base64 characters),
+ * from GLib's generator rather than from GMime's, which opens and reads
+ * /dev/urandom for each one. It only has to be unlike the bodies.
+ */
+static void
+set_new_boundary (GMimeMultipart *multipart)
+{
+  guint32 random[4];
+  g_autofree char *encoded = NULL;
+  g_autofree char *boundary = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (random); i++)
+    random[i] = g_random_int ();
+  /* 15 bytes: 20 characters, no padding */
+  encoded = g_base64_encode ((const guchar *) random, 15);
+  boundary = g_strconcat ("=-", encoded, NULL);
+  g_mime_multipart_set_boundary (multipart, boundary);
 }
 
 /**
@@ -889,9 +915,22 @@ ed_mail_message_writer_write (EdMailMessageWriter  *self,
   to = g_mime_message_get_to (self->message);
   internet_address_list_clear (to);
   add_mailbox (to, message->to_name, message->to_address);
-  g_mime_message_set_subject (self->message, message->subject, "utf-8");
-  if (!set_date (message, self->message, error))
-    return NULL;
+  /* a campaign's subject, and the date within a second, are often the
+   * same as the last message's: not encoded and formatted again
+   */
+  if (g_strcmp0 (message->subject, self->subject) != 0)
+    {
+      g_mime_message_set_subject (self->message, message->subject, "utf-8");
+      g_free (self->subject);
+      self->subject = g_strdup (message->subject);
+    }
+  if (message->date == 0 || message->date != self->date)
+    {
+      self->date = 0;
+      if (!set_date (message, self->message, error))
+        return NULL;
+      self->date = message->date;
+    }
   set_message_id (message, self->message);
   if (self->unsubscribe)
     set_list_unsubscribe (message, self->message);
@@ -900,7 +939,7 @@ ed_mail_message_writer_write (EdMailMessageWriter  *self,
   if (self->html)
     {
       set_text_part_content (self->html_part, message->html);
-      g_mime_multipart_set_boundary (self->alternative, NULL);
+      set_new_boundary (self->alternative);
     }
 
   return write_message (self->message, error);
