@@ -1060,6 +1060,9 @@ ed_guests_page_class_init (EdGuestsPageClass *klass)
 static void
 ed_guests_page_init (EdGuestsPage *self)
 {
+  g_autoptr(GtkSorter) name_sorter = NULL;
+  g_autoptr(GtkSorter) email_sorter = NULL;
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
@@ -1070,10 +1073,11 @@ ed_guests_page_init (EdGuestsPage *self)
       g_object_set_data (G_OBJECT (self->probes[i]), "ed-guests-page", self);
     }
 
-  gtk_column_view_column_set_sorter (self->name_column,
-                                     GTK_SORTER (gtk_custom_sorter_new (probe_compare, (gpointer) "name", NULL)));
-  gtk_column_view_column_set_sorter (self->email_column,
-                                     GTK_SORTER (gtk_custom_sorter_new (probe_compare, (gpointer) "email", NULL)));
+  /* the columns take their own references */
+  name_sorter = GTK_SORTER (gtk_custom_sorter_new (probe_compare, (gpointer) "name", NULL));
+  email_sorter = GTK_SORTER (gtk_custom_sorter_new (probe_compare, (gpointer) "email", NULL));
+  gtk_column_view_column_set_sorter (self->name_column, name_sorter);
+  gtk_column_view_column_set_sorter (self->email_column, email_sorter);
   g_signal_connect_object (gtk_column_view_get_sorter (self->column_view), "changed",
                            G_CALLBACK (on_sorter_changed_cb), self, G_CONNECT_SWAPPED);
 
