@@ -101,9 +101,11 @@ static char *
 part_text (GMimeObject *object)
 {
   g_autoptr(GString) text = NULL;
+  g_autofree char *decoded = NULL;
 
   g_assert_true (GMIME_IS_TEXT_PART (object));
-  text = g_string_new (g_mime_text_part_get_text (GMIME_TEXT_PART (object)));
+  decoded = g_mime_text_part_get_text (GMIME_TEXT_PART (object));
+  text = g_string_new (decoded);
   g_string_replace (text, "\r\n", "\n", 0);
   return g_string_free (g_steal_pointer (&text), FALSE);
 }

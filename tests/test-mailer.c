@@ -344,6 +344,7 @@ test_deliver_all (Fixture       *fixture,
   EdMailerStats stats;
   guint sessions = 0, quits = 0, messages = 0;
   gint64 campaign_id;
+  g_autofree char *finished_at = NULL;
 
   add_guests (fixture, 600);
   campaign_id = launch_campaign (fixture, "invitation", FALSE, 1, 600);
@@ -357,7 +358,8 @@ test_deliver_all (Fixture       *fixture,
   g_assert_cmpint (query_int (fixture, "SELECT count(*) FROM delivery_log WHERE result = 'sent' AND code = 250 "
                                        "AND message_id IN (SELECT id FROM messages WHERE campaign_id = ?1)",
                               campaign_id), ==, 600);
-  g_assert_nonnull (query_text (fixture, "SELECT finished_at FROM campaigns WHERE id = ?1", campaign_id));
+  finished_at = query_text (fixture, "SELECT finished_at FROM campaigns WHERE id = ?1", campaign_id);
+  g_assert_nonnull (finished_at);
 
   /* the sink counted every message, over a handful of connections */
   g_assert_cmpuint (wait_for_sink_messages (sink, 600), ==, 600);

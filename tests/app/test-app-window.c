@@ -507,6 +507,8 @@ static void
 server_first (void)
 {
   g_autoptr(GSettings) settings = g_settings_new ("org.eventdesk.Eventdesk");
+  g_autofree char *server_url = NULL;
+  g_autofree char *username = NULL;
 
   ed_test_app_wait_drawn (GTK_WIDGET (window));
   g_signal_emit_by_name (ed_test_app_find_widget (GTK_WIDGET (window), ADW_TYPE_ACTION_ROW, "A Server"), "activate");
@@ -521,8 +523,10 @@ server_first (void)
   connect_to_server (ed_test_daemon_get_url (server_daemon), "alice", "correct horse");
   g_assert_true (ed_test_app_wait_until (is_connected, NULL, 0));
   g_assert_cmpstr (ed_client_get_base_url (ed_window_get_client (window)), ==, ed_test_daemon_get_url (server_daemon));
-  g_assert_cmpstr (g_settings_get_string (settings, "server-url"), ==, ed_test_daemon_get_url (server_daemon));
-  g_assert_cmpstr (g_settings_get_string (settings, "username"), ==, "alice");
+  server_url = g_settings_get_string (settings, "server-url");
+  g_assert_cmpstr (server_url, ==, ed_test_daemon_get_url (server_daemon));
+  username = g_settings_get_string (settings, "username");
+  g_assert_cmpstr (username, ==, "alice");
   /* No daemon of its own for a server. */
   g_assert_null (ed_application_get_local_daemon (app));
 }
