@@ -77,12 +77,14 @@ typedef struct
 } Subscriber;
 
 /* CPU time spent during a run: clock ticks by thread name (digits at
- * the end left out, so that a pool counts as one), for the daemon, and
- * for this process.
+ * the end left out, so that a pool counts as one; the main thread as
+ * "main"), for the daemon, and for this process. Threads that ended
+ * during the run only count in the daemon's total.
  */
 typedef struct
 {
-  GHashTable *daemon;  /* name -> ticks (GINT_TO_POINTER) */
+  GHashTable *daemon;        /* name -> ticks (GINT_TO_POINTER) */
+  gint64      daemon_total;  /* all its threads, ended ones too */
   gint64      bench;
 } CpuUse;
 
@@ -408,13 +410,40 @@ on_wrk_done_cb (GObject      *source,
   run->done = TRUE;
 }
 
-/* Adds the CPU time of the threads of process @pid (utime + stime) to
- * @by_name, or to @total when that is NULL.
+/* The CPU time (utime + stime, in clock ticks) in the stat file at
+ * @path, and the name it gives; -1 when it cannot be read.
  */
+static gint64
+read_stat_ticks (const char  *path,
+                 char       **name)
+{
+  g_autofree char *stat = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *start, *end;
+  gsize length;
+
+  /* The name is in parentheses; utime and stime are the 12th and 13th fields after it. */
+  if (!g_file_get_contents (path, &stat, NULL, NULL) ||
+      (start = strchr (stat, '(')) == NULL || (end = strrchr (stat, ')')) == NULL)
+    return -1;
+  fields = g_strsplit (end + 2, " ", 14);
+  if (g_strv_length (fields) < 14)
+    return -1;
+
+  /* A pool's threads end in a number: one name for all. */
+  for (length = end - start - 1; length > 1 && g_ascii_isdigit (start[length]); length--)
+    ;
+  if (length > 1 && start[length] == '-')
+    length--;
+  *name = g_strndup (start + 1, length);
+
+  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+}
+
+/* Adds the CPU time of each thread of process @pid to @by_name. */
 static void
 read_cpu_ticks (const char *pid,
-                GHashTable *by_name,
-                gint64     *total)
+                GHashTable *by_name)
 {
   g_autofree char *tasks_path = g_strdup_printf ("/proc/%s/task", pid);
   g_autoptr(GDir) tasks = g_dir_open (tasks_path, 0, NULL);
@@ -423,31 +452,16 @@ read_cpu_ticks (const char *pid,
   while (tasks != NULL && (tid = g_dir_read_name (tasks)) != NULL)
     {
       g_autofree char *stat_path = g_build_filename (tasks_path, tid, "stat", NULL);
-      g_autofree char *stat = NULL;
       g_autofree char *name = NULL;
-      g_auto(GStrv) fields = NULL;
-      const char *start, *end;
-      gint64 ticks;
-      gsize length;
+      gint64 ticks = read_stat_ticks (stat_path, &name);
 
-      /* The name is in parentheses; utime and stime are the 12th and 13th fields after it. */
-      if (!g_file_get_contents (stat_path, &stat, NULL, NULL) ||
-          (start = strchr (stat, '(')) == NULL || (end = strrchr (stat, ')')) == NULL)
+      if (ticks < 0)
         continue;
-      fields = g_strsplit (end + 2, " ", 14);
-      if (g_strv_length (fields) < 14)
-        continue;
-      ticks = g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
-      if (by_name == NULL)
+      if (strcmp (tid, pid) == 0)
         {
-          *total += ticks;
-          continue;
+          g_free (name);
+          name = g_strdup ("main");
         }
-      for (length = end - start - 1; length > 1 && g_ascii_isdigit (start[length]); length--)
-        ;
-      if (length > 1 && start[length] == '-')
-        length--;
-      name = g_strndup (start + 1, length);
       ticks += GPOINTER_TO_INT (g_hash_table_lookup (by_name, name));
       g_hash_table_insert (by_name, g_steal_pointer (&name), GINT_TO_POINTER ((gint) ticks));
     }
@@ -457,10 +471,15 @@ static void
 cpu_use_read (Bench  *bench,
               CpuUse *use)
 {
+  const char *pid = g_subprocess_get_identifier (bench->daemon);
+  g_autofree char *daemon_stat = g_strdup_printf ("/proc/%s/stat", pid);
+  g_autofree char *name = NULL;
+  g_autofree char *self_name = NULL;
+
   use->daemon = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  read_cpu_ticks (g_subprocess_get_identifier (bench->daemon), use->daemon, NULL);
-  use->bench = 0;
-  read_cpu_ticks ("self", NULL, &use->bench);
+  read_cpu_ticks (pid, use->daemon);
+  use->daemon_total = read_stat_ticks (daemon_stat, &name);
+  use->bench = read_stat_ticks ("/proc/self/stat", &self_name);
 }
 
 /* @after becomes what was spent since @before. */
@@ -475,6 +494,7 @@ cpu_use_subtract (CpuUse *after,
   while (g_hash_table_iter_next (&iter, &name, &ticks))
     g_hash_table_iter_replace (&iter, GINT_TO_POINTER (GPOINTER_TO_INT (ticks) -
                                                        GPOINTER_TO_INT (g_hash_table_lookup (before->daemon, name))));
+  after->daemon_total -= before->daemon_total;
   after->bench -= before->bench;
   g_clear_pointer (&before->daemon, g_hash_table_unref);
 }
@@ -497,18 +517,19 @@ print_cpu_use (const WrkResult *result)
   g_autoptr(GString) line = g_string_new (NULL);
   GHashTableIter iter;
   gpointer name, ticks;
-  gint64 main_ticks = GPOINTER_TO_INT (g_hash_table_lookup (result->cpu.daemon, "eventdeskd"));
+  gint64 main_ticks = GPOINTER_TO_INT (g_hash_table_lookup (result->cpu.daemon, "main"));
 
   g_hash_table_iter_init (&iter, result->cpu.daemon);
   while (g_hash_table_iter_next (&iter, &name, &ticks))
-    if (GPOINTER_TO_INT (ticks) > 0 && strcmp (name, "eventdeskd") != 0)
+    if (GPOINTER_TO_INT (ticks) > 0 && strcmp (name, "main") != 0)
       g_ptr_array_add (names, name);
   g_ptr_array_sort (names, compare_strings);
   for (guint i = 0; i < names->len; i++)
     g_string_append_printf (line, ", %s %.2f s", (char *) g_ptr_array_index (names, i),
                             GPOINTER_TO_INT (g_hash_table_lookup (result->cpu.daemon, g_ptr_array_index (names, i))) / hz);
 
-  g_print ("  CPU during the run: eventdeskd's main loop %.2f s (%.0f us per answer)%s; bench-live %.2f s\n",
+  g_print ("  CPU during the run: eventdeskd %.2f s in all: its main loop %.2f s (%.0f us per answer)%s; "
+           "bench-live %.2f s\n", result->cpu.daemon_total / hz,
            main_ticks / hz, result->requests > 0 ? main_ticks / hz * 1e6 / result->requests : 0.0,
            line->str, result->cpu.bench / hz);
 }
