@@ -957,7 +957,7 @@ add_client (EdLiveHub        *self,
 
   client->hub = self;
   client->kind = kind;
-  client->link = ed_live_io_open (self->io, stream, uri, client, MAX_INCOMING_BYTES, KEEPALIVE_S);
+  client->link = ed_live_io_open (self->io, stream, socket, uri, client, MAX_INCOMING_BYTES, KEEPALIVE_S);
   client->socket = g_object_ref (socket);
   client->address = g_strdup (address ? address : "-");
   client->subscriptions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);

@@ -3,6 +3,10 @@
 
 #include "config.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "ed-live-io.h"
 
 /* The live feed's WebSocket connections live on a thread of their own,
@@ -17,11 +21,19 @@
  * through a locked queue and one wake-up source per side, in order. A
  * SoupWebsocketConnection is only ever touched on this thread; a link's
  * client pointer only on the owner's.
+ *
+ * A tick often gives a client two frames (two events changed): the
+ * commands are run in batches, and a socket with more than one frame in
+ * the batch is corked until the batch is done, so that its frames leave
+ * in one segment; on loopback most of a send's cost is that segment's
+ * trip through the stack.
  */
 
 struct _EdLiveLink
 {
-  SoupWebsocketConnection *connection; /* IO thread only */
+  SoupWebsocketConnection *connection; /* IO thread only, as the two below */
+  GSocket                 *socket;
+  guint                    batch_frames; /* frames for it in the batch being run */
   gpointer                 client;     /* owner only; NULL once dropped */
 };
 
@@ -39,6 +51,7 @@ typedef struct
   CommandKind  kind;
   EdLiveLink  *link;     /* a reference */
   GIOStream   *stream;   /* open */
+  GSocket     *socket;   /* open */
   GUri        *uri;      /* open */
   guint        max_incoming_bytes;
   guint        keepalive_s;
@@ -91,9 +104,27 @@ link_ref (EdLiveLink *link)
 }
 
 static void
+link_clear (EdLiveLink *link)
+{
+  /* Dropped before: the connection is gone; the socket went with it. */
+  g_assert (link->connection == NULL);
+  g_clear_object (&link->socket);
+}
+
+static void
 link_unref (EdLiveLink *link)
 {
-  g_atomic_rc_box_release (link);
+  g_atomic_rc_box_release_full (link, (GDestroyNotify) link_clear);
+}
+
+static void
+set_cork (EdLiveLink *link,
+          gboolean    cork)
+{
+  int value = cork;
+
+  /* Only an optimization: a socket that cannot be corked sends at once. */
+  setsockopt (g_socket_get_fd (link->socket), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
 }
 
 static void
@@ -101,6 +132,7 @@ command_clear (Command *command)
 {
   g_clear_pointer (&command->link, link_unref);
   g_clear_object (&command->stream);
+  g_clear_object (&command->socket);
   g_clear_pointer (&command->uri, g_uri_unref);
   g_clear_pointer (&command->text, g_bytes_unref);
   g_clear_pointer (&command->reason, g_free);
@@ -251,6 +283,7 @@ run_command (EdLiveIo *io,
         g_signal_connect_data (connection, "message", G_CALLBACK (on_message_cb), handler, NULL, 0);
         g_signal_connect_data (connection, "closed", G_CALLBACK (on_closed_cb), handler, handler_free, 0);
         link->connection = connection;
+        link->socket = g_object_ref (command->socket);
       }
       break;
 
@@ -273,6 +306,7 @@ run_command (EdLiveIo *io,
           g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_message_cb, NULL);
           g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_closed_cb, NULL);
           g_clear_object (&link->connection);
+          g_clear_object (&link->socket);
         }
       break;
 
@@ -290,13 +324,39 @@ run_commands_cb (gpointer user_data)
 {
   EdLiveIo *io = user_data;
   g_autoptr(GArray) commands = queue_take (io, &io->commands);
+  g_autoptr(GPtrArray) corked = g_ptr_array_new_with_free_func ((GDestroyNotify) link_unref);
 
   for (guint i = 0; i < commands->len; i++)
     {
       Command *command = &g_array_index (commands, Command, i);
 
+      if (command->kind == COMMAND_SEND)
+        command->link->batch_frames++;
+    }
+
+  for (guint i = 0; i < commands->len; i++)
+    {
+      Command *command = &g_array_index (commands, Command, i);
+      EdLiveLink *link = command->link;
+
+      if (command->kind == COMMAND_SEND && link->batch_frames > 1 && link->connection != NULL)
+        {
+          set_cork (link, TRUE);
+          g_ptr_array_add (corked, link_ref (link));
+        }
+      if (command->kind == COMMAND_SEND)
+        link->batch_frames = 0;
       run_command (io, command);
       command_clear (command);
+    }
+
+  /* Out go the corked frames. */
+  for (guint i = 0; i < corked->len; i++)
+    {
+      EdLiveLink *link = g_ptr_array_index (corked, i);
+
+      if (link->connection != NULL)
+        set_cork (link, FALSE);
     }
 
   return G_SOURCE_CONTINUE;
@@ -409,6 +469,7 @@ ed_live_io_free (EdLiveIo *io)
  * ed_live_io_open:
  * @stream: (transfer none): the stream stolen from the HTTP server after
  *   the 101 went out
+ * @socket: its socket
  * @client: the owner's client, given back to the functions of
  *   ed_live_io_new() until the link is dropped
  *
@@ -418,6 +479,7 @@ ed_live_io_free (EdLiveIo *io)
 EdLiveLink *
 ed_live_io_open (EdLiveIo  *io,
                  GIOStream *stream,
+                 GSocket   *socket,
                  GUri      *uri,
                  gpointer   client,
                  guint      max_incoming_bytes,
@@ -432,6 +494,7 @@ ed_live_io_open (EdLiveIo  *io,
   link->client = client;
   command.link = link_ref (link);
   command.stream = g_object_ref (stream);
+  command.socket = g_object_ref (socket);
   command.uri = uri ? g_uri_ref (uri) : NULL;
   command.max_incoming_bytes = max_incoming_bytes;
   command.keepalive_s = keepalive_s;

@@ -24,6 +24,7 @@ void        ed_live_io_free  (EdLiveIo            *io);
 
 EdLiveLink *ed_live_io_open  (EdLiveIo            *io,
                               GIOStream           *stream,
+                              GSocket             *socket,
                               GUri                *uri,
                               gpointer             client,
                               guint                max_incoming_bytes,
