@@ -1203,6 +1203,7 @@ test_public (Fixture       *fixture,
   g_autofree char *bob = NULL;
   g_autofree char *path = NULL;
   g_autofree char *body = NULL;
+  g_autoptr(JsonNode) node = NULL;
   gint64 event_id = create_event (fixture, 20);
   JsonObject *object;
   Live *page;
@@ -1222,7 +1223,8 @@ test_public (Fixture       *fixture,
   answer (fixture, bob, "response=accept&party_size=4");
   object = live_expect (page, "seats");
   g_assert_cmpint (ed_test_json_int (object, "seats_left"), ==, 16);
-  body = json_to_string (json_node_init_object (json_node_alloc (), object), FALSE);
+  node = json_node_init_object (json_node_alloc (), object);
+  body = json_to_string (node, FALSE);
   g_assert_null (strstr (body, "example.com"));
   g_assert_null (strstr (body, "Guest"));
   g_assert_cmpuint (json_object_get_size (object), ==, 2);
