@@ -28,6 +28,7 @@ static const char * const managed_headers[] = {
 };
 
 #define DEFAULT_CALENDAR_FILE_NAME "invitation.ics"
+#define WRITE_BUFFER_SIZE 4096
 
 struct _EdMailMessage
 {
@@ -518,15 +519,23 @@ ed_mail_message_get_message_id (EdMailMessage *self)
 /* Names are encoded as UTF-8 words; left to itself GMime would pick the
  * smallest charset that fits, ISO-8859-1 for most European names.
  */
+static InternetAddress *
+new_mailbox (const char *name,
+             const char *address)
+{
+  InternetAddress *mailbox = internet_address_mailbox_new (name != NULL && *name != '\0' ? name : NULL, address);
+
+  internet_address_set_charset (mailbox, "utf-8");
+  return mailbox;
+}
+
 static void
 add_mailbox (InternetAddressList *list,
              const char          *name,
              const char          *address)
 {
-  g_autoptr(InternetAddress) mailbox = NULL;
+  g_autoptr(InternetAddress) mailbox = new_mailbox (name, address);
 
-  mailbox = internet_address_mailbox_new (name != NULL && *name != '\0' ? name : NULL, address);
-  internet_address_set_charset (mailbox, "utf-8");
   internet_address_list_add (list, mailbox);
 }
 
@@ -722,7 +731,8 @@ write_message (GMimeMessage  *message,
   options = g_mime_format_options_new ();
   g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
 
-  stream = g_mime_stream_mem_new ();
+  /* room for a mail-sized message from the start */
+  stream = g_mime_stream_mem_new_with_byte_array (g_byte_array_sized_new (WRITE_BUFFER_SIZE));
   if (g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream) < 0)
     {
       g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "the message could not be written");
@@ -898,6 +908,7 @@ ed_mail_message_writer_write (EdMailMessageWriter  *self,
                               GError              **error)
 {
   g_autoptr(GMimeMessage) built = NULL;
+  g_autoptr(InternetAddress) mailbox = NULL;
   InternetAddressList *to;
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -912,9 +923,13 @@ ed_mail_message_writer_write (EdMailMessageWriter  *self,
       return write_message (built, error);
     }
 
+  /* the one recipient replaced in place: the To header is encoded once,
+   * where a clear and an add would encode it twice
+   */
   to = g_mime_message_get_to (self->message);
-  internet_address_list_clear (to);
-  add_mailbox (to, message->to_name, message->to_address);
+  g_assert (internet_address_list_length (to) == 1);
+  mailbox = new_mailbox (message->to_name, message->to_address);
+  internet_address_list_set_address (to, 0, mailbox);
   /* a campaign's subject, and the date within a second, are often the
    * same as the last message's: not encoded and formatted again
    */
