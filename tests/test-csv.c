@@ -507,6 +507,35 @@ test_reader_set_separator (void)
   g_assert_cmpstr (rows->str, ==, "1 \"a,b\" \"c,d\"\n2 \"1,2\" \"3,4\"\n");
 }
 
+/* The start of a byte-order mark that goes no further is data, whether
+ * the input ends there or goes on, and whether or not the separator was set.
+ */
+static void
+test_reader_partial_bom (void)
+{
+  static const char * const pieces[] = { "\xef", "\xbb", "x;y\n" };
+
+  for (guint set = 0; set <= 1; set++)
+    for (guint n_pieces = 1; n_pieces <= G_N_ELEMENTS (pieces); n_pieces++)
+      {
+        g_autoptr(EdCsvReader) reader = ed_csv_reader_new (CORPUS_MAX_FIELD);
+        g_autoptr(GString) rows = g_string_new (NULL);
+        g_autoptr(GError) error = NULL;
+        Dump dump = { reader, rows, 0, 0 };
+
+        if (set)
+          ed_csv_reader_set_separator (reader, ';');
+        for (guint i = 0; i < n_pieces; i++)
+          g_assert_true (ed_csv_reader_feed (reader, pieces[i], strlen (pieces[i]), dump_row_cb, &dump, &error));
+        g_assert_true (ed_csv_reader_finish (reader, dump_row_cb, &dump, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (dump.n_rows, ==, 1);
+        g_assert_true (g_str_has_prefix (rows->str, "1 !invalid-utf8 "));
+        if (n_pieces == G_N_ELEMENTS (pieces))
+          g_assert_cmpint (ed_csv_reader_get_separator (reader), ==, ';');
+      }
+}
+
 static gboolean
 stop_at_second_row_cb (const EdCsvRow  *row,
                        gpointer         user_data,
@@ -1104,6 +1133,7 @@ main (int   argc,
   g_test_add_func ("/csv/reader/long-header", test_reader_long_header);
   g_test_add_func ("/csv/reader/bom-only-at-start", test_reader_bom_only_at_start);
   g_test_add_func ("/csv/reader/set-separator", test_reader_set_separator);
+  g_test_add_func ("/csv/reader/partial-bom", test_reader_partial_bom);
   g_test_add_func ("/csv/reader/callback-error", test_reader_callback_error);
   g_test_add_func ("/csv/reader/throughput", test_reader_throughput);
   g_test_add_func ("/csv/writer/field", test_writer_field);

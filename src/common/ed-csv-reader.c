@@ -544,6 +544,23 @@ feed_after_bom (EdCsvReader   *self,
   return parse (self, data, data + len, func, user_data, error);
 }
 
+/* The bytes that began like a byte-order mark but turned out not to be
+ * one, or the input ended first, are data.
+ */
+static gboolean
+feed_partial_bom (EdCsvReader   *self,
+                  EdCsvRowFunc   func,
+                  gpointer       user_data,
+                  GError       **error)
+{
+  /* nothing but these bytes has come yet, so nothing is held back */
+  g_assert (!self->bom_done && self->bom_matched < sizeof bom);
+  g_assert (self->separator != 0 || self->head->len == 0);
+
+  self->bom_done = TRUE;
+  return feed_after_bom (self, bom, self->bom_matched, func, user_data, error);
+}
+
 /**
  * ed_csv_reader_new:
  * @max_field_bytes: the longest field kept, in bytes; longer ones are cut
@@ -667,8 +684,7 @@ ed_csv_reader_feed (EdCsvReader   *self,
           continue;
         }
 
-      self->bom_done = TRUE;
-      if (!feed_after_bom (self, bom, self->bom_matched, func, user_data, error))
+      if (!feed_partial_bom (self, func, user_data, error))
         return FALSE;
     }
 
@@ -702,8 +718,7 @@ ed_csv_reader_finish (EdCsvReader   *self,
 
   if (!self->bom_done)
     {
-      self->bom_done = TRUE;
-      if (!feed_after_bom (self, bom, self->bom_matched, func, user_data, error))
+      if (!feed_partial_bom (self, func, user_data, error))
         return FALSE;
     }
 
