@@ -343,7 +343,7 @@ append_legend (EdTimeChart    *self,
       gtk_snapshot_append_color (snapshot, &color,
                                  &GRAPHENE_RECT_INIT ((float) x, (float) round ((geometry->text_height - SWATCH) / 2.0),
                                                       SWATCH, SWATCH));
-      x += SWATCH + GAP / 2;
+      x += SWATCH + GAP / 2.0;
       ed_chart_append_layout (snapshot, layout, x, 0, text_color);
       pango_layout_get_pixel_size (layout, &width, NULL);
       x += width + 2 * GAP;
@@ -386,7 +386,7 @@ append_axes (EdTimeChart    *self,
       g_autofree char *to = format_time (self, self->to);
       g_autoptr(PangoLayout) from_layout = ed_chart_new_layout (widget, from, TRUE);
       g_autoptr(PangoLayout) to_layout = ed_chart_new_layout (widget, to, TRUE);
-      double y = geometry->plot_y + geometry->plot_height + GAP / 2;
+      double y = geometry->plot_y + geometry->plot_height + GAP / 2.0;
       int width;
 
       ed_chart_append_layout (snapshot, from_layout, geometry->plot_x, y, text_color);

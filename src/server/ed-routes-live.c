@@ -423,6 +423,8 @@ handle_timeline (EdRequest *request,
       ed_http_reply_fields (request->msg, fields);
       return;
     }
+  /* a missing, empty or zero bucket was refused above */
+  g_assert (bucket >= 60);
 
   if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
     {
