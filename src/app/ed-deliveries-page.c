@@ -620,10 +620,9 @@ on_retry_cb (GObject      *source,
              gpointer      user_data)
 {
   Retry *retry = user_data;
-  g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
 
-  answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       end_busy (retry->self);

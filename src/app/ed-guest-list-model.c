@@ -521,8 +521,11 @@ learn_keys (EdGuestListModel *self,
       (!JSON_NODE_HOLDS_OBJECT (node) ||
        !json_object_has_member (json_node_get_object (node), "keys") ||
        !(keys = json_object_get_array_member (json_node_get_object (node), "keys"))))
-    error = protocol_error = g_error_new_literal (ED_CLIENT_ERROR, ED_CLIENT_ERROR_PROTOCOL,
-                                                  _("The server’s guest list was not understood"));
+    {
+      protocol_error = g_error_new_literal (ED_CLIENT_ERROR, ED_CLIENT_ERROR_PROTOCOL,
+                                            _("The server’s guest list was not understood"));
+      error = protocol_error;
+    }
   if (error != NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -543,10 +543,9 @@ on_bulk_call_cb (GObject      *source,
                  gpointer      user_data)
 {
   Bulk *bulk = user_data;
-  g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = ed_client_call_finish (ED_CLIENT (source), result, &error);
 
-  reply = ed_client_call_finish (ED_CLIENT (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       bulk_free (bulk);

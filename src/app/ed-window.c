@@ -132,10 +132,9 @@ on_ping_cb (GObject      *source,
             gpointer      user_data)
 {
   g_autoptr(EdWindow) self = user_data;
-  g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
 
-  answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
@@ -555,9 +554,9 @@ on_event_deleted_cb (GObject      *source,
                      gpointer      user_data)
 {
   g_autoptr(EdWindow) self = user_data;
-  g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error = NULL;
-  answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
+  g_autoptr(JsonNode) answer = ed_client_call_finish (ED_CLIENT (source), result, &error);
+
   if (error != NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

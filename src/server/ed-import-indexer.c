@@ -138,8 +138,6 @@ ed_import_indexer_free (EdImportIndexer *self)
 void
 ed_import_indexer_kick (EdImportIndexer *self)
 {
-  g_autoptr(GThread) thread = NULL;
-
   g_return_if_fail (self != NULL);
 
   g_mutex_lock (&self->mutex);
@@ -148,7 +146,8 @@ ed_import_indexer_kick (EdImportIndexer *self)
   else if (!g_cancellable_is_cancelled (self->cancellable))
     {
       self->running = TRUE;
-      thread = g_thread_new ("ed-search-index", indexer_thread, self);
+      /* not joined: stop waits on running instead */
+      g_thread_unref (g_thread_new ("ed-search-index", indexer_thread, self));
     }
   g_mutex_unlock (&self->mutex);
 }

@@ -286,6 +286,27 @@ read_list_query (EdDaemon     *self,
   query->after = after;
 }
 
+/* Replies 404 for an event that is not there, so that its lists are not
+ * answered as empty.
+ *
+ * Returns: %TRUE when the event exists
+ */
+static gboolean
+check_event_exists (EdDaemon  *self,
+                    EdRequest *request,
+                    gint64     event_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EdEvent) event = ed_store_get_event (self->store, event_id, &error);
+
+  if (event == NULL)
+    {
+      ed_http_reply_gerror (request->msg, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 handle_list_guests (EdRequest *request,
                     gpointer   user_data)
@@ -295,18 +316,14 @@ handle_list_guests (EdRequest *request,
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(GPtrArray) guests = NULL;
   g_autoptr(GPtrArray) deliveries = NULL;
-  g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   EdGuestQuery query = { 0 };
   gint64 event_id = request->ids[0];
   gint64 limit, total = 0;
   gboolean has_more = FALSE;
 
-  if (!(event = ed_store_get_event (self->store, event_id, &error)))
-    {
-      ed_http_reply_gerror (request->msg, error);
-      return;
-    }
+  if (!check_event_exists (self, request, event_id))
+    return;
 
   ed_validate_query_int (request->query, "limit", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &limit, fields);
   read_list_query (self, request, event_id, &query, fields);
@@ -363,17 +380,13 @@ handle_list_guest_keys (EdRequest *request,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(GArray) keys = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   EdGuestQuery query = { 0 };
   gint64 event_id = request->ids[0];
   gint64 first, every, count;
 
-  if (!(event = ed_store_get_event (self->store, event_id, &error)))
-    {
-      ed_http_reply_gerror (request->msg, error);
-      return;
-    }
+  if (!check_event_exists (self, request, event_id))
+    return;
 
   read_list_query (self, request, event_id, &query, fields);
   ed_validate_query_int (request->query, "every", 1, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT, &every, fields);
