@@ -189,6 +189,7 @@ ed_catalog_new_from_bytes (GBytes      *mo,
       if (!read_string (data, size, originals, i, swapped, &original, &original_length) ||
           !read_string (data, size, translations, i, swapped, &translation, &translation_length))
         {
+          /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees self; clang 14's analyzer does not run cleanups */
           g_set_error (error, ED_ERROR, ED_ERROR_INVALID, "String %u of the catalog lies outside the file", i);
           return NULL;
         }

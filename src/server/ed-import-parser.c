@@ -367,6 +367,7 @@ read_guest (EdImportParser  *self,
   normalize_email (raw_email, &email, &email_key);
   if (!ed_email_check (email, &email_error))
     {
+      /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autofree frees email and email_key; clang 14's analyzer does not run cleanups */
       g_autofree char *reason = g_strdup_printf ("the email address is not valid: %s", email_error->message);
 
       reject (self, row, "invalid-email", reason, raw_email);

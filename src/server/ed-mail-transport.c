@@ -185,6 +185,7 @@ ed_mail_transport_new (const char  *url,
     }
   else
     {
+      /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): g_autoptr frees self; clang 14's analyzer does not run cleanups */
       g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
                    "mail-transport “%s” must start with smtp://, smtps:// or maildir:", url);
       return NULL;
