@@ -273,6 +273,8 @@ run_command (EdLiveIo *io,
       {
         Handler *handler = g_new0 (Handler, 1);
 
+        /* ed_live_io_open() made the link the open fills in */
+        g_assert (link != NULL);
         /* Its sources go to this thread's context, the thread default. */
         connection = soup_websocket_connection_new (command->stream, command->uri,
                                                     SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
