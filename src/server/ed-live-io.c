@@ -29,11 +29,15 @@
  * trip through the stack.
  */
 
+/* How long a peer has to answer our close before its connection is cut. */
+#define CLOSE_WAIT_S 3
+
 struct _EdLiveLink
 {
   SoupWebsocketConnection *connection; /* IO thread only, as the two below */
   GSocket                 *socket;
   guint                    batch_frames; /* frames for it in the batch being run */
+  GSource                 *close_wait;   /* IO thread only: see COMMAND_CLOSE */
   gpointer                 client;     /* owner only; NULL once dropped */
 };
 
@@ -108,6 +112,7 @@ link_clear (EdLiveLink *link)
 {
   /* Dropped before: the connection is gone; the socket went with it. */
   g_assert (link->connection == NULL);
+  g_assert (link->close_wait == NULL);
   g_clear_object (&link->socket);
 }
 
@@ -260,6 +265,73 @@ handler_free (gpointer  data,
   g_free (data);
 }
 
+/* Lets go of the link's connection: the owner hears no more of it. */
+static void
+release_connection (EdLiveLink *link)
+{
+  /* Its destroy notify lets go of it. */
+  if (link->close_wait != NULL)
+    g_source_destroy (link->close_wait);
+  g_assert (link->close_wait == NULL);
+  if (link->connection == NULL)
+    return;
+
+  /* Never inside the connection's own emission: commands and the close
+   * wait run from their own sources. The handlers go with their closures.
+   */
+  g_signal_handlers_disconnect_matched (link->connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_message_cb, NULL);
+  g_signal_handlers_disconnect_matched (link->connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_closed_cb, NULL);
+  g_clear_object (&link->connection);
+  g_clear_object (&link->socket);
+}
+
+typedef struct
+{
+  EdLiveIo   *io;
+  EdLiveLink *link;  /* a reference */
+} CloseWait;
+
+static void
+close_wait_free (gpointer data)
+{
+  CloseWait *wait = data;
+
+  /* Destroyed: when it ran, when the connection went first, or with the
+   * thread's context. */
+  g_clear_pointer (&wait->link->close_wait, g_source_unref);
+  link_unref (wait->link);
+  g_free (wait);
+}
+
+/* A peer that has not finished the closing handshake in CLOSE_WAIT_S:
+ * its connection is cut, and the owner told it closed.
+ */
+static gboolean
+close_wait_cb (gpointer user_data)
+{
+  CloseWait *wait = user_data;
+  EdLiveLink *link = wait->link;
+  SoupWebsocketConnection *connection = link->connection;
+
+  /* Running, it is not destroyed with the connection below: it ends when
+   * this returns. */
+  g_clear_pointer (&link->close_wait, g_source_unref);
+  if (connection != NULL && soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_CLOSED)
+    {
+      /* Its dispose closes the stream at once, and stops libsoup's own
+       * close timer with it: left to fire, that timer's source is never
+       * freed (libsoup 3.2, on_timeout_close_io()).
+       */
+      g_object_ref (connection);
+      release_connection (link);
+      g_object_run_dispose (G_OBJECT (connection));
+      g_object_unref (connection);
+      post_event (wait->io, EVENT_CLOSED, link, 0, NULL);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 run_command (EdLiveIo *io,
              Command  *command)
@@ -296,20 +368,23 @@ run_command (EdLiveIo *io,
 
     case COMMAND_CLOSE:
       if (connection != NULL && soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (connection, command->code, command->reason);
+        {
+          CloseWait *wait = g_new0 (CloseWait, 1);
+
+          soup_websocket_connection_close (connection, command->code, command->reason);
+          /* A stalled peer never answers the close: libsoup would cut it
+           * after 5 s; this does it sooner (see close_wait_cb()).
+           */
+          wait->io = io;
+          wait->link = link_ref (link);
+          link->close_wait = g_timeout_source_new_seconds (CLOSE_WAIT_S);
+          g_source_set_callback (link->close_wait, close_wait_cb, wait, close_wait_free);
+          g_source_attach (link->close_wait, io->io_context);
+        }
       break;
 
     case COMMAND_DROP:
-      if (connection != NULL)
-        {
-          /* Never inside the connection's own emission: commands run from
-           * their own source. The handlers go with their closures.
-           */
-          g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_message_cb, NULL);
-          g_signal_handlers_disconnect_matched (connection, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_closed_cb, NULL);
-          g_clear_object (&link->connection);
-          g_clear_object (&link->socket);
-        }
+      release_connection (link);
       break;
 
     case COMMAND_QUIT:
