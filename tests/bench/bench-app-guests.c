@@ -12,6 +12,7 @@
 #include "ed-guest-list-model.h"
 #include "ed-guest-object.h"
 #include "ed-guests-page.h"
+#include "ed-renderer-util.h"
 #include "ed-test-app.h"
 #include "ed-test-guest-util.h"
 
@@ -97,6 +98,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *load = NULL;
+  const char *renderer;
   g_autofree char *first_text = NULL;
   g_autofree char *last_text = NULL;
   g_autofree char *middle_text = NULL;
@@ -125,6 +127,10 @@ main (int   argc,
       return 2;
     }
   adw_init ();
+  /* The renderer the app would pick here (EdApplication's startup does the
+   * same), so that the figures are what a user gets. */
+  renderer = ed_renderer_choose_for_display (gdk_display_get_default ());
+  g_print ("renderer: %s\n", renderer ? renderer : "GTK's own choice");
 
   g_file_get_contents ("/proc/loadavg", &load, NULL, NULL);
   g_print ("load average before: %s", load ? load : "?\n");
