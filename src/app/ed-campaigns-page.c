@@ -584,7 +584,11 @@ cancel_action (GtkWidget  *widget,
     return;
 
   counts = ed_json_get_object (ed_campaign_row_get_campaign (row), "counts");
-  waiting = ed_campaign_count (counts, "queued") + ed_campaign_count (counts, "retry");
+  /* Those being tried right now count too: most come back to wait (a
+   * deferral, a dropped connection) and are then cancelled; a moment after a
+   * resume, a campaign retried soon has all of them out at once. */
+  waiting = ed_campaign_count (counts, "queued") + ed_campaign_count (counts, "sending") +
+            ed_campaign_count (counts, "retry");
   what = ed_campaign_describe (ed_campaign_row_get_campaign (row));
   count = ed_campaign_format_count (waiting);
   if (waiting > 0)
