@@ -384,6 +384,8 @@ run_command (EdLiveIo *io,
       break;
 
     case COMMAND_DROP:
+      /* ed_live_io_drop() always names its link */
+      g_assert (link != NULL);
       release_connection (link);
       break;
 
