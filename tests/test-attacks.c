@@ -104,30 +104,6 @@ base64url (const void *data,
   return g_string_free (out, FALSE);
 }
 
-static JsonObject *
-decode_claims (const char *token)
-{
-  g_auto(GStrv) parts = g_strsplit (token, ".", -1);
-  g_autoptr(GString) b64 = NULL;
-  g_autofree guchar *raw = NULL;
-  g_autofree char *text = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  gsize length;
-
-  g_assert_cmpuint (g_strv_length (parts), ==, 3);
-  b64 = g_string_new (parts[1]);
-  g_string_replace (b64, "-", "+", 0);
-  g_string_replace (b64, "_", "/", 0);
-  while (b64->len % 4 != 0)
-    g_string_append_c (b64, '=');
-  raw = g_base64_decode (b64->str, &length);
-  text = g_strndup ((const char *) raw, length);
-  node = json_from_string (text, NULL);
-  g_assert_true (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
-
-  return json_object_ref (json_node_get_object (node));
-}
-
 /* header.payload.signature, signed with HMAC @digest over @key, or
  * unsigned when @key is NULL.
  */
@@ -195,9 +171,9 @@ bad_credentials (Fixture *fixture)
 {
   g_autoptr(GBytes) key = read_signing_key (fixture);
   g_autoptr(GBytes) other_key = g_bytes_new_static ("0123456789abcdef0123456789abcdef", 32);
-  g_autoptr(JsonObject) claims = decode_claims (fixture->token);
-  g_autoptr(JsonObject) expired = decode_claims (fixture->token);
-  g_autoptr(JsonObject) rsvp = decode_claims (fixture->token);
+  g_autoptr(JsonObject) claims = ed_test_token_claims (fixture->token);
+  g_autoptr(JsonObject) expired = ed_test_token_claims (fixture->token);
+  g_autoptr(JsonObject) rsvp = ed_test_token_claims (fixture->token);
   GPtrArray *list = g_ptr_array_new ();
   static const char hs256[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
   BadCredential *c;
