@@ -693,6 +693,87 @@ test_failing_campaign_pauses (Fixture       *fixture,
                               transactional_id), ==, 1);
 }
 
+/* Cancel leaves the messages out being tried to finish. Those that come
+ * back to be retried, are put back unsent, or are found in `sending` after
+ * a crash are cancelled then: nothing would ever claim them again, and the
+ * organizer would see a cancelled campaign with messages "to retry". A
+ * running campaign's keep their state, as a control.
+ */
+static void
+test_cancel_in_flight (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) claimed = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_queued_message_free);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 cancelled_id, running_id, n_changed = -1, n_requeued = -1;
+  EdDeliveryRecord records[6];
+  gint64 released[2];
+
+  add_guests (fixture, 12);
+  cancelled_id = launch_campaign (fixture, "invitation", FALSE, 1, 6);
+  running_id = launch_campaign (fixture, "invitation", FALSE, 7, 12);
+
+  g_assert_true (ed_store_claim_messages (fixture->store, cancelled_id, now, 6, claimed, &error));
+  g_assert_true (ed_store_claim_messages (fixture->store, running_id, now, 6, claimed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (claimed->len, ==, 12);
+
+  g_assert_true (ed_store_run_campaign_action (fixture->store, cancelled_id, ED_CAMPAIGN_ACTION_CANCEL,
+                                               NULL, now, &n_changed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (n_changed, ==, 0);
+  g_assert_cmpint (query_int (fixture, "SELECT count(*) FROM messages WHERE state = 'sending'", 0), ==, 12);
+
+  /* of each campaign: one sent, one failed, two to retry (one written
+   * alone, one in a grouped statement), one put back, one left in
+   * `sending` as a crash would leave it
+   */
+  for (guint c = 0; c < 2; c++)
+    {
+      for (guint i = 0; i < 4; i++)
+        {
+          const EdQueuedMessage *message = g_ptr_array_index (claimed, 6 * c + i);
+          EdDeliveryRecord record = {
+            .message_id = message->id,
+            .event_id = fixture->event_id,
+            .outcome = i == 0 ? ED_DELIVERY_SENT : i == 1 ? ED_DELIVERY_FAILED : ED_DELIVERY_RETRY,
+            .code = i == 0 ? 250 : i == 1 ? 550 : 451,
+            .text = "reply",
+            .at = now,
+            .next_attempt_at = now + 60,
+          };
+
+          if (i < 3)
+            records[3 * c + i] = record;
+          else
+            g_assert_true (ed_store_record_deliveries (fixture->store, &record, 1, &error));
+          g_assert_no_error (error);
+        }
+      released[c] = ((const EdQueuedMessage *) g_ptr_array_index (claimed, 6 * c + 4))->id;
+    }
+  g_assert_true (ed_store_record_deliveries (fixture->store, records, G_N_ELEMENTS (records), &error));
+  g_assert_no_error (error);
+  g_assert_true (ed_store_release_messages (fixture->store, released, 2, &error));
+  g_assert_no_error (error);
+  g_assert_true (ed_store_requeue_sending (fixture->store, &n_requeued, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (n_requeued, ==, 2);
+
+#define COUNT_IN(state) "SELECT count(*) FROM messages WHERE campaign_id = ? AND state = '" state "'"
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("sent"), cancelled_id), ==, 1);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("failed"), cancelled_id), ==, 1);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("cancelled"), cancelled_id), ==, 4);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("sent"), running_id), ==, 1);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("failed"), running_id), ==, 1);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("retry"), running_id), ==, 2);
+  g_assert_cmpint (query_int (fixture, COUNT_IN ("queued"), running_id), ==, 2);
+#undef COUNT_IN
+  /* every attempt is logged and counted all the same */
+  g_assert_cmpint (query_int (fixture, "SELECT count(*) FROM delivery_log", 0), ==, 8);
+  assert_timelines_match_log (fixture);
+}
+
 /* Stopping mid-campaign leaves nothing in sending and loses nothing; a
  * crash's leftovers in sending are sent at the next start.
  */
@@ -750,6 +831,7 @@ main (int   argc,
   ADD ("/mailer/pause-resume", test_pause_resume);
   ADD ("/mailer/failing-campaign-pauses", test_failing_campaign_pauses);
   ADD ("/mailer/stop-and-recover", test_stop_and_recover);
+  ADD ("/mailer/cancel-in-flight", test_cancel_in_flight);
 #undef ADD
 
   return g_test_run ();

@@ -587,7 +587,9 @@ apply_action (EdStore            *self,
       if (state != ED_CAMPAIGN_STATE_DRAFT && state != ED_CAMPAIGN_STATE_RUNNING &&
           state != ED_CAMPAIGN_STATE_PAUSED)
         return refuse (campaign, "cancelled", "it has already ended", error);
-      /* Messages being sent right now finish; the rest stay unsent. */
+      /* Messages being sent right now finish: sent, failed, or (one to
+       * retry, released or found after a crash) cancelled then.
+       */
       return update_messages (self,
                               "UPDATE messages SET state = 'cancelled' "
                               "WHERE campaign_id = ?1 AND state IN ('queued', 'retry') AND ?2 IS NOT NULL",

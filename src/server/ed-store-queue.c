@@ -19,6 +19,14 @@
  * launch queued them; its retries when their time has come.
  */
 
+/* The state a message that was out being tried goes to: cancelled if its
+ * campaign was cancelled meanwhile (cancel leaves such messages be, and
+ * nothing claims a cancelled campaign's messages), @state otherwise.
+ */
+#define CANCELLED_OR(state) \
+  "CASE WHEN (SELECT state FROM campaigns WHERE campaigns.id = messages.campaign_id) = 'cancelled' " \
+  "THEN 'cancelled' ELSE " state " END"
+
 void
 ed_queued_message_free (EdQueuedMessage *message)
 {
@@ -50,7 +58,7 @@ ed_store_requeue_sending (EdStore  *self,
 
   /* per campaign, over the (campaign_id, state) index */
   if (!(stmt = ed_store_prepare (self,
-                                 "UPDATE messages SET state = 'queued' "
+                                 "UPDATE messages SET state = " CANCELLED_OR ("'queued'") " "
                                  "WHERE campaign_id IN (SELECT id FROM campaigns) AND state = 'sending'",
                                  error)) ||
       !ed_store_step_done (self, stmt, error))
@@ -376,10 +384,13 @@ record_sql (guint chunk)
     {
       for (guint c = 0; c < G_N_ELEMENTS (record_chunks); c++)
         {
-          /* the message's state, attempts, last reply and time, unless
-           * it is no longer `sending` (its campaign was cancelled)
+          /* the message's state, attempts, last reply and time; a
+           * message to retry whose campaign was cancelled meanwhile is
+           * cancelled instead
            */
-          GString *update = g_string_new ("UPDATE messages SET state = v.column2, attempts = attempts + 1, "
+          GString *update = g_string_new ("UPDATE messages SET state = CASE WHEN v.column2 <> 'retry' "
+                                          "THEN v.column2 ELSE " CANCELLED_OR ("'retry'") " END, "
+                                          "attempts = attempts + 1, "
                                           "last_code = v.column3, last_text = v.column4, "
                                           "next_attempt_at = v.column5, "
                                           "sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END "
@@ -596,7 +607,8 @@ ed_store_release_messages (EdStore       *self,
 
       /* a retry keeps its attempts; it was due, so it is due still */
       if (!(stmt = ed_store_prepare (self,
-                                     "UPDATE messages SET state = CASE WHEN attempts > 0 THEN 'retry' ELSE 'queued' END "
+                                     "UPDATE messages SET state = "
+                                     CANCELLED_OR ("CASE WHEN attempts > 0 THEN 'retry' ELSE 'queued' END") " "
                                      "WHERE id = ? AND state = 'sending'", error)))
         goto fail;
       sqlite3_bind_int64 (stmt, 1, message_ids[i]);
