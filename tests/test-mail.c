@@ -21,7 +21,12 @@
 #define GUEST_NAME "Zoë Ørsted"
 #define GUEST_ADDRESS "zoe@example.org"
 #define SUBJECT "Einladung: Sommerfest in Köln"
-#define UNSUBSCRIBE_URL "https://events.example.org/u/eyJhbGciOiJIUzI1NiJ9.e30.sig"
+/* as long as a real link: longer than a header line may be, so that it
+ * would be folded (and encoded) if it were written as other headers are
+ */
+#define UNSUBSCRIBE_URL "https://events.example.org/u/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." \
+  "eyJldnQiOjEsImV4cCI6MTkzNjAyOTYwMCwiZ3N0Ijo0LCJpYXQiOjE3OTU4NzI5MzMsInR5cCI6InJzdnAiLCJ2ZXIiOjF9." \
+  "7Ihh-qQ1D96DEx4jElWP6tkSRNaEptJr5x4JDtL5vzE"
 /* $EVENTDESK_SMTP_PASSWORD for the whole run; the capture server wants it */
 #define ENV_PASSWORD "s3cret-Pa55 ünï"
 #define MESSAGE_DATE 1783182600  /* Sat, 04 Jul 2026 16:30:00 +0000 */
@@ -559,6 +564,19 @@ test_message_invalid (void)
       g_assert_false (ed_mail_message_set_list_unsubscribe (message, bad_urls[i], &error));
       g_assert_error (error, ED_ERROR, ED_ERROR_INVALID);
     }
+  /* a link that would not fit in one header line (998 characters) */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) url = g_string_new ("https://events.example.org/u/");
+    while (url->len < 978)
+      g_string_append_c (url, 'a');
+    g_assert_true (ed_mail_message_set_list_unsubscribe (message, url->str, &error));
+    g_assert_no_error (error);
+    g_string_append_c (url, 'a');
+    g_assert_false (ed_mail_message_set_list_unsubscribe (message, url->str, &error));
+    g_assert_error (error, ED_ERROR, ED_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "979 characters long"));
+  }
   for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
     {
       g_autoptr(GError) error = NULL;

@@ -29,6 +29,8 @@ static const char * const managed_headers[] = {
 
 #define DEFAULT_CALENDAR_FILE_NAME "invitation.ics"
 #define WRITE_BUFFER_SIZE 4096
+/* “List-Unsubscribe: <URL>” in one line of at most 998 characters */
+#define UNSUBSCRIBE_URL_MAX (998 - (int) sizeof "List-Unsubscribe: <>" + 1)
 
 struct _EdMailMessage
 {
@@ -329,6 +331,14 @@ ed_mail_message_set_list_unsubscribe (EdMailMessage  *self,
         {
           g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
                        "the unsubscribe link “%s” is not an http or https URL", url);
+          return FALSE;
+        }
+      /* one header line, which may not be longer than 998 characters */
+      if (strlen (url) > UNSUBSCRIBE_URL_MAX)
+        {
+          g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
+                       "the unsubscribe link is %zu characters long; a mail header allows %d",
+                       strlen (url), UNSUBSCRIBE_URL_MAX);
           return FALSE;
         }
     }
@@ -677,13 +687,22 @@ set_message_id (EdMailMessage *self,
   g_mime_object_set_header (GMIME_OBJECT (message), "Message-ID", message_id, NULL);
 }
 
+/* Written as it is, on one line: GMime would fold a long link by encoding
+ * it as RFC 2047 words, which mail readers do not decode in this header
+ * (RFC 2369: no whitespace may be inserted within the brackets either).
+ */
 static void
 set_list_unsubscribe (EdMailMessage *self,
                       GMimeMessage  *message)
 {
-  g_autofree char *value = g_strdup_printf ("<%s>", self->unsubscribe_url);
+  g_autofree char *raw = g_strdup_printf (" <%s>\n", self->unsubscribe_url);
+  GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (message));
+  GMimeHeader *header;
 
-  g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe", value, NULL);
+  g_mime_object_set_header (GMIME_OBJECT (message), "List-Unsubscribe", "", NULL);
+  header = g_mime_header_list_get_header (headers, "List-Unsubscribe");
+  g_assert (header != NULL);
+  g_mime_header_set_raw_value (header, raw);
 }
 
 /* The whole message, made afresh. */
@@ -754,6 +773,7 @@ write_message (GMimeMessage  *message,
  *
  * Returns: (transfer full) (nullable): the message as sent: headers and
  *   body, CRLF line ends, lines of at most 78 characters in the headers
+ *   (but for List-Unsubscribe, whose link is not folded: up to 998)
  *   and 76 in encoded bodies
  */
 GBytes *
