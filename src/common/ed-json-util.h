@@ -27,5 +27,12 @@ JsonObject *ed_json_get_object (JsonObject *object,
                                 const char *name);
 JsonArray  *ed_json_get_array  (JsonObject *object,
                                 const char *name);
+/* The member @name when it is a number (a string), else 0 (NULL). */
+gint64      ed_json_get_int    (JsonObject *object,
+                                const char *name);
+double      ed_json_get_double (JsonObject *object,
+                                const char *name);
+const char *ed_json_get_string (JsonObject *object,
+                                const char *name);
 
 G_END_DECLS
