@@ -379,3 +379,56 @@ ed_ctl_client_export (EdCtlClient    *self,
   *n_rows = MAX (lines - 1, 0);
   return TRUE;
 }
+
+/**
+ * ed_ctl_client_get:
+ * @path: the API path with its query, e.g. "/api/v1/events?after=12"
+ *
+ * Returns: (transfer full): the server's answer, a JSON object
+ */
+JsonObject *
+ed_ctl_client_get (EdCtlClient  *self,
+                   const char   *path,
+                   GError      **error)
+{
+  g_autoptr(SoupMessage) msg = NULL;
+
+  if (!(msg = new_message (self, "GET", path, error)))
+    return NULL;
+
+  return send_json (self, msg, SOUP_STATUS_OK, error);
+}
+
+/**
+ * ed_ctl_client_post:
+ * @path: an action such as "/api/v1/campaigns/4/launch", which takes no body
+ *
+ * A refusal because of the state of things (409) is %ED_CTL_ERROR_REFUSED
+ * with the server's reason.
+ *
+ * Returns: (transfer full): the server's answer, a JSON object
+ */
+JsonObject *
+ed_ctl_client_post (EdCtlClient  *self,
+                    const char   *path,
+                    GError      **error)
+{
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = g_bytes_new_static ("{}", 2);
+  g_autoptr(GError) local_error = NULL;
+  JsonObject *answer;
+
+  if (!(msg = new_message (self, "POST", path, error)))
+    return NULL;
+  soup_message_set_request_body_from_bytes (msg, "application/json", body);
+
+  answer = send_json (self, msg, SOUP_STATUS_OK, &local_error);
+  if (local_error != NULL)
+    {
+      if (soup_message_get_status (msg) == SOUP_STATUS_CONFLICT && local_error->domain == ED_CTL_ERROR)
+        local_error->code = ED_CTL_ERROR_REFUSED;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+
+  return answer;
+}

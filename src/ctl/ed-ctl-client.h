@@ -33,6 +33,12 @@ gboolean     ed_ctl_client_export  (EdCtlClient    *self,
                                     EdCtlProgress  *progress,
                                     gint64         *n_rows,
                                     GError        **error);
+JsonObject  *ed_ctl_client_get     (EdCtlClient    *self,
+                                    const char     *path,
+                                    GError        **error);
+JsonObject  *ed_ctl_client_post    (EdCtlClient    *self,
+                                    const char     *path,
+                                    GError        **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdCtlClient, ed_ctl_client_free)
 

@@ -12,12 +12,14 @@
 
 #include "ed-ctl-client.h"
 #include "ed-ctl-commands.h"
+#include "ed-ctl-commands-private.h"
 #include "ed-ctl-error.h"
 #include "ed-ctl-progress.h"
 #include "ed-ctl-session.h"
 #include "ed-terminal-util.h"
 
-/* eventdeskctl COMMAND [OPTION…]: login, logout, import, export. Each
+/* eventdeskctl COMMAND [OPTION…]: login, logout, import, export here; events,
+ * campaigns, campaign and queue in ed-ctl-campaign-commands.c. Each
  * command parses its own options; what it prints for people goes to
  * standard error (progress) and standard output (results), and its exit
  * status says what went wrong (see ed-ctl-error.h and docs/eventdeskctl.md).
@@ -26,8 +28,6 @@
 #define DEFAULT_SERVER "http://127.0.0.1:8460"
 #define PASSWORD_MAX_BYTES 1024
 #define REJECTED_SHOWN 20
-
-typedef int (*CommandFunc) (int argc, char **argv, GError **error);
 
 static void
 free_secret (char *secret)
@@ -70,11 +70,11 @@ read_password (gboolean   from_stdin,
   return password;
 }
 
-static gboolean
-parse_options (GOptionContext  *context,
-               int             *argc,
-               char          ***argv,
-               GError         **error)
+gboolean
+ed_ctl_parse_options (GOptionContext  *context,
+                      int             *argc,
+                      char          ***argv,
+                      GError         **error)
 {
   g_autoptr(GError) local_error = NULL;
 
@@ -87,22 +87,44 @@ parse_options (GOptionContext  *context,
   return TRUE;
 }
 
+/* A positive id, as the API's ids are. */
 static gboolean
-parse_event_id (const char  *text,
-                gint64      *event_id,
-                GError     **error)
+parse_id (const char *text,
+          gint64     *id)
 {
   guint64 value;
 
   if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT64, &value, NULL))
-    {
-      g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE,
-                   _("“%s” is not an event id (a number such as 12)"), text);
-      return FALSE;
-    }
+    return FALSE;
 
-  *event_id = (gint64) value;
+  *id = (gint64) value;
   return TRUE;
+}
+
+gboolean
+ed_ctl_parse_event_id (const char  *text,
+                       gint64      *event_id,
+                       GError     **error)
+{
+  if (parse_id (text, event_id))
+    return TRUE;
+
+  g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE,
+               _("“%s” is not an event id (a number such as 12)"), text);
+  return FALSE;
+}
+
+gboolean
+ed_ctl_parse_campaign_id (const char  *text,
+                          gint64      *campaign_id,
+                          GError     **error)
+{
+  if (parse_id (text, campaign_id))
+    return TRUE;
+
+  g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE,
+               _("“%s” is not a campaign id (a number such as 4)"), text);
+  return FALSE;
 }
 
 static char *
@@ -143,7 +165,7 @@ run_login (int      argc,
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse_options (context, &argc, &argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error))
     return ED_CTL_EXIT_USAGE;
   if (argc > 1)
     {
@@ -184,7 +206,7 @@ run_logout (int      argc,
   g_autoptr(EdCtlClient) client = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!parse_options (context, &argc, &argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error))
     return ED_CTL_EXIT_USAGE;
 
   if (!(session = ed_ctl_session_load (NULL)))
@@ -205,8 +227,8 @@ run_logout (int      argc,
   return ED_CTL_EXIT_OK;
 }
 
-static EdCtlClient *
-client_from_session (GError **error)
+EdCtlClient *
+ed_ctl_client_from_session (GError **error)
 {
   g_autoptr(EdCtlSession) session = ed_ctl_session_load (error);
 
@@ -283,14 +305,14 @@ run_import (int      argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context, _("FILE may be - for standard input."));
-  if (!parse_options (context, &argc, &argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error))
     return ED_CTL_EXIT_USAGE;
   if (argc != 3)
     {
       g_set_error_literal (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("Usage: eventdeskctl import EVENT FILE"));
       return ED_CTL_EXIT_USAGE;
     }
-  if (!parse_event_id (argv[1], &event_id, error))
+  if (!ed_ctl_parse_event_id (argv[1], &event_id, error))
     return ED_CTL_EXIT_USAGE;
 
   if (strcmp (argv[2], "-") == 0)
@@ -312,7 +334,7 @@ run_import (int      argc,
       length = g_file_info_get_size (info);
     }
 
-  if (!(client = client_from_session (error)))
+  if (!(client = ed_ctl_client_from_session (error)))
     return ED_CTL_EXIT_LOGIN;
 
   if (!quiet)
@@ -368,14 +390,14 @@ run_export (int      argc,
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!parse_options (context, &argc, &argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error))
     return ED_CTL_EXIT_USAGE;
   if (argc != 2)
     {
       g_set_error_literal (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("Usage: eventdeskctl export EVENT"));
       return ED_CTL_EXIT_USAGE;
     }
-  if (!parse_event_id (argv[1], &event_id, error))
+  if (!ed_ctl_parse_event_id (argv[1], &event_id, error))
     return ED_CTL_EXIT_USAGE;
   if (q != NULL)
     g_hash_table_insert (query, (gpointer) "q", q);
@@ -384,7 +406,7 @@ run_export (int      argc,
   if (sort != NULL)
     g_hash_table_insert (query, (gpointer) "sort", sort);
 
-  if (!(client = client_from_session (error)))
+  if (!(client = ed_ctl_client_from_session (error)))
     return ED_CTL_EXIT_LOGIN;
 
   if (output != NULL && strcmp (output, "-") != 0)
@@ -438,13 +460,17 @@ run_export (int      argc,
 static const struct
 {
   const char  *name;
-  CommandFunc  func;
+  EdCtlCommandFunc  func;
   const char  *summary;
 } commands[] = {
   { "login", run_login, N_("Log in to a server and keep the session for the other commands") },
   { "logout", run_logout, N_("End the session and forget it") },
   { "import", run_import, N_("Import a guest list (CSV) into an event") },
   { "export", run_export, N_("Export an event's guests as CSV") },
+  { "events", ed_ctl_run_events, N_("List the events with their seats and answers") },
+  { "campaigns", ed_ctl_run_campaigns, N_("List an event's campaigns with their progress") },
+  { "campaign", ed_ctl_run_campaign, N_("Show, launch, pause, resume, cancel, retry or watch a campaign") },
+  { "queue", ed_ctl_run_queue, N_("Show the mail queue: messages by state, send rate, next retries") },
 };
 
 static void
@@ -452,7 +478,7 @@ print_usage (FILE *out)
 {
   fprintf (out, _("Usage: eventdeskctl COMMAND [OPTION…]\n\nCommands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-8s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, _("\n“eventdeskctl COMMAND --help” tells more about a command.\n"));
 }
 
@@ -462,7 +488,8 @@ print_usage (FILE *out)
  * @argv: as main() got it
  *
  * Returns: the exit status: 0 done, 1 refused or failed, 2 wrong usage,
- *   3 not logged in, 4 server unreachable
+ *   3 not logged in, 4 server unreachable, 5 a campaign's state does
+ *   not allow the action
  */
 int
 ed_ctl_run (int    argc,

@@ -21,6 +21,8 @@ ed_ctl_error_to_exit_status (const GError *error)
       return ED_CTL_EXIT_LOGIN;
     case ED_CTL_ERROR_UNREACHABLE:
       return ED_CTL_EXIT_UNREACHABLE;
+    case ED_CTL_ERROR_REFUSED:
+      return ED_CTL_EXIT_REFUSED;
     case ED_CTL_ERROR_FAILED:
     default:
       return ED_CTL_EXIT_FAILED;

@@ -14,6 +14,7 @@ typedef enum
   ED_CTL_ERROR_USAGE,        /* wrong command line, unreadable file: 2 */
   ED_CTL_ERROR_LOGIN,        /* not logged in, or the session has ended: 3 */
   ED_CTL_ERROR_UNREACHABLE,  /* no answer from the server: 4 */
+  ED_CTL_ERROR_REFUSED,      /* a campaign's state does not allow the action (409): 5 */
 } EdCtlError;
 
 enum
@@ -23,6 +24,7 @@ enum
   ED_CTL_EXIT_USAGE = 2,
   ED_CTL_EXIT_LOGIN = 3,
   ED_CTL_EXIT_UNREACHABLE = 4,
+  ED_CTL_EXIT_REFUSED = 5,
 };
 
 GQuark ed_ctl_error_quark              (void);
