@@ -1243,7 +1243,9 @@ run_ctl_on_terminal (Fixture             *fixture,
   return g_subprocess_get_exit_status (process);
 }
 
-/* On a terminal, launch and cancel ask, and only a yes goes ahead. */
+/* On a terminal, launch and cancel ask, and only a yes goes ahead; watch
+ * redraws its line.
+ */
 static void
 test_confirm_on_terminal (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -1251,6 +1253,7 @@ test_confirm_on_terminal (Fixture       *fixture,
   g_autoptr(GString) launch_no = g_string_new (NULL);
   g_autoptr(GString) cancel_no = g_string_new (NULL);
   g_autoptr(GString) cancel_yes = g_string_new (NULL);
+  g_autoptr(GString) watch = g_string_new (NULL);
   g_autoptr(JsonObject) draft = NULL;
   g_autoptr(JsonObject) running = NULL;
   g_autoptr(JsonObject) cancelled = NULL;
@@ -1286,6 +1289,14 @@ test_confirm_on_terminal (Fixture       *fixture,
   assert_contains (cancel_yes->str, expected);
   cancelled = get_campaign (fixture, campaign_id);
   g_assert_cmpstr (json_object_get_string_member (cancelled, "state"), ==, "cancelled");
+
+  /* On a terminal, watch redraws its line, and ends it before the verdict. */
+  g_assert_cmpint (run_ctl_on_terminal (fixture, "", (const char * const []) { "campaign", "watch", campaign, NULL },
+                                        watch), ==, 1);
+  g_free (expected);
+  expected = g_strdup_printf ("\r\033[Kcancelled: 0 of 3 sent, 0 waiting, 0 to retry, 0 failed\r\n"
+                              "eventdeskctl campaign: Campaign %s was cancelled\r\n", campaign);
+  g_assert_cmpstr (watch->str, ==, expected);
 }
 
 int
