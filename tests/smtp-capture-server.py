@@ -93,6 +93,14 @@ class Server:
                 raise ConnectionError("client went away")
             return line.rstrip(b"\r\n").decode("utf-8", "replace")
 
+        async def fail_here(stage):
+            if self.args.fail_second and n_mail_commands == 2:
+                wanted, _, line = self.args.fail_second.partition("=")
+                if wanted == stage:
+                    await reply(line)
+                    return True
+            return False
+
         await reply("220 capture ESMTP ready")
         envelope = None
         n_mail_commands = 0
@@ -147,6 +155,8 @@ class Server:
                 if self.args.password is not None and connection["auth_user"] is None:
                     await reply("530 5.7.0 Authentication required")
                     continue
+                if await fail_here("MAIL"):
+                    continue
                 envelope = {"mail_from": argument[len("FROM:"):].split(" ")[0].strip("<>"),
                             "rcpt_to": []}
                 await reply("250 2.1.0 Ok")
@@ -155,6 +165,8 @@ class Server:
                     await reply("503 5.5.1 MAIL first")
                     continue
                 address = argument[len("TO:"):].split(" ")[0].strip("<>")
+                if await fail_here("RCPT"):
+                    continue
                 if address in self.args.reject_rcpt:
                     await reply("550 5.1.1 <%s>: Recipient address rejected: User unknown" % address)
                     continue
@@ -168,6 +180,8 @@ class Server:
                 if envelope is None or not envelope["rcpt_to"]:
                     await reply("503 5.5.1 RCPT first")
                     continue
+                if await fail_here("DATA"):
+                    continue
                 await reply("354 End data with <CR><LF>.<CR><LF>")
                 data = bytearray()
                 while True:
@@ -179,9 +193,14 @@ class Server:
                     if raw.startswith(b"."):
                         raw = raw[1:]
                     data += raw
+                if await fail_here("END"):
+                    envelope = None
+                    continue
                 n = self.save_message(connection, envelope, bytes(data))
                 envelope = None
                 await reply("250 2.0.0 Ok: queued as CAPTURE%d" % n)
+                if self.args.close_after_message:
+                    return
             elif verb == "RSET":
                 envelope = None
                 await reply("250 2.0.0 Ok")
@@ -211,6 +230,11 @@ async def main():
                         help="answer 450 to the first RCPT TO this address, 250 to the next")
     parser.add_argument("--drop-second-mail", action="store_true",
                         help="close a connection without a reply at its second MAIL FROM")
+    parser.add_argument("--fail-second", metavar="STAGE=REPLY",
+                        help="answer REPLY at STAGE (MAIL, RCPT, DATA or END, the end of the "
+                             "data) of each connection's second message, the usual reply otherwise")
+    parser.add_argument("--close-after-message", action="store_true",
+                        help="close a connection, without a word, after each message is taken")
     args = parser.parse_args()
 
     server = Server(args)

@@ -1180,6 +1180,77 @@ test_smtp_dropped_connection (void)
     }
 }
 
+/* A connection already set up sends its messages quietly, and the
+ * replies are matched to their commands by their order: a failure at each
+ * stage of a second message on one connection must still be told by its
+ * stage, as on a new connection.
+ */
+static void
+test_smtp_kept_connection (void)
+{
+  static const struct
+  {
+    const char       *fail;
+    EdMailResultKind  kind;
+    guint             code;
+    const char       *text;
+  } faults[] = {
+    { "MAIL=553 5.1.8 Sender address rejected", ED_MAIL_RESULT_PERMANENT, 553,
+      "5.1.8 Sender address rejected (in reply to MAIL FROM)" },
+    { "RCPT=551 5.1.6 User has moved", ED_MAIL_RESULT_PERMANENT, 551,
+      "5.1.6 User has moved (in reply to RCPT TO)" },
+    { "RCPT=450 4.2.0 Greylisted", ED_MAIL_RESULT_TEMPORARY, 450,
+      "4.2.0 Greylisted (in reply to RCPT TO)" },
+    { "DATA=554 5.5.0 No valid recipients", ED_MAIL_RESULT_PERMANENT, 554,
+      "5.5.0 No valid recipients (in reply to DATA)" },
+    { "END=552 5.3.4 Message too big", ED_MAIL_RESULT_PERMANENT, 552,
+      "5.3.4 Message too big (in reply to the message)" },
+  };
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+
+  for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
+    {
+      g_autofree char *option = g_strconcat ("--fail-second=", faults[i].fail, NULL);
+      const char *options[] = { option, NULL };
+      g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+      g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+      g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+      g_auto(EdMailResult) first = { 0 };
+      g_auto(EdMailResult) second = { 0 };
+      g_autoptr(GError) error = NULL;
+
+      assert_sent (transport, GUEST_ADDRESS, bytes, &first);
+      g_assert_true (first.new_connection);
+      g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &second, &error));
+      g_assert_false (second.new_connection);
+      g_assert_cmpint (second.kind, ==, faults[i].kind);
+      g_assert_cmpuint (second.code, ==, faults[i].code);
+      g_assert_cmpstr (second.text, ==, faults[i].text);
+    }
+
+  /* a kept connection the server closed: the message goes over a new one,
+   * and its result is the reply to the message, not to the greeting or EHLO
+   */
+  {
+    const char *options[] = { "--close-after-message", NULL };
+    g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+    g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+    g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+
+    for (guint i = 1; i <= 3; i++)
+      {
+        g_auto(EdMailResult) result = { 0 };
+        g_autofree char *expected = g_strdup_printf ("2.0.0 Ok: queued as CAPTURE%u", i);
+
+        assert_sent (transport, GUEST_ADDRESS, bytes, &result);
+        g_assert_true (result.new_connection);
+        g_assert_cmpuint (result.code, ==, 250);
+        g_assert_cmpstr (result.text, ==, expected);
+      }
+    g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 3);
+  }
+}
+
 static void
 test_smtp_max_messages (void)
 {
@@ -1539,6 +1610,7 @@ main (int   argc,
   g_test_add_func ("/mail/smtp/rejected-recipient", test_smtp_rejected_recipient);
   g_test_add_func ("/mail/smtp/dropped-connection", test_smtp_dropped_connection);
   g_test_add_func ("/mail/smtp/max-messages", test_smtp_max_messages);
+  g_test_add_func ("/mail/smtp/kept-connection", test_smtp_kept_connection);
   g_test_add_func ("/mail/smtp-sink/reuse", test_sink_reuse);
   g_test_add_func ("/mail/smtp-sink/faults", test_sink_faults);
   g_test_add_func ("/mail/smtp-sink/timeout", test_sink_timeout);

@@ -69,6 +69,7 @@ struct _EdMailTransport
   /* SMTP replies of the attempt under way */
   EdSmtpStage          stage;
   gboolean             quitting;
+  gboolean             commands_seen;  /* verbose: commands come through the debug callback */
   EdSmtpReply          partial;      /* lines of a multi-line reply so far */
   EdSmtpReply          last;
   EdSmtpReply          first_failure;

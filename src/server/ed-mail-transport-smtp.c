@@ -10,10 +10,20 @@
 #include "ed-mail-transport-private.h"
 
 /* SMTP through libcurl. One easy handle is one connection, reused from
- * message to message; its replies are read from the debug callback, which
- * also sees the commands sent, so that each reply is known to answer
- * RCPT or DATA or AUTH. Nothing from the callback is logged: the commands
- * are only matched by their verb, so an AUTH line never leaves it.
+ * message to message. Its replies come through the header callback.
+ *
+ * Which command a reply answers (RCPT or DATA or AUTH…) is known in two
+ * ways. While a connection is set up, and for its last message, libcurl
+ * is verbose and its debug callback sees the commands sent. Nothing from
+ * that callback is logged: the commands are only matched by their verb,
+ * so an AUTH line never leaves it. On a connection already set up, a
+ * message is always MAIL, RCPT (one recipient), DATA and the message, in
+ * that order, and the replies are taken in that order: verbose mode
+ * formats text for every step of every transfer, a tenth of the sender's
+ * time. Should libcurl open a new connection after all (the kept one was
+ * found dead), the first reply is the greeting, and the stages of what
+ * follows are not guessed: they are reported as “a command”, which never
+ * makes a failure permanent.
  */
 
 /* The reply text kept per attempt; longer replies are cut. */
@@ -369,12 +379,34 @@ take_reply_line (EdMailTransport *self,
   reply_copy (&self->last, partial);
   if (code >= 400 && self->first_failure.code == 0)
     reply_copy (&self->first_failure, partial);
+  reply_reset (partial);
 
   /* after “354 go ahead” the next reply is to the message itself */
   if (code == 354)
     self->stage = ED_SMTP_STAGE_MESSAGE;
 
-  reply_reset (partial);
+  if (self->commands_seen)
+    return;
+
+  /* the order of a message on a connection already set up */
+  if (self->n_replies == 1 && code == 220)
+    self->stage = ED_SMTP_STAGE_OTHER;  /* a greeting: a new connection */
+  else if (code >= 400 || (self->stage == ED_SMTP_STAGE_MESSAGE && code != 354))
+    self->quitting = TRUE;              /* what may follow is QUIT's */
+  else if (self->stage == ED_SMTP_STAGE_MAIL)
+    self->stage = ED_SMTP_STAGE_RCPT;
+  else if (self->stage == ED_SMTP_STAGE_RCPT)
+    self->stage = ED_SMTP_STAGE_DATA;
+}
+
+static size_t
+on_curl_header_cb (char   *data,
+                   size_t  size,
+                   size_t  n_items,
+                   void   *user_data)
+{
+  take_reply_line (user_data, data, size * n_items);
+  return size * n_items;
 }
 
 static int
@@ -386,9 +418,7 @@ on_curl_debug_cb (CURL          *handle,
 {
   EdMailTransport *self = user_data;
 
-  if (type == CURLINFO_HEADER_IN)
-    take_reply_line (self, data, size);
-  else if (type == CURLINFO_HEADER_OUT)
+  if (type == CURLINFO_HEADER_OUT)
     {
       EdSmtpStage stage = stage_of_command (data, size);
 
@@ -432,7 +462,8 @@ new_handle (EdMailTransport *self)
   curl_easy_setopt (curl, CURLOPT_URL, self->curl_url);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, self->curl_error);
-  curl_easy_setopt (curl, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_curl_header_cb);
+  curl_easy_setopt (curl, CURLOPT_HEADERDATA, self);
   curl_easy_setopt (curl, CURLOPT_DEBUGFUNCTION, on_curl_debug_cb);
   curl_easy_setopt (curl, CURLOPT_DEBUGDATA, self);
   curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
@@ -457,9 +488,13 @@ new_handle (EdMailTransport *self)
 }
 
 static void
-begin_attempt (EdMailTransport *self)
+begin_attempt (EdMailTransport *self,
+               gboolean         commands_seen)
 {
-  self->stage = ED_SMTP_STAGE_GREETING;
+  /* without the commands, a kept connection's first reply is MAIL's */
+  self->commands_seen = commands_seen;
+  self->stage = commands_seen ? ED_SMTP_STAGE_GREETING : ED_SMTP_STAGE_MAIL;
+  curl_easy_setopt (self->curl, CURLOPT_VERBOSE, commands_seen ? 1L : 0L);
   self->quitting = FALSE;
   self->n_replies = 0;
   self->curl_error[0] = '\0';
@@ -583,7 +618,10 @@ ed_mail_transport_smtp_send (EdMailTransport *self,
     {
       long n_connects = 0;
 
-      begin_attempt (self);
+      /* the commands are seen where the order of replies is not known:
+       * a new connection, a last message (QUIT), a retry
+       */
+      begin_attempt (self, self->messages_on_connection == 0 || last_on_connection || attempt > 0);
       code = curl_easy_perform (self->curl);
       curl_easy_getinfo (self->curl, CURLINFO_NUM_CONNECTS, &n_connects);
       if (n_connects > 0)
