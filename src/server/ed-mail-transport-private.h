@@ -60,8 +60,21 @@ struct _EdMailTransport
   gboolean             implicit_tls;
   EdStartTls           starttls;
 
-  /* SMTP state: one easy handle, so one connection, reused */
+  /* SMTP state: one easy handle in a multi handle of its own, so one
+   * connection, reused; the multi is driven by whoever polls its sockets
+   */
   CURL                *curl;
+  CURLM               *multi;
+  GArray              *sockets;      /* SmtpSocket: what libcurl waits for */
+  gint64               timer_us;     /* when libcurl wants to be called, or -1 */
+  gboolean             in_multi;     /* a message is under way */
+  guint                attempt;
+  gboolean             last_on_connection;
+  gboolean             new_connection;
+  char                *mail_from;
+  struct curl_slist   *recipients;
+  GBytes              *upload_bytes;
+  EdMailResult        *result;
   char                 curl_error[CURL_ERROR_SIZE];
   guint                n_connections;
   guint                messages_on_connection;
@@ -92,11 +105,17 @@ gboolean ed_mail_transport_smtp_init     (EdMailTransport  *self,
                                           GError          **error);
 void     ed_mail_transport_smtp_finalize (EdMailTransport  *self);
 void     ed_mail_transport_smtp_disconnect (EdMailTransport *self);
-void     ed_mail_transport_smtp_send     (EdMailTransport  *self,
+gboolean ed_mail_transport_smtp_begin    (EdMailTransport  *self,
                                           const char       *envelope_from,
                                           const char       *envelope_to,
                                           GBytes           *message,
                                           EdMailResult     *result);
+void     ed_mail_transport_smtp_add_poll (EdMailTransport  *self,
+                                          GArray           *fds,
+                                          gint64           *deadline_us);
+gboolean ed_mail_transport_smtp_step     (EdMailTransport  *self,
+                                          const GPollFD    *fds,
+                                          guint             n_fds);
 
 gboolean ed_mail_transport_maildir_init  (EdMailTransport  *self,
                                           const char       *path,

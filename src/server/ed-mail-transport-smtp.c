@@ -252,11 +252,23 @@ ed_mail_transport_smtp_init (EdMailTransport  *self,
   return TRUE;
 }
 
+static void end_message (EdMailTransport *self);
+
 void
 ed_mail_transport_smtp_disconnect (EdMailTransport *self)
 {
-  /* the cleanup sends QUIT on an open connection */
+  if (self->in_multi)
+    {
+      curl_multi_remove_handle (self->multi, self->curl);
+      self->in_multi = FALSE;
+    }
+  end_message (self);
   g_clear_pointer (&self->curl, curl_easy_cleanup);
+  /* the connection is the multi's: its cleanup sends QUIT on it */
+  g_clear_pointer (&self->multi, curl_multi_cleanup);
+  if (self->sockets != NULL)
+    g_array_set_size (self->sockets, 0);
+  self->timer_us = -1;
   self->messages_on_connection = 0;
 }
 
@@ -273,6 +285,7 @@ ed_mail_transport_smtp_finalize (EdMailTransport *self)
   g_clear_pointer (&self->username, g_free);
   g_clear_pointer (&self->curl_url, g_free);
   g_clear_pointer (&self->ca_file, g_free);
+  g_clear_pointer (&self->sockets, g_array_unref);
 
   for (guint i = 0; i < 3; i++)
     {
@@ -574,87 +587,285 @@ fill_result (EdMailTransport *self,
                                   stage_names[self->stage]);
 }
 
-void
-ed_mail_transport_smtp_send (EdMailTransport *self,
-                             const char      *envelope_from,
-                             const char      *envelope_to,
-                             GBytes          *message,
-                             EdMailResult    *result)
+/* The multi handle's view of the connection: which socket to watch for
+ * what, and when to call it back.
+ */
+typedef struct
 {
-  g_autofree char *mail_from = g_strdup_printf ("<%s>", envelope_from);
+  curl_socket_t fd;
+  int           what;
+} SmtpSocket;
+
+static int
+on_multi_socket_cb (CURL          *easy,
+                    curl_socket_t  fd,
+                    int            what,
+                    void          *user_data,
+                    void          *socket_data)
+{
+  EdMailTransport *self = user_data;
+  guint i;
+
+  for (i = 0; i < self->sockets->len; i++)
+    if (g_array_index (self->sockets, SmtpSocket, i).fd == fd)
+      break;
+
+  if (what == CURL_POLL_REMOVE)
+    {
+      if (i < self->sockets->len)
+        g_array_remove_index_fast (self->sockets, i);
+    }
+  else if (i < self->sockets->len)
+    g_array_index (self->sockets, SmtpSocket, i).what = what;
+  else
+    g_array_append_val (self->sockets, ((SmtpSocket) { fd, what }));
+
+  return 0;
+}
+
+static int
+on_multi_timer_cb (CURLM *multi,
+                   long   timeout_ms,
+                   void  *user_data)
+{
+  EdMailTransport *self = user_data;
+
+  self->timer_us = timeout_ms < 0 ? -1 : g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  return 0;
+}
+
+static CURLM *
+new_multi (EdMailTransport *self)
+{
+  CURLM *multi = curl_multi_init ();
+
+  if (multi == NULL)
+    return NULL;
+
+  if (self->sockets == NULL)
+    self->sockets = g_array_new (FALSE, FALSE, sizeof (SmtpSocket));
+  self->timer_us = -1;
+  curl_multi_setopt (multi, CURLMOPT_SOCKETFUNCTION, on_multi_socket_cb);
+  curl_multi_setopt (multi, CURLMOPT_SOCKETDATA, self);
+  curl_multi_setopt (multi, CURLMOPT_TIMERFUNCTION, on_multi_timer_cb);
+  curl_multi_setopt (multi, CURLMOPT_TIMERDATA, self);
+
+  return multi;
+}
+
+/* Forgets the message under way. */
+static void
+end_message (EdMailTransport *self)
+{
+  if (self->curl != NULL)
+    curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, NULL);
+  g_clear_pointer (&self->recipients, curl_slist_free_all);
+  g_clear_pointer (&self->mail_from, g_free);
+  g_clear_pointer (&self->upload_bytes, g_bytes_unref);
+  self->upload = NULL;
+  self->upload_size = 0;
+  self->result = NULL;
+}
+
+static void
+start_attempt (EdMailTransport *self)
+{
+  /* the commands are seen where the order of replies is not known: a new
+   * connection, a last message (QUIT), a retry
+   */
+  begin_attempt (self, self->messages_on_connection == 0 || self->last_on_connection || self->attempt > 0);
+  curl_multi_add_handle (self->multi, self->curl);
+  self->in_multi = TRUE;
+}
+
+/* Fails the message before anything was sent. */
+static gboolean
+fail_to_begin (EdMailTransport *self,
+               EdMailResult    *result,
+               const char      *text)
+{
+  result->kind = ED_MAIL_RESULT_TEMPORARY;
+  result->text = g_strdup (text);
+  end_message (self);
+  return FALSE;
+}
+
+/**
+ * ed_mail_transport_smtp_begin:
+ *
+ * Starts sending @message; ed_mail_transport_smtp_step() takes it on
+ * whenever the sockets it asks for are ready or its time comes.
+ *
+ * Returns: %TRUE when under way, %FALSE when it failed at once (@result
+ *   says why)
+ */
+gboolean
+ed_mail_transport_smtp_begin (EdMailTransport *self,
+                              const char      *envelope_from,
+                              const char      *envelope_to,
+                              GBytes          *message,
+                              EdMailResult    *result)
+{
   g_autofree char *rcpt_to = g_strdup_printf ("<%s>", envelope_to);
-  struct curl_slist *recipients = NULL;
-  gboolean last_on_connection;
-  gboolean new_connection = FALSE;
-  CURLcode code;
+
+  g_assert (!self->in_multi);
 
   if (self->curl == NULL)
     {
       self->curl = new_handle (self);
       self->messages_on_connection = 0;
       if (self->curl == NULL)
-        {
-          result->kind = ED_MAIL_RESULT_TEMPORARY;
-          result->text = g_strdup ("libcurl could not make a handle (out of memory?)");
-          return;
-        }
+        return fail_to_begin (self, result, "libcurl could not make a handle (out of memory?)");
     }
+  if (self->multi == NULL && (self->multi = new_multi (self)) == NULL)
+    return fail_to_begin (self, result, "libcurl could not make a multi handle (out of memory?)");
 
   curl_easy_setopt (self->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) self->connect_timeout_ms);
   curl_easy_setopt (self->curl, CURLOPT_TIMEOUT_MS, (long) self->timeout_ms);
   curl_easy_setopt (self->curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long) MAX (1, self->timeout_ms / 1000));
 
-  recipients = curl_slist_append (NULL, rcpt_to);
-  curl_easy_setopt (self->curl, CURLOPT_MAIL_FROM, mail_from);
-  curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, recipients);
+  self->result = result;
+  self->mail_from = g_strdup_printf ("<%s>", envelope_from);
+  self->recipients = curl_slist_append (NULL, rcpt_to);
+  curl_easy_setopt (self->curl, CURLOPT_MAIL_FROM, self->mail_from);
+  curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, self->recipients);
+  self->upload_bytes = g_bytes_ref (message);
   self->upload = g_bytes_get_data (message, &self->upload_size);
   curl_easy_setopt (self->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) self->upload_size);
 
   /* the last message of a connection closes it after, with QUIT */
-  last_on_connection = self->max_messages > 0 && self->messages_on_connection + 1 >= self->max_messages;
-  curl_easy_setopt (self->curl, CURLOPT_FORBID_REUSE, last_on_connection ? 1L : 0L);
+  self->last_on_connection = self->max_messages > 0 && self->messages_on_connection + 1 >= self->max_messages;
+  curl_easy_setopt (self->curl, CURLOPT_FORBID_REUSE, self->last_on_connection ? 1L : 0L);
 
-  for (guint attempt = 0; ; attempt++)
+  self->attempt = 0;
+  self->new_connection = FALSE;
+  start_attempt (self);
+  return TRUE;
+}
+
+/**
+ * ed_mail_transport_smtp_add_poll:
+ * @fds: (element-type GPollFD): where the sockets to watch are added
+ * @deadline_us: (inout): lowered to when the message under way must be
+ *   taken on again at the latest; -1 for never
+ */
+void
+ed_mail_transport_smtp_add_poll (EdMailTransport *self,
+                                 GArray          *fds,
+                                 gint64          *deadline_us)
+{
+  if (!self->in_multi)
+    return;
+
+  for (guint i = 0; i < self->sockets->len; i++)
     {
-      long n_connects = 0;
+      const SmtpSocket *socket = &g_array_index (self->sockets, SmtpSocket, i);
+      GPollFD fd = { socket->fd, G_IO_ERR | G_IO_HUP, 0 };
 
-      /* the commands are seen where the order of replies is not known:
-       * a new connection, a last message (QUIT), a retry
-       */
-      begin_attempt (self, self->messages_on_connection == 0 || last_on_connection || attempt > 0);
-      code = curl_easy_perform (self->curl);
-      curl_easy_getinfo (self->curl, CURLINFO_NUM_CONNECTS, &n_connects);
-      if (n_connects > 0)
-        {
-          new_connection = TRUE;
-          self->n_connections += (guint) n_connects;
-          self->messages_on_connection = 0;
-        }
+      if (socket->what & CURL_POLL_IN)
+        fd.events |= G_IO_IN;
+      if (socket->what & CURL_POLL_OUT)
+        fd.events |= G_IO_OUT;
+      g_array_append_val (fds, fd);
+    }
 
-      /* A kept connection the server has closed in the meantime fails
-       * before any reply; the server cannot have taken the message, so
-       * it goes once more over a new connection.
-       */
-      if (code != CURLE_OK && n_connects == 0 && self->n_replies == 0 && attempt == 0)
-        {
-          curl_easy_setopt (self->curl, CURLOPT_FRESH_CONNECT, 1L);
-          continue;
-        }
-      break;
+  if (self->timer_us >= 0 && (*deadline_us < 0 || self->timer_us < *deadline_us))
+    *deadline_us = self->timer_us;
+}
+
+/**
+ * ed_mail_transport_smtp_step:
+ * @fds: (array length=n_fds): polled sockets, of this transport and
+ *   others
+ *
+ * Takes the message under way as far as its ready sockets and its time
+ * allow.
+ *
+ * Returns: %TRUE when it is done, and the result given to begin is filled
+ */
+gboolean
+ed_mail_transport_smtp_step (EdMailTransport *self,
+                             const GPollFD   *fds,
+                             guint            n_fds)
+{
+  EdMailResult *result = self->result;
+  CURLcode code = CURLE_OK;
+  gboolean done = FALSE;
+  long n_connects = 0;
+  CURLMsg *msg;
+  int running;
+  int left;
+
+  g_assert (self->in_multi);
+
+  for (guint i = 0; i < n_fds; i++)
+    {
+      int events = 0;
+
+      if (fds[i].revents == 0)
+        continue;
+      /* only the sockets of this transport's connection */
+      for (guint k = 0; k < self->sockets->len; k++)
+        if (g_array_index (self->sockets, SmtpSocket, k).fd == fds[i].fd)
+          {
+            if (fds[i].revents & (G_IO_IN | G_IO_HUP))
+              events |= CURL_CSELECT_IN;
+            if (fds[i].revents & G_IO_OUT)
+              events |= CURL_CSELECT_OUT;
+            if (fds[i].revents & G_IO_ERR)
+              events |= CURL_CSELECT_ERR;
+            curl_multi_socket_action (self->multi, fds[i].fd, events, &running);
+            break;
+          }
+    }
+  if (self->timer_us >= 0 && g_get_monotonic_time () >= self->timer_us)
+    {
+      self->timer_us = -1;
+      curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+
+  while ((msg = curl_multi_info_read (self->multi, &left)) != NULL)
+    if (msg->msg == CURLMSG_DONE)
+      {
+        code = msg->data.result;
+        done = TRUE;
+      }
+  if (!done)
+    return FALSE;
+
+  curl_multi_remove_handle (self->multi, self->curl);
+  self->in_multi = FALSE;
+
+  curl_easy_getinfo (self->curl, CURLINFO_NUM_CONNECTS, &n_connects);
+  if (n_connects > 0)
+    {
+      self->new_connection = TRUE;
+      self->n_connections += (guint) n_connects;
+      self->messages_on_connection = 0;
+    }
+
+  /* A kept connection the server has closed in the meantime fails before
+   * any reply; the server cannot have taken the message, so it goes once
+   * more over a new connection.
+   */
+  if (code != CURLE_OK && n_connects == 0 && self->n_replies == 0 && self->attempt == 0)
+    {
+      curl_easy_setopt (self->curl, CURLOPT_FRESH_CONNECT, 1L);
+      self->attempt++;
+      start_attempt (self);
+      return FALSE;
     }
   curl_easy_setopt (self->curl, CURLOPT_FRESH_CONNECT, 0L);
 
   fill_result (self, code, result);
-  result->new_connection = new_connection;
+  result->new_connection = self->new_connection;
 
   /* libcurl closes the connection after a failure */
-  if (code == CURLE_OK && !last_on_connection)
+  if (code == CURLE_OK && !self->last_on_connection)
     self->messages_on_connection++;
   else
     self->messages_on_connection = 0;
 
-  curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, NULL);
-  curl_slist_free_all (recipients);
-  self->upload = NULL;
-  self->upload_size = 0;
+  end_message (self);
+  return TRUE;
 }

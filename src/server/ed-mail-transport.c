@@ -283,6 +283,106 @@ is_envelope_address (const char *address)
 }
 
 /**
+ * ed_mail_transport_begin:
+ * @self: a transport with no message under way
+ * @envelope_from: the bare sender address for MAIL FROM (the Return-Path)
+ * @envelope_to: the bare recipient address for RCPT TO
+ * @message: the message, CRLF line ends, not dot-stuffed; kept as long
+ *   as it is needed
+ * @result: (out caller-allocates): what became of the attempt, set when
+ *   it is done (what it held before is not freed); free its text with
+ *   ed_mail_result_clear()
+ *
+ * Starts delivering one message without waiting, so that one thread can
+ * keep several transports (connections) busy: it polls the sockets
+ * ed_mail_transport_add_poll() gives, and calls ed_mail_transport_step()
+ * until that says the message is done. A Maildir transport, or a message
+ * that cannot start, is done at once.
+ *
+ * Returns: %TRUE when the message is under way, %FALSE when it is done
+ *   and @result is set
+ */
+gboolean
+ed_mail_transport_begin (EdMailTransport *self,
+                         const char      *envelope_from,
+                         const char      *envelope_to,
+                         GBytes          *message,
+                         EdMailResult    *result)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (envelope_from != NULL, FALSE);
+  g_return_val_if_fail (envelope_to != NULL, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  *result = (EdMailResult) { ED_MAIL_RESULT_SENT, 0, NULL, FALSE };
+
+  if (!is_envelope_address (envelope_from) || !is_envelope_address (envelope_to))
+    {
+      result->kind = ED_MAIL_RESULT_PERMANENT;
+      result->text = g_strdup ("the envelope address is not one an SMTP command can carry");
+      return FALSE;
+    }
+
+  switch (self->kind)
+    {
+    case ED_MAIL_TRANSPORT_SMTP:
+      return ed_mail_transport_smtp_begin (self, envelope_from, envelope_to, message, result);
+    case ED_MAIL_TRANSPORT_MAILDIR:
+      ed_mail_transport_maildir_send (self, envelope_from, envelope_to, message, result);
+      g_assert (result->text != NULL);
+      return FALSE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/**
+ * ed_mail_transport_add_poll:
+ * @self: a transport
+ * @fds: (element-type GPollFD): the sockets to poll for the message under
+ *   way are added here
+ * @deadline_us: (inout): lowered to the monotonic time by which
+ *   ed_mail_transport_step() must be called even if no socket is ready;
+ *   -1 for no deadline
+ */
+void
+ed_mail_transport_add_poll (EdMailTransport *self,
+                            GArray          *fds,
+                            gint64          *deadline_us)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (fds != NULL && deadline_us != NULL);
+
+  if (self->kind == ED_MAIL_TRANSPORT_SMTP)
+    ed_mail_transport_smtp_add_poll (self, fds, deadline_us);
+}
+
+/**
+ * ed_mail_transport_step:
+ * @self: a transport with a message under way
+ * @fds: (array length=n_fds): the polled sockets, of any transports
+ * @n_fds: how many
+ *
+ * Returns: %TRUE when the message is done, and the result given to
+ *   ed_mail_transport_begin() is set
+ */
+gboolean
+ed_mail_transport_step (EdMailTransport *self,
+                        const GPollFD   *fds,
+                        guint            n_fds)
+{
+  g_return_val_if_fail (self != NULL && self->kind == ED_MAIL_TRANSPORT_SMTP, TRUE);
+
+  return ed_mail_transport_smtp_step (self, fds, n_fds);
+}
+
+/* The longest poll: libcurl always sets a timer while it works, this is
+ * only a safety net
+ */
+#define SEND_POLL_MAX_MS 1000
+
+/**
  * ed_mail_transport_send:
  * @self: a transport
  * @envelope_from: the bare sender address for MAIL FROM (the Return-Path)
@@ -293,9 +393,9 @@ is_envelope_address (const char *address)
  *   with ed_mail_result_clear()
  * @error: return location for an ED_MAIL_ERROR of the result's kind
  *
- * Delivers one message, blocking: call it from the mailer thread, never
+ * Delivers one message, blocking: call it from a thread of its own, never
  * from the main loop. An SMTP transport keeps its connection open for the
- * next call until it has carried the per-connection maximum of messages.
+ * next message until it has carried the per-connection maximum.
  *
  * Returns: %TRUE when the message was delivered
  */
@@ -309,33 +409,24 @@ ed_mail_transport_send (EdMailTransport  *self,
 {
   EdMailError code;
 
-  g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (envelope_from != NULL, FALSE);
-  g_return_val_if_fail (envelope_to != NULL, FALSE);
-  g_return_val_if_fail (message != NULL, FALSE);
-  g_return_val_if_fail (result != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  *result = (EdMailResult) { ED_MAIL_RESULT_SENT, 0, NULL, FALSE };
-
-  if (!is_envelope_address (envelope_from) || !is_envelope_address (envelope_to))
+  if (ed_mail_transport_begin (self, envelope_from, envelope_to, message, result))
     {
-      result->kind = ED_MAIL_RESULT_PERMANENT;
-      result->text = g_strdup ("the envelope address is not one an SMTP command can carry");
-      g_set_error_literal (error, ED_MAIL_ERROR, ED_MAIL_ERROR_PERMANENT, result->text);
-      return FALSE;
-    }
+      g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
 
-  switch (self->kind)
-    {
-    case ED_MAIL_TRANSPORT_SMTP:
-      ed_mail_transport_smtp_send (self, envelope_from, envelope_to, message, result);
-      break;
-    case ED_MAIL_TRANSPORT_MAILDIR:
-      ed_mail_transport_maildir_send (self, envelope_from, envelope_to, message, result);
-      break;
-    default:
-      g_assert_not_reached ();
+      do
+        {
+          gint64 deadline_us = -1;
+          gint timeout_ms = SEND_POLL_MAX_MS;
+
+          g_array_set_size (fds, 0);
+          ed_mail_transport_add_poll (self, fds, &deadline_us);
+          if (deadline_us >= 0)
+            timeout_ms = (gint) CLAMP ((deadline_us - g_get_monotonic_time () + 999) / 1000, 0, SEND_POLL_MAX_MS);
+          g_poll ((GPollFD *) fds->data, fds->len, timeout_ms);
+        }
+      while (!ed_mail_transport_step (self, (const GPollFD *) fds->data, fds->len));
     }
 
   g_assert (result->text != NULL);

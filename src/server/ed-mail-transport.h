@@ -76,6 +76,17 @@ gboolean          ed_mail_transport_send                       (EdMailTransport 
                                                                 GBytes           *message,
                                                                 EdMailResult     *result,
                                                                 GError          **error);
+gboolean          ed_mail_transport_begin                      (EdMailTransport  *self,
+                                                                const char       *envelope_from,
+                                                                const char       *envelope_to,
+                                                                GBytes           *message,
+                                                                EdMailResult     *result);
+void              ed_mail_transport_add_poll                   (EdMailTransport  *self,
+                                                                GArray           *fds,
+                                                                gint64           *deadline_us);
+gboolean          ed_mail_transport_step                       (EdMailTransport  *self,
+                                                                const GPollFD    *fds,
+                                                                guint             n_fds);
 void              ed_mail_transport_disconnect                 (EdMailTransport  *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdMailTransport, ed_mail_transport_free)

@@ -23,9 +23,9 @@
  * due messages in batches (queued or due for a retry → sending, one
  * transaction per campaign and batch, transactional campaigns first) as
  * far as the rate limit's token bucket allows, and hands them to a pool
- * of sender threads, each of which owns one transport, that is one SMTP
- * connection kept open from message to message. The senders render each
- * message and send it; the results come back to the dispatcher, which
+ * of sender threads, each of which owns a few transports, that is SMTP
+ * connections kept open from message to message, and keeps them all busy.
+ * The senders render each message and send it; the results come back to the dispatcher, which
  * writes them in batched transactions (the message's state and one
  * delivery_log row per attempt), decides retries, slows down on
  * throttling replies, pauses campaigns that fail too often and marks
@@ -269,18 +269,42 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* Senders */
+/* Senders
+ *
+ * A sender thread keeps a few connections (transports) busy at once: it
+ * renders the next message for a connection that is free while the
+ * others wait for their servers' replies, and one poll serves them all.
+ * A thread per connection spent more on waking up, once for each reply,
+ * than on the work itself. There are as many senders as processors (or
+ * connections, if fewer), and the connections are shared out among them.
+ */
+/* the longest poll: libcurl sets a timer while it works, this is only a
+ * safety net
+ */
+#define SENDER_POLL_MAX_MS 1000
+
+typedef struct
+{
+  EdMailTransport *transport;
+  Job             *job;       /* under way on it, or NULL */
+} Slot;
 
 typedef struct
 {
   EdMailer            *self;
-  EdMailTransport     *transport;
+  Slot                *slots;
+  guint                n_slots;
   EdMailMessageWriter *writer;
+  GArray              *fds;       /* GPollFD */
 } Sender;
 
-static void
-send_job (Sender *sender,
-          Job    *job)
+/* Makes the job's message and starts it on the slot's connection.
+ * Returns: %TRUE when it is under way, %FALSE when it is done already
+ */
+static gboolean
+start_job (Sender *sender,
+           Slot   *slot,
+           Job    *job)
 {
   EdMailer *self = sender->self;
   g_autoptr(EdMailMessage) message = NULL;
@@ -300,13 +324,13 @@ send_job (Sender *sender,
       job->result.kind = ED_MAIL_RESULT_PERMANENT;
       job->result.code = 0;
       job->result.text = g_strdup_printf ("The message could not be made: %s", error->message);
-      return;
+      return FALSE;
     }
 
-  ed_mail_transport_send (sender->transport,
-                          ed_mail_message_get_envelope_from (message),
-                          ed_mail_message_get_envelope_to (message),
-                          bytes, &job->result, NULL);
+  return ed_mail_transport_begin (slot->transport,
+                                  ed_mail_message_get_envelope_from (message),
+                                  ed_mail_message_get_envelope_to (message),
+                                  bytes, &job->result);
 }
 
 /* Hands a job back; the dispatcher is woken once per batch, or when the
@@ -327,34 +351,104 @@ return_job (EdMailer *self,
   g_mutex_unlock (&self->results_lock);
 }
 
+/* Waits for any busy connection's sockets or time, and takes each on. */
+static void
+drive_slots (Sender *sender)
+{
+  gint64 deadline_us = -1;
+  gint timeout_ms = SENDER_POLL_MAX_MS;
+
+  g_array_set_size (sender->fds, 0);
+  for (guint i = 0; i < sender->n_slots; i++)
+    if (sender->slots[i].job != NULL)
+      ed_mail_transport_add_poll (sender->slots[i].transport, sender->fds, &deadline_us);
+  if (deadline_us >= 0)
+    timeout_ms = (gint) CLAMP ((deadline_us - g_get_monotonic_time () + 999) / 1000, 0, SENDER_POLL_MAX_MS);
+
+  g_poll ((GPollFD *) sender->fds->data, sender->fds->len, timeout_ms);
+
+  for (guint i = 0; i < sender->n_slots; i++)
+    {
+      Slot *slot = &sender->slots[i];
+
+      if (slot->job != NULL &&
+          ed_mail_transport_step (slot->transport, (const GPollFD *) sender->fds->data, sender->fds->len))
+        return_job (sender->self, g_steal_pointer (&slot->job));
+    }
+}
+
+static guint
+count_busy (Sender *sender)
+{
+  guint busy = 0;
+
+  for (guint i = 0; i < sender->n_slots; i++)
+    busy += sender->slots[i].job != NULL;
+  return busy;
+}
+
 static gpointer
 sender_thread (gpointer user_data)
 {
   Sender *sender = user_data;
   EdMailer *self = sender->self;
+  gboolean stop = FALSE;
 
   lower_thread_priority ();
 
-  for (;;)
+  while (!stop)
     {
-      Job *job = g_async_queue_timeout_pop (self->work, IDLE_DISCONNECT_US);
+      guint busy = count_busy (sender);
 
-      if (job == NULL)
+      /* each free connection takes the next job; with none busy, the
+       * thread waits for one
+       */
+      for (guint i = 0; i < sender->n_slots && !stop; i++)
         {
-          /* closed now rather than when the server tires of waiting */
-          ed_mail_transport_disconnect (sender->transport);
-          continue;
-        }
-      if (job == STOP)
-        break;
+          Slot *slot = &sender->slots[i];
+          Job *job;
 
-      if (!g_atomic_int_get (&self->stopping))
-        send_job (sender, job);
-      return_job (self, job);
+          if (slot->job != NULL)
+            continue;
+
+          job = busy == 0 ? g_async_queue_timeout_pop (self->work, IDLE_DISCONNECT_US)
+                          : g_async_queue_try_pop (self->work);
+          if (job == NULL)
+            {
+              /* closed now rather than when the server tires of waiting */
+              if (busy == 0)
+                for (guint k = 0; k < sender->n_slots; k++)
+                  ed_mail_transport_disconnect (sender->slots[k].transport);
+              break;
+            }
+          if (job == STOP)
+            {
+              stop = TRUE;
+              break;
+            }
+
+          if (!g_atomic_int_get (&self->stopping) && start_job (sender, slot, job))
+            {
+              slot->job = job;
+              busy++;
+            }
+          else
+            return_job (self, job);
+        }
+
+      if (busy > 0)
+        drive_slots (sender);
     }
 
-  ed_mail_transport_free (sender->transport);
+  /* the dispatcher waits for every job before the stop, but in case */
+  while (count_busy (sender) > 0)
+    drive_slots (sender);
+
+  for (guint i = 0; i < sender->n_slots; i++)
+    ed_mail_transport_free (sender->slots[i].transport);
   ed_mail_message_writer_free (sender->writer);
+  g_array_unref (sender->fds);
+  g_free (sender->slots);
   g_free (sender);
   return NULL;
 }
@@ -1166,6 +1260,7 @@ ed_mailer_start (EdMailer  *self,
 {
   g_autoptr(GPtrArray) transports = g_ptr_array_new_with_free_func ((GDestroyNotify) ed_mail_transport_free);
   guint connect_timeout_ms;
+  guint n_senders;
 
   g_return_val_if_fail (ED_IS_MAILER (self), FALSE);
   g_return_val_if_fail (self->dispatcher == NULL, FALSE);
@@ -1202,14 +1297,20 @@ ed_mailer_start (EdMailer  *self,
   self->senders = g_ptr_array_new ();
   g_atomic_int_set (&self->stopping, FALSE);
 
-  for (guint i = 0; i < self->n_connections; i++)
+  n_senders = MIN (self->n_connections, (guint) MAX (1, g_get_num_processors ()));
+  for (guint i = 0, next = 0; i < n_senders; i++)
     {
       Sender *sender = g_new0 (Sender, 1);
       g_autofree char *name = g_strdup_printf ("ed-mail-send-%u", i);
+      /* the first ones take one more when they do not share out evenly */
+      guint n_slots = self->n_connections / n_senders + (i < self->n_connections % n_senders ? 1 : 0);
 
       sender->self = self;
-      sender->transport = g_steal_pointer (&transports->pdata[i]);
+      sender->slots = g_new0 (Slot, n_slots);
+      for (; sender->n_slots < n_slots; sender->n_slots++)
+        sender->slots[sender->n_slots].transport = g_steal_pointer (&transports->pdata[next++]);
       sender->writer = ed_mail_message_writer_new ();
+      sender->fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
       g_ptr_array_add (self->senders, g_thread_new (name, sender_thread, sender));
     }
   self->dispatcher = g_thread_new ("ed-mailer", dispatcher_thread, self);
