@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ed-test-daemon.h"
+#include "ed-test-util.h"
 
 /* Limits that turn a daemon that hangs into a failed test. */
 #define START_TIMEOUT_MS 15000
@@ -632,7 +633,7 @@ ed_test_daemon_start (EdTestDaemon *self)
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   if (self->process == NULL)
     g_error ("Cannot run %s: %s", get_program (), error->message);
-  slots[self->slot].pid = (pid_t) atoi (g_subprocess_get_identifier (self->process));
+  slots[self->slot].pid = ed_test_parse_pid (g_subprocess_get_identifier (self->process));
   self->stdout_stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
 
   g_main_context_push_thread_default (context);

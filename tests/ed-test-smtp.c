@@ -5,12 +5,12 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ed-test-smtp.h"
+#include "ed-test-util.h"
 
 /* Limits that turn a server that does not come up into a failed test. */
 #define START_TIMEOUT_MS 10000
@@ -93,7 +93,7 @@ track_pid (EdTestSmtpServer *self)
 {
   const char *identifier = g_subprocess_get_identifier (self->process);
 
-  server_pids[self->slot] = identifier != NULL ? atoi (identifier) : 0;
+  server_pids[self->slot] = identifier != NULL ? ed_test_parse_pid (identifier) : 0;
 }
 
 static EdTestSmtpServer *
@@ -437,6 +437,22 @@ ed_test_smtp_server_get_dir (EdTestSmtpServer *self)
  * smtp-sink -c updates its counters when a session ends, a QUIT is
  * executed or a message's “.” is received.
  */
+/* Reads @field, "@name<number>", into @value. */
+static gboolean
+read_counter (const char *field,
+              const char *name,
+              guint      *value)
+{
+  guint64 number;
+
+  if (!g_str_has_prefix (field, name) ||
+      !g_ascii_string_to_unsigned (field + strlen (name), 10, 0, G_MAXUINT, &number, NULL))
+    return FALSE;
+
+  *value = (guint) number;
+  return TRUE;
+}
+
 gboolean
 ed_test_smtp_sink_get_counters (EdTestSmtpServer *self,
                                 guint            *sessions,
@@ -444,6 +460,7 @@ ed_test_smtp_sink_get_counters (EdTestSmtpServer *self,
                                 guint            *messages)
 {
   g_autofree char *output = NULL;
+  g_auto(GStrv) fields = NULL;
   const char *last;
 
   g_assert (self->kind == SERVER_SMTP_SINK);
@@ -452,12 +469,18 @@ ed_test_smtp_sink_get_counters (EdTestSmtpServer *self,
   if (!g_file_get_contents (self->counters_path, &output, NULL, NULL))
     return FALSE;
 
-  /* "sess=1 quit=1 mesg=3\r" repeated, newest last */
+  /* "sess=1 quit=1 mesg=3\r" repeated, newest last; the last may be
+   * only half written yet
+   */
   last = g_strrstr (output, "sess=");
   if (last == NULL)
     return TRUE;
 
-  return sscanf (last, "sess=%u quit=%u mesg=%u", sessions, quits, messages) == 3;
+  fields = g_strsplit_set (last, " \r\n", 4);
+  return g_strv_length (fields) >= 3 &&
+         read_counter (fields[0], "sess=", sessions) &&
+         read_counter (fields[1], "quit=", quits) &&
+         read_counter (fields[2], "mesg=", messages);
 }
 
 /* Waits until the counters are exactly these, for at most a few seconds;

@@ -198,12 +198,11 @@ raw_connect (Fixture *fixture)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GError) error = NULL;
-  const char *url = ed_test_daemon_get_url (fixture->daemon);
-  const char *port = strrchr (url, ':') + 1;
   GSocketConnection *connection;
 
   g_socket_client_set_timeout (client, IO_TIMEOUT_S);
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) atoi (port), NULL, &error);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  connection = g_socket_client_connect_to_uri (client, ed_test_daemon_get_url (fixture->daemon), 0, NULL, &error);
   g_assert_no_error (error);
 
   return connection;

@@ -5,7 +5,6 @@
 
 #include <adwaita.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ed-application.h"
@@ -14,6 +13,7 @@
 #include "ed-secret-util.h"
 #include "ed-test-app.h"
 #include "ed-test-daemon.h"
+#include "ed-test-util.h"
 #include "ed-window.h"
 
 /* The app as a user meets it, in order: the first start on "This
@@ -73,7 +73,7 @@ run_app (void (*body) (void))
     }
   pid = g_object_get_data (G_OBJECT (app), "daemon-pid") ? g_strdup (g_object_get_data (G_OBJECT (app), "daemon-pid")) : NULL;
   if (pid != NULL)
-    g_assert_cmpint (kill (atoi (pid), 0), !=, 0);
+    g_assert_cmpint (kill (ed_test_parse_pid (pid), 0), !=, 0);
 
   g_clear_object (&app);
   window = NULL;
@@ -407,7 +407,7 @@ daemon_dies (void)
   g_assert_true (ed_test_app_wait_until (has_n_events, GUINT_TO_POINTER (1), 0));
 
   /* A crash: the app says so, and starts it again. */
-  g_assert_cmpint (kill (atoi (old_pid), SIGKILL), ==, 0);
+  g_assert_cmpint (kill (ed_test_parse_pid (old_pid), SIGKILL), ==, 0);
   g_assert_true (ed_test_app_wait_until (banner_shows, (gpointer) "stopped unexpectedly", 0));
   g_free (ed_test_app_save_screenshot (GTK_WIDGET (window), "banner-restarting"));
 

@@ -5,8 +5,8 @@
 
 #include "fuzz-common.h"
 
+#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,15 +63,42 @@ count_lines (const char *text)
   return lines;
 }
 
+/* Reads the number that follows @before at *@text, and moves past both. */
+static gboolean
+read_number (const char **text,
+             const char  *before,
+             guint64     *number)
+{
+  const char *digits;
+  char *end = NULL;
+
+  if (!g_str_has_prefix (*text, before))
+    return FALSE;
+  digits = *text + strlen (before);
+  if (!g_ascii_isdigit (*digits))
+    return FALSE;
+  errno = 0;
+  *number = g_ascii_strtoull (digits, &end, 10);
+  if (errno != 0)
+    return FALSE;
+
+  *text = end;
+  return TRUE;
+}
+
 static void
 check_error (const char   *text,
              const GError *error)
 {
-  guint line = 0, column = 0;
+  guint64 line = 0, column = 0;
+  const char *rest;
 
   if (error == NULL || !g_error_matches (error, ED_ERROR, ED_ERROR_INVALID))
     abort ();
-  if (sscanf (error->message, "line %u, column %u: ", &line, &column) != 2)
+  /* "line 3, column 7: …" */
+  rest = error->message;
+  if (!read_number (&rest, "line ", &line) || !read_number (&rest, ", column ", &column) ||
+      !g_str_has_prefix (rest, ": "))
     abort ();
   if (line < 1 || line > count_lines (text) || column < 1)
     abort ();
