@@ -651,13 +651,11 @@ ed_test_daemon_start (EdTestDaemon *self)
                                g_str_has_prefix (line, LISTENING_PREFIX "https://127.0.0.1:"));
   if (!listening)
     {
-      g_autoptr(GSubprocess) process = NULL;
-
       g_test_message ("eventdeskd did not say where it listens within %d ms (%s; it printed “%s”)",
                       START_TIMEOUT_MS, error ? error->message : "no error",
                       line ? line : "nothing");
       g_subprocess_force_exit (self->process);
-      process = wait_for_exit (self);
+      g_object_unref (wait_for_exit (self));
       ed_test_daemon_dump_log (self);
     }
   g_assert_true (listening);

@@ -1523,7 +1523,6 @@ test_unsubscribe_one_click (Fixture       *fixture,
 {
   gint64 first = create_campaign (fixture, "{}");
   g_autoptr(EdTestResponse) launched = campaign_action (fixture, first, "launch");
-  g_autoptr(JsonObject) done = NULL;
   g_autoptr(EdTestResponse) page = NULL;
   g_autoptr(EdTestResponse) german = NULL;
   g_autoptr(EdTestResponse) unsubscribed = NULL;
@@ -1538,7 +1537,7 @@ test_unsubscribe_one_click (Fixture       *fixture,
   gint64 second;
 
   ed_test_assert_status (launched, SOUP_STATUS_OK);
-  done = wait_for_sent (fixture, first, 5);
+  json_object_unref (wait_for_sent (fixture, first, 5));
   link = find_unsubscribe_link (fixture, "eve@example.org");
   g_assert_true (g_str_has_prefix (link, ed_test_daemon_get_url (fixture->daemon)));
   g_assert_nonnull (strstr (link, "/u/"));
@@ -1755,7 +1754,6 @@ test_invitations_resend (Fixture       *fixture,
   g_autoptr(EdTestResponse) launched = campaign_action (fixture, campaign_id, "launch");
   g_autoptr(EdTestResponse) response = NULL;
   g_autoptr(JsonObject) done = NULL;
-  g_autoptr(JsonObject) again = NULL;
   g_autofree char *body = NULL;
   g_autofree char *first_id = NULL;
   g_autofree char *resent_id = NULL;
@@ -1806,7 +1804,7 @@ test_invitations_resend (Fixture       *fixture,
   reply = ed_test_response_get_object (response);
   g_assert_cmpint (json_object_get_int_member (reply, "queued"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (reply, "unsubscribed"), ==, 1);
-  again = wait_for_campaign (fixture, campaign_id, "done", 0);
+  json_object_unref (wait_for_campaign (fixture, campaign_id, "done", 0));
   g_assert_cmpuint (ed_test_capture_server_get_n_messages (fixture->capture), ==, before + 3);
   g_free (captured_text_to (fixture, before + 3, before + 3, "dora@example.org"));
 }

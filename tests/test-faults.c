@@ -82,13 +82,12 @@ closed_by_daemon (GSocketConnection *connection)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   char buffer[1024];
-  gssize n;
 
   if (!g_socket_condition_timed_wait (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, G_USEC_PER_SEC, NULL, NULL))
     return FALSE;
 
   /* an error answer may come first */
-  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL)) > 0)
+  while (g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL) > 0)
     if (!g_socket_condition_timed_wait (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, G_USEC_PER_SEC, NULL, NULL))
       return FALSE;
 

@@ -262,7 +262,6 @@ test_compose_and_launch (Fixture       *fixture,
                          gconstpointer  user_data)
 {
   g_autoptr(GSocketService) tracker = g_socket_service_new ();
-  g_autofree char *screenshot = NULL;
   g_autofree char *html = NULL;
   g_autofree char *subject = NULL;
   g_autofree char *text = NULL;
@@ -278,7 +277,7 @@ test_compose_and_launch (Fixture       *fixture,
   tracker_port = listen_for_loads (tracker, &n_loads);
   page = ED_CAMPAIGNS_PAGE (show_page (fixture, "campaigns", ED_TYPE_CAMPAIGNS_PAGE));
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (page), ADW_TYPE_STATUS_PAGE, NULL));
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-empty");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-empty"));
 
   /* New campaign: the composer, with the audience counted. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "campaigns.new", NULL));
@@ -318,8 +317,7 @@ test_compose_and_launch (Fixture       *fixture,
   g_assert_null (ed_campaign_composer_get_field_error (composer, "subject"));
   g_assert_cmpint (ed_campaign_composer_get_campaign_id (composer), ==, 0);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (composer)));
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (composer), "campaign-composer-error");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (composer), "campaign-composer-error"));
 
   /* Fixed; the preview saves it and shows the first guest's message. */
   g_free (text);
@@ -344,8 +342,7 @@ test_compose_and_launch (Fixture       *fixture,
   /* The draft is on the page already. */
   g_assert_nonnull (ed_campaigns_page_get_row (page, campaign_id));
   ed_test_app_wait_ms (1000);
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (composer), "campaign-composer-preview");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (composer), "campaign-composer-preview"));
   /* The image and the style sheet of the HTML were never asked for. */
   g_assert_cmpuint (n_loads, ==, 0);
 
@@ -362,23 +359,20 @@ test_compose_and_launch (Fixture       *fixture,
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (composer)));
   g_object_unref (composer);
   wait_row (page, campaign_id, "draft", NULL);
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-draft");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-draft"));
 
   /* Launch, behind a confirmation that says how many guests get it. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "campaign.launch", "x", campaign_id));
   dialog = ADW_MESSAGE_DIALOG (wait_toplevel (ADW_TYPE_MESSAGE_DIALOG));
   g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Send to 20 Guests?");
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "20 guests"));
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (dialog), "campaign-launch-confirmation");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (dialog), "campaign-launch-confirmation"));
   adw_message_dialog_response (dialog, "launch");
 
   /* The live feed brings it to done, every message sent. */
   wait_row (page, campaign_id, "done", "20 of 20 sent");
   g_assert_cmpfloat (ed_campaign_row_get_fraction (ed_campaigns_page_get_row (page, campaign_id)), ==, 1.0);
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-done");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-done"));
   g_assert_true (ed_test_smtp_sink_get_counters (fixture->sink, &sessions, &quits, &messages));
   g_assert_cmpuint (messages, ==, N_GUESTS + 1);
 
@@ -428,6 +422,7 @@ launch_by_api (Fixture *fixture)
 
   launch = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT "/launch", campaign_id);
   launched = ed_test_guest_call (fixture->client, "POST", launch, NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (launched), "state"), ==, "running");
   return campaign_id;
 }
 
@@ -446,7 +441,6 @@ static void
 test_failures_and_retry (Fixture       *fixture,
                          gconstpointer  user_data)
 {
-  g_autofree char *screenshot = NULL;
   EdDeliveriesPage *page;
   EdCampaignsPage *campaigns;
   const char *title = NULL, *subtitle = NULL;
@@ -468,8 +462,7 @@ test_failures_and_retry (Fixture       *fixture,
   g_assert_nonnull (strstr (subtitle, "Reminder"));
   ed_deliveries_page_set_campaign (page, campaign_id);
   wait_deliveries (page, N_GUESTS, "0");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-failures");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-failures"));
 
   /* The server takes mail again: two chosen ones first. */
   ed_test_smtp_sink_restart (fixture->sink, NULL);
@@ -486,8 +479,7 @@ test_failures_and_retry (Fixture       *fixture,
   wait_deliveries (page, 0, "20");
   g_assert_cmpstr (ed_deliveries_page_get_count_text (page, "failed"), ==, "0");
   wait_row (campaigns, campaign_id, "done", "20 of 20 sent");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-retried");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-retried"));
 }
 
 static gboolean
@@ -506,19 +498,17 @@ test_retries_pause_cancel (Fixture       *fixture,
   EdDeliveriesPage *page = ED_DELIVERIES_PAGE (show_page (fixture, "deliveries", ED_TYPE_DELIVERIES_PAGE));
   EdCampaignsPage *campaigns;
   AdwMessageDialog *dialog;
-  g_autofree char *screenshot = NULL;
   gint64 campaign_id;
 
   campaign_id = launch_by_api (fixture);
   g_assert_true (ed_test_app_wait_until (has_retries, page, WAIT_SENDING_MS));
   g_assert_cmpuint (ed_deliveries_page_get_n_retries (page), <=, 10);
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (page), ADW_TYPE_ACTION_ROW, "First 0000 Last0000 <guest0000@example.com>"));
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-retries");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "deliveries-page-retries"));
 
   campaigns = ED_CAMPAIGNS_PAGE (show_page (fixture, "campaigns", ED_TYPE_CAMPAIGNS_PAGE));
   wait_row (campaigns, campaign_id, "running", "20 to retry");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-running");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "campaigns-page-running"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (campaigns), "campaign.pause", "x", campaign_id));
   wait_row (campaigns, campaign_id, "paused", NULL);

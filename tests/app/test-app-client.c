@@ -159,6 +159,7 @@ test_unreachable (Fixture       *fixture,
   /* A second failure changes nothing. */
   g_clear_error (&error);
   answer = call (fixture->client, "GET", "/api/v1/events", NULL, &error);
+  g_assert_null (answer);
   g_assert_error (error, ED_CLIENT_ERROR, ED_CLIENT_ERROR_UNREACHABLE);
   g_assert_cmpuint (reachable_notified, ==, 1);
 }

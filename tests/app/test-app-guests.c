@@ -166,7 +166,6 @@ test_page (Fixture       *fixture,
   GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (scrolled);
   GListModel *columns = gtk_column_view_get_columns (view);
   g_autoptr(GtkColumnViewColumn) email_column = g_list_model_get_item (columns, 1);
-  g_autofree char *screenshot = NULL;
   gint64 accepted_id;
 
   g_assert_cmpuint (n_items (fixture), ==, N_GUESTS);
@@ -186,13 +185,12 @@ test_page (Fixture       *fixture,
     wait_page_idle (fixture);
     g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (view), GTK_TYPE_LABEL, "Accepted"));
   }
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page"));
 
   /* The scroll bar dragged to the end: the last guests are drawn. */
   gtk_adjustment_set_value (vadjustment, gtk_adjustment_get_upper (vadjustment));
   assert_shown (GTK_WIDGET (view), "guest0999@example.com");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-end");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-end"));
 
   /* Search as you type. */
   gtk_editable_set_text (GTK_EDITABLE (search), "last0042");
@@ -200,8 +198,7 @@ test_page (Fixture       *fixture,
   g_assert_cmpuint (n_items (fixture), ==, 1);
   g_assert_cmpstr (ed_guest_list_model_get_query (model), ==, "last0042");
   assert_shown (GTK_WIDGET (view), "guest0042@example.com");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-search");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-search"));
 
   gtk_editable_set_text (GTK_EDITABLE (search), "nobody-has-this-name");
   wait_page_idle (fixture);
@@ -405,7 +402,6 @@ test_dialog (Fixture       *fixture,
 {
   EdGuestDialog *dialog;
   EdGuestListModel *model = ed_guests_page_get_model (fixture->page);
-  g_autofree char *screenshot = NULL;
   gint64 saved_id = 0;
 
   /* Ctrl+N's action opens the dialog for a new guest. */
@@ -426,7 +422,7 @@ test_dialog (Fixture       *fixture,
   g_assert_cmpstr (ed_guest_dialog_get_text (dialog, "email"), ==, "zoë at example");
   g_assert_cmpstr (ed_guest_dialog_get_text (dialog, "first_name"), ==, "Zoë");
   g_assert_cmpint (saved_id, ==, 0);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (dialog), "guest-dialog-error");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (dialog), "guest-dialog-error"));
 
   /* An address another guest has. */
   ed_guest_dialog_set_text (dialog, "email", "GUEST0007@example.com");
@@ -473,8 +469,7 @@ test_dialog (Fixture       *fixture,
                                                "Pending → Accepted, party of 2"));
     /* The delivery log, from /deliveries: the acceptance's confirmation. */
     g_assert_true (ed_test_app_wait_until (has_confirmation, dialog, 0));
-    g_free (screenshot);
-    screenshot = ed_test_app_save_screenshot (GTK_WIDGET (dialog), "guest-dialog-edit");
+    g_free (ed_test_app_save_screenshot (GTK_WIDGET (dialog), "guest-dialog-edit"));
 
     /* A party larger than the event allows: refused at the answer. */
     gtk_spin_button_set_value (GTK_SPIN_BUTTON (ed_test_app_find_widget (GTK_WIDGET (dialog), GTK_TYPE_SPIN_BUTTON, NULL)), 9);
@@ -520,14 +515,13 @@ test_import (Fixture       *fixture,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GFile) rejected_file = g_file_new_for_path (rejected_path);
   g_autoptr(GString) csv = g_string_new ("E-Mail;Vorname;Nachname;Firma;Notiz\r\n");
-  g_autofree char *screenshot = NULL;
   g_autofree char *rejected = NULL;
   EdGuestListModel *model = ed_guests_page_get_model (fixture->page);
   EdImportWizard *wizard;
   JsonObject *report;
 
   g_assert_cmpuint (n_items (fixture), ==, 0);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-empty");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (fixture->window), "guests-page-empty"));
 
   for (guint i = 0; i < 300; i++)
     g_string_append_printf (csv, "jörg%03u@beispiel.de;Jörg;Müller%03u;\"ACME; GmbH\";intern %u\r\n", i, i, i);
@@ -538,8 +532,7 @@ test_import (Fixture       *fixture,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->page), "guests.import", NULL));
   wizard = ED_IMPORT_WIZARD (find_toplevel (ED_TYPE_IMPORT_WIZARD));
   g_assert_cmpstr (ed_import_wizard_get_step (wizard), ==, "choose");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-1-choose");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-1-choose"));
 
   ed_import_wizard_open_file (wizard, file);
   wait_step (wizard, "preview");
@@ -547,8 +540,7 @@ test_import (Fixture       *fixture,
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (wizard), GTK_TYPE_LABEL, "Vorname"));
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (wizard), GTK_TYPE_LABEL, "ACME; GmbH"));
   ed_import_wizard_set_column (wizard, 4, "ignored");
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-2-preview");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-2-preview"));
 
   /* A dry run first: nothing written. */
   ed_import_wizard_set_mode (wizard, "dry-run");
@@ -577,8 +569,7 @@ test_import (Fixture       *fixture,
   g_assert_cmpint (json_object_get_int_member (report, "imported"), ==, 300);
   g_assert_cmpint (json_object_get_int_member (report, "rejected"), ==, 2);
   g_assert_nonnull (ed_test_app_find_widget (GTK_WIDGET (wizard), GTK_TYPE_LABEL, "300 guests added"));
-  g_free (screenshot);
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-4-summary");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (wizard), "import-4-summary"));
 
   ed_import_wizard_save_rejected_to (wizard, rejected_file);
   g_assert_true (ed_test_app_wait_until (file_has_content, rejected_path, 0));
@@ -649,7 +640,6 @@ test_window_import (void)
   g_autofree char *dir = g_dir_make_tmp ("test-app-guests-XXXXXX", &error);
   g_autoptr(GFile) csv = NULL;
   g_auto(GStrv) accels = NULL;
-  g_autofree char *screenshot = NULL;
   EdImportWizard *wizard;
   EdGuestsPage *page;
   EdWindow *window;
@@ -696,7 +686,7 @@ test_window_import (void)
   g_assert_true (ed_test_app_wait_until (page_idle, page, 0));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (ed_guests_page_get_model (page))), ==, 120);
   assert_shown (GTK_WIDGET (ed_guests_page_get_column_view (page)), "guest0000@example.com");
-  screenshot = ed_test_app_save_screenshot (GTK_WIDGET (window), "window-guests");
+  g_free (ed_test_app_save_screenshot (GTK_WIDGET (window), "window-guests"));
 
   g_file_delete (csv, NULL, NULL);
   g_rmdir (dir);

@@ -333,8 +333,11 @@ add_guests (Bench      *bench,
   for (guint i = 0; i < n; i++)
     g_string_append_printf (csv, "%s%u@example.com,Guest %u\n", prefix, i, i);
   report = request (bench, "POST", path, "text/csv", csv->str, &status);
-  if (status != SOUP_STATUS_OK)
+  if (status != SOUP_STATUS_OK || report == NULL)
     g_error ("Cannot import guests: HTTP %u", status);
+  if (json_object_get_int_member (report, "imported") != n)
+    g_error ("Only %" G_GINT64_FORMAT " of %u guests were imported",
+             json_object_get_int_member (report, "imported"), n);
 
   for (;;)
     {
