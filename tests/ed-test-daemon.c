@@ -111,9 +111,10 @@ remove_data_dir (const char *data_dir)
   for (guint i = 0; i < G_N_ELEMENTS (data_files); i++)
     if (length + 1 + strlen (data_files[i]) < sizeof path)
       {
-        memcpy (path, data_dir, length);
-        path[length] = '/';
-        strcpy (path + length + 1, data_files[i]);
+        char *end = stpcpy (path, data_dir);
+
+        *end++ = '/';
+        stpcpy (end, data_files[i]);
         unlink (path);
       }
 

@@ -2134,16 +2134,15 @@ test_http_method_not_allowed (Fixture       *fixture,
   g_assert_cmpint (count_events (fixture), ==, 0);
 }
 
+/* {"name":"aaa…"}, @size bytes in all */
 static GBytes *
 oversized_body (gsize size)
 {
-  char *data = g_malloc (size);
+  g_autofree char *name = g_strnfill (size - strlen ("{\"name\":\"\"}"), 'a');
+  char *body = g_strconcat ("{\"name\":\"", name, "\"}", NULL);
 
-  memset (data, 'a', size);
-  memcpy (data, "{\"name\":\"", 9);
-  memcpy (data + size - 2, "\"}", 2);
-
-  return g_bytes_new_take (data, size);
+  g_assert_cmpuint (strlen (body), ==, size);
+  return g_bytes_new_take (body, size);
 }
 
 static void

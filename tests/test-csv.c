@@ -97,7 +97,7 @@ dump_row_cb (const EdCsvRow  *row,
 {
   Dump *dump = user_data;
 
-  g_assert_cmpint (ed_csv_reader_get_separator (dump->reader), !=, 0);
+  g_assert_cmpint ((guchar) ed_csv_reader_get_separator (dump->reader), !=, 0);
   g_assert_cmpuint (row->line, >, dump->last_line);
   g_assert_cmpuint (row->n_fields, >=, 1);
   g_assert_cmpuint (row->n_fields, <=, ED_CSV_READER_MAX_FIELDS);
@@ -499,7 +499,7 @@ test_reader_set_separator (void)
   Dump dump = { reader, rows, 0, 0 };
 
   ed_csv_reader_set_separator (reader, ';');
-  g_assert_cmpint (ed_csv_reader_get_separator (reader), ==, ';');
+  g_assert_cmpint ((guchar) ed_csv_reader_get_separator (reader), ==, ';');
   g_assert_true (ed_csv_reader_feed (reader, "\xef\xbb\xbf", 3, dump_row_cb, &dump, &error));
   g_assert_true (ed_csv_reader_feed (reader, data, strlen (data), dump_row_cb, &dump, &error));
   g_assert_true (ed_csv_reader_finish (reader, dump_row_cb, &dump, &error));
@@ -532,7 +532,7 @@ test_reader_partial_bom (void)
         g_assert_cmpuint (dump.n_rows, ==, 1);
         g_assert_true (g_str_has_prefix (rows->str, "1 !invalid-utf8 "));
         if (n_pieces == G_N_ELEMENTS (pieces))
-          g_assert_cmpint (ed_csv_reader_get_separator (reader), ==, ';');
+          g_assert_cmpint ((guchar) ed_csv_reader_get_separator (reader), ==, ';');
       }
 }
 
@@ -837,7 +837,7 @@ test_writer_round_trip (void)
         g_assert_true (ed_csv_reader_feed (reader, out->str + i, 1, round_trip_row_cb, &trip, &error));
       g_assert_true (ed_csv_reader_finish (reader, round_trip_row_cb, &trip, &error));
       g_assert_no_error (error);
-      g_assert_cmpint (ed_csv_reader_get_separator (reader), ==, separators[s]);
+      g_assert_cmpint ((guchar) ed_csv_reader_get_separator (reader), ==, (guchar) separators[s]);
 
       g_assert_cmpuint (rows->len, ==, n_rows + 1);
       for (guint r = 0; r < n_rows; r++)

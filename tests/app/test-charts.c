@@ -283,7 +283,7 @@ check_bars (EdBarChart *chart,
   render (widget, name, &picture);
   get_pixel (&picture, WIDTH - 2, HEIGHT - 2, &window_background);
   ed_bar_chart_get_bar_rect (chart, 0, &first);
-  g_assert_cmpfloat (first.size.width, >, WIDTH / 3);
+  g_assert_cmpfloat (first.size.width, >, WIDTH / 3.0);
 
   for (guint i = 0; i < G_N_ELEMENTS (bar_values); i++)
     {
