@@ -337,7 +337,8 @@ ed_mail_message_set_list_unsubscribe (EdMailMessage  *self,
       if (strlen (url) > UNSUBSCRIBE_URL_MAX)
         {
           g_set_error (error, ED_ERROR, ED_ERROR_INVALID,
-                       "the unsubscribe link is %zu characters long; a mail header allows %d",
+                       "the unsubscribe link is %zu characters long; a mail header allows %d "
+                       "(make public-url shorter)",
                        strlen (url), UNSUBSCRIBE_URL_MAX);
           return FALSE;
         }

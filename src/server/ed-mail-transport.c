@@ -294,10 +294,10 @@ is_envelope_address (const char *address)
  *   ed_mail_result_clear()
  *
  * Starts delivering one message without waiting, so that one thread can
- * keep several transports (connections) busy: it polls the sockets
- * ed_mail_transport_add_poll() gives, and calls ed_mail_transport_step()
- * until that says the message is done. A Maildir transport, or a message
- * that cannot start, is done at once.
+ * keep several transports (connections) busy: it collects the sockets
+ * ed_mail_transport_add_poll() gives, waits with ed_mail_transport_poll(),
+ * and calls ed_mail_transport_step() until that says the message is done.
+ * A Maildir transport, or a message that cannot start, is done at once.
  *
  * Returns: %TRUE when the message is under way, %FALSE when it is done
  *   and @result is set
@@ -380,7 +380,29 @@ ed_mail_transport_step (EdMailTransport *self,
 /* The longest poll: libcurl always sets a timer while it works, this is
  * only a safety net
  */
-#define SEND_POLL_MAX_MS 1000
+#define POLL_MAX_MS 1000
+
+/**
+ * ed_mail_transport_poll:
+ * @fds: (element-type GPollFD): the sockets ed_mail_transport_add_poll()
+ *   gave, of one transport or several
+ * @deadline_us: the deadline it gave, or -1
+ *
+ * Waits until one of @fds is ready or the deadline has come, and sets
+ * their revents for ed_mail_transport_step().
+ */
+void
+ed_mail_transport_poll (GArray *fds,
+                        gint64  deadline_us)
+{
+  gint timeout_ms = POLL_MAX_MS;
+
+  g_return_if_fail (fds != NULL);
+
+  if (deadline_us >= 0)
+    timeout_ms = (gint) CLAMP ((deadline_us - g_get_monotonic_time () + 999) / 1000, 0, POLL_MAX_MS);
+  g_poll ((GPollFD *) fds->data, fds->len, timeout_ms);
+}
 
 /**
  * ed_mail_transport_send:
@@ -418,13 +440,10 @@ ed_mail_transport_send (EdMailTransport  *self,
       do
         {
           gint64 deadline_us = -1;
-          gint timeout_ms = SEND_POLL_MAX_MS;
 
           g_array_set_size (fds, 0);
           ed_mail_transport_add_poll (self, fds, &deadline_us);
-          if (deadline_us >= 0)
-            timeout_ms = (gint) CLAMP ((deadline_us - g_get_monotonic_time () + 999) / 1000, 0, SEND_POLL_MAX_MS);
-          g_poll ((GPollFD *) fds->data, fds->len, timeout_ms);
+          ed_mail_transport_poll (fds, deadline_us);
         }
       while (!ed_mail_transport_step (self, (const GPollFD *) fds->data, fds->len));
     }

@@ -87,6 +87,8 @@ void              ed_mail_transport_add_poll                   (EdMailTransport 
 gboolean          ed_mail_transport_step                       (EdMailTransport  *self,
                                                                 const GPollFD    *fds,
                                                                 guint             n_fds);
+void              ed_mail_transport_poll                       (GArray           *fds,
+                                                                gint64            deadline_us);
 void              ed_mail_transport_disconnect                 (EdMailTransport  *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EdMailTransport, ed_mail_transport_free)

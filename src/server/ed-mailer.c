@@ -25,11 +25,11 @@
  * far as the rate limit's token bucket allows, and hands them to a pool
  * of sender threads, each of which owns a few transports, that is SMTP
  * connections kept open from message to message, and keeps them all busy.
- * The senders render each message and send it; the results come back to the dispatcher, which
- * writes them in batched transactions (the message's state and one
- * delivery_log row per attempt), decides retries, slows down on
- * throttling replies, pauses campaigns that fail too often and marks
- * finished ones done.
+ * The senders render each message and send it; the results come back to
+ * the dispatcher, which writes them in batched transactions (the
+ * message's state and one delivery_log row per attempt), decides retries,
+ * slows down on throttling replies, pauses campaigns that fail too often
+ * and marks finished ones done.
  *
  * The main loop only ever calls ed_mailer_wake() and reads the stats,
  * neither of which waits for anything but a short lock; the progress
@@ -278,11 +278,6 @@ job_free (Job *job)
  * than on the work itself. There are as many senders as processors (or
  * connections, if fewer), and the connections are shared out among them.
  */
-/* the longest poll: libcurl sets a timer while it works, this is only a
- * safety net
- */
-#define SENDER_POLL_MAX_MS 1000
-
 typedef struct
 {
   EdMailTransport *transport;
@@ -356,16 +351,12 @@ static void
 drive_slots (Sender *sender)
 {
   gint64 deadline_us = -1;
-  gint timeout_ms = SENDER_POLL_MAX_MS;
 
   g_array_set_size (sender->fds, 0);
   for (guint i = 0; i < sender->n_slots; i++)
     if (sender->slots[i].job != NULL)
       ed_mail_transport_add_poll (sender->slots[i].transport, sender->fds, &deadline_us);
-  if (deadline_us >= 0)
-    timeout_ms = (gint) CLAMP ((deadline_us - g_get_monotonic_time () + 999) / 1000, 0, SENDER_POLL_MAX_MS);
-
-  g_poll ((GPollFD *) sender->fds->data, sender->fds->len, timeout_ms);
+  ed_mail_transport_poll (sender->fds, deadline_us);
 
   for (guint i = 0; i < sender->n_slots; i++)
     {
@@ -440,9 +431,8 @@ sender_thread (gpointer user_data)
         drive_slots (sender);
     }
 
-  /* the dispatcher waits for every job before the stop, but in case */
-  while (count_busy (sender) > 0)
-    drive_slots (sender);
+  /* the stop comes after the dispatcher has had every job back */
+  g_assert (count_busy (sender) == 0);
 
   for (guint i = 0; i < sender->n_slots; i++)
     ed_mail_transport_free (sender->slots[i].transport);

@@ -423,9 +423,9 @@ record_sql (guint chunk)
  *
  * Writes the attempts in one transaction: each message's state, attempt
  * count, last reply and time, one delivery_log row per attempt, and the
- * attempts counted into the events' timelines. A message that is no
- * longer `sending` (its campaign was cancelled meanwhile) keeps its
- * state; the attempt is logged and counted all the same.
+ * attempts counted into the events' timelines. A message to retry whose
+ * campaign was cancelled meanwhile is cancelled instead; its attempt is
+ * logged and counted all the same.
  */
 gboolean
 ed_store_record_deliveries (EdStore                 *self,
