@@ -95,15 +95,6 @@ label_for (const char *name)
   return name;
 }
 
-static gboolean
-has_value (JsonObject *object,
-           const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node != NULL && !JSON_NODE_HOLDS_NULL (node);
-}
-
 static char *
 format_count (gint64 n)
 {
@@ -118,40 +109,79 @@ get_count (JsonObject *object,
   return ed_json_get_int (ed_json_get_object (object, "counts"), state);
 }
 
-/* Appends @text to @line, padded to @width characters (not bytes). */
+/* The messages still to go out, queued or being sent. */
+static gint64
+get_waiting (JsonObject *object)
+{
+  return get_count (object, "queued") + get_count (object, "sending");
+}
+
+/* The member @name when it is a string, else "": for printing. */
+static const char *
+get_text (JsonObject *object,
+          const char *name)
+{
+  const char *text = ed_json_get_string (object, name);
+
+  return text != NULL ? text : "";
+}
+
+/* A table's column: its title, and its width in characters (0: as wide
+ * as its text, for the last column).
+ */
+typedef struct
+{
+  const char *title;
+  guint       width;
+  gboolean    right;
+} Column;
+
+/* A table's line being written a cell at a time, from its first column. */
+typedef struct
+{
+  GString      *line;
+  const Column *column;
+} Row;
+
+/* Appends @text padded to the column's width in characters (not bytes). */
 static void
-append_cell (GString    *line,
-             const char *text,
-             guint       width,
-             gboolean    right)
+row_add_text (Row        *row,
+              const char *text)
 {
   glong length = g_utf8_strlen (text, -1);
+  guint width = row->column->width;
   guint padding = length < (glong) width ? width - (guint) length : 0;
 
-  if (line->len > 0)
-    g_string_append_c (line, ' ');
-  if (right)
-    {
-      for (guint i = 0; i < padding; i++)
-        g_string_append_c (line, ' ');
-      g_string_append (line, text);
-    }
-  else
-    {
-      g_string_append (line, text);
-      for (guint i = 0; i < padding; i++)
-        g_string_append_c (line, ' ');
-    }
+  if (row->line->len > 0)
+    g_string_append_c (row->line, ' ');
+  if (!row->column->right)
+    g_string_append (row->line, text);
+  for (guint i = 0; i < padding; i++)
+    g_string_append_c (row->line, ' ');
+  if (row->column->right)
+    g_string_append (row->line, text);
+  row->column++;
 }
 
 static void
-append_count_cell (GString *line,
-                   gint64   n,
-                   guint    width)
+row_add_count (Row    *row,
+               gint64  n)
 {
   g_autofree char *text = format_count (n);
 
-  append_cell (line, text, width, TRUE);
+  row_add_text (row, text);
+}
+
+static void
+print_header (const Column *columns,
+              guint         n_columns)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  Row row = { line, columns };
+
+  for (guint i = 0; i < n_columns; i++)
+    row_add_text (&row, _(columns[i].title));
+  g_print ("%s\n", line->str);
 }
 
 /* Prints "Label:  value" lines with the values lined up. */
@@ -206,32 +236,12 @@ json_array_writer_end (JsonArrayWriter *writer)
   g_print ("%s]\n", writer->started ? "\n" : "[");
 }
 
-static int
-fail_with (GError **error)
-{
-  return ed_ctl_error_to_exit_status (*error);
-}
-
-static gboolean
-check_no_arguments (int      argc,
-                    char   **argv,
-                    GError **error)
-{
-  if (argc > 1)
-    {
-      g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("Unexpected argument “%s”"), argv[1]);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* Lists */
 
 typedef void (*PrintRowFunc) (JsonObject *item);
 
 /* Prints the list at @base (a path without a query) page by page: the
- * header, then each item; at most @limit items (0: all) after the id
+ * columns' titles, then each item; at most @limit items (0: all) after the id
  * @after. Sets @total to the server's count of the whole list and @next
  * to the key to go on from, 0 at its end.
  */
@@ -241,7 +251,8 @@ print_list (EdCtlClient  *client,
             gint64        after,
             gint64        limit,
             gboolean      json,
-            const char   *header,
+            const Column *columns,
+            guint         n_columns,
             PrintRowFunc  print_row,
             gint64       *total,
             gint64       *next,
@@ -272,7 +283,7 @@ print_list (EdCtlClient  *client,
         {
           *total = ed_json_get_int (page, "total");
           if (!json && n > 0)
-            g_print ("%s\n", header);
+            print_header (columns, n_columns);
         }
       for (guint i = 0; i < n; i++)
         {
@@ -292,40 +303,34 @@ print_list (EdCtlClient  *client,
   return TRUE;
 }
 
-static char *
-events_header (void)
-{
-  g_autoptr(GString) line = g_string_new (NULL);
-
-  append_cell (line, _("ID"), 6, TRUE);
-  append_cell (line, _("STARTS"), 20, FALSE);
-  append_cell (line, _("CAPACITY"), 9, TRUE);
-  append_cell (line, _("TAKEN"), 9, TRUE);
-  append_cell (line, _("GUESTS"), 9, TRUE);
-  append_cell (line, _("ACCEPTED"), 9, TRUE);
-  append_cell (line, _("DECLINED"), 9, TRUE);
-  append_cell (line, _("WAITLIST"), 9, TRUE);
-  append_cell (line, _("NAME"), 0, FALSE);
-
-  return g_string_free (g_steal_pointer (&line), FALSE);
-}
+static const Column event_columns[] = {
+  { N_("ID"), 6, TRUE },
+  { N_("STARTS"), 20, FALSE },
+  { N_("CAPACITY"), 9, TRUE },
+  { N_("TAKEN"), 9, TRUE },
+  { N_("GUESTS"), 9, TRUE },
+  { N_("ACCEPTED"), 9, TRUE },
+  { N_("DECLINED"), 9, TRUE },
+  { N_("WAITLIST"), 9, TRUE },
+  { N_("NAME"), 0, FALSE },
+};
 
 static void
 print_event_row (JsonObject *event)
 {
   g_autoptr(GString) line = g_string_new (NULL);
+  Row row = { line, event_columns };
   JsonObject *stats = ed_json_get_object (event, "stats");
-  const char *starts_at = ed_json_get_string (event, "starts_at");
 
-  append_count_cell (line, ed_json_get_int (event, "id"), 6);
-  append_cell (line, starts_at ? starts_at : "", 20, FALSE);
-  append_count_cell (line, ed_json_get_int (event, "capacity"), 9);
-  append_count_cell (line, ed_json_get_int (stats, "seats_taken"), 9);
-  append_count_cell (line, ed_json_get_int (stats, "guests"), 9);
-  append_count_cell (line, ed_json_get_int (stats, "accepted"), 9);
-  append_count_cell (line, ed_json_get_int (stats, "declined"), 9);
-  append_count_cell (line, ed_json_get_int (stats, "waitlisted"), 9);
-  append_cell (line, ed_json_get_string (event, "name") ? ed_json_get_string (event, "name") : "", 0, FALSE);
+  row_add_count (&row, ed_json_get_int (event, "id"));
+  row_add_text (&row, get_text (event, "starts_at"));
+  row_add_count (&row, ed_json_get_int (event, "capacity"));
+  row_add_count (&row, ed_json_get_int (stats, "seats_taken"));
+  row_add_count (&row, ed_json_get_int (stats, "guests"));
+  row_add_count (&row, ed_json_get_int (stats, "accepted"));
+  row_add_count (&row, ed_json_get_int (stats, "declined"));
+  row_add_count (&row, ed_json_get_int (stats, "waitlisted"));
+  row_add_text (&row, get_text (event, "name"));
   g_print ("%s\n", line->str);
 }
 
@@ -336,7 +341,6 @@ ed_ctl_run_events (int      argc,
 {
   g_autoptr(GOptionContext) context = g_option_context_new (_("— list the events"));
   g_autoptr(EdCtlClient) client = NULL;
-  g_autofree char *header = NULL;
   gboolean json = FALSE;
   gint64 after = 0;
   gint64 limit = 0;
@@ -351,7 +355,7 @@ ed_ctl_run_events (int      argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context, _("Seats taken and the guests' answers come from the server's counts."));
-  if (!ed_ctl_parse_options (context, &argc, &argv, error) || !check_no_arguments (argc, argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error) || !ed_ctl_check_no_arguments (argc, argv, error))
     return ED_CTL_EXIT_USAGE;
   if (limit < 0 || after < 0)
     {
@@ -362,9 +366,9 @@ ed_ctl_run_events (int      argc,
   if (!(client = ed_ctl_client_from_session (error)))
     return ED_CTL_EXIT_LOGIN;
 
-  header = events_header ();
-  if (!print_list (client, "/api/v1/events", after, limit, json, header, print_event_row, &total, &next, error))
-    return fail_with (error);
+  if (!print_list (client, "/api/v1/events", after, limit, json, event_columns, G_N_ELEMENTS (event_columns),
+                   print_event_row, &total, &next, error))
+    return ed_ctl_error_to_exit_status (*error);
 
   if (!json && total == 0)
     g_print (_("No events yet\n"));
@@ -379,39 +383,33 @@ ed_ctl_run_events (int      argc,
   return ED_CTL_EXIT_OK;
 }
 
-static char *
-campaigns_header (void)
-{
-  g_autoptr(GString) line = g_string_new (NULL);
-
-  append_cell (line, _("ID"), 6, TRUE);
-  append_cell (line, _("KIND"), 12, FALSE);
-  append_cell (line, _("STATE"), 9, FALSE);
-  append_cell (line, _("SENT"), 10, TRUE);
-  append_cell (line, _("TOTAL"), 10, TRUE);
-  append_cell (line, _("WAITING"), 10, TRUE);
-  append_cell (line, _("TO RETRY"), 9, TRUE);
-  append_cell (line, _("FAILED"), 9, TRUE);
-  append_cell (line, _("SUBJECT"), 0, FALSE);
-
-  return g_string_free (g_steal_pointer (&line), FALSE);
-}
+static const Column campaign_columns[] = {
+  { N_("ID"), 6, TRUE },
+  { N_("KIND"), 12, FALSE },
+  { N_("STATE"), 9, FALSE },
+  { N_("SENT"), 10, TRUE },
+  { N_("TOTAL"), 10, TRUE },
+  { N_("WAITING"), 10, TRUE },
+  { N_("TO RETRY"), 9, TRUE },
+  { N_("FAILED"), 9, TRUE },
+  { N_("SUBJECT"), 0, FALSE },
+};
 
 static void
 print_campaign_row (JsonObject *campaign)
 {
   g_autoptr(GString) line = g_string_new (NULL);
-  const char *subject = ed_json_get_string (campaign, "subject");
+  Row row = { line, campaign_columns };
 
-  append_count_cell (line, ed_json_get_int (campaign, "id"), 6);
-  append_cell (line, label_for (ed_json_get_string (campaign, "kind")), 12, FALSE);
-  append_cell (line, label_for (ed_json_get_string (campaign, "state")), 9, FALSE);
-  append_count_cell (line, get_count (campaign, "sent"), 10);
-  append_count_cell (line, ed_json_get_int (campaign, "total"), 10);
-  append_count_cell (line, get_count (campaign, "queued") + get_count (campaign, "sending"), 10);
-  append_count_cell (line, get_count (campaign, "retry"), 9);
-  append_count_cell (line, get_count (campaign, "failed"), 9);
-  append_cell (line, subject ? subject : "", 0, FALSE);
+  row_add_count (&row, ed_json_get_int (campaign, "id"));
+  row_add_text (&row, label_for (ed_json_get_string (campaign, "kind")));
+  row_add_text (&row, label_for (ed_json_get_string (campaign, "state")));
+  row_add_count (&row, get_count (campaign, "sent"));
+  row_add_count (&row, ed_json_get_int (campaign, "total"));
+  row_add_count (&row, get_waiting (campaign));
+  row_add_count (&row, get_count (campaign, "retry"));
+  row_add_count (&row, get_count (campaign, "failed"));
+  row_add_text (&row, get_text (campaign, "subject"));
   g_print ("%s\n", line->str);
 }
 
@@ -422,7 +420,6 @@ ed_ctl_run_campaigns (int      argc,
 {
   g_autoptr(GOptionContext) context = g_option_context_new (_("EVENT — list an event's campaigns with their progress"));
   g_autoptr(EdCtlClient) client = NULL;
-  g_autofree char *header = NULL;
   g_autofree char *base = NULL;
   gboolean json = FALSE;
   gint64 event_id;
@@ -448,10 +445,10 @@ ed_ctl_run_campaigns (int      argc,
   if (!(client = ed_ctl_client_from_session (error)))
     return ED_CTL_EXIT_LOGIN;
 
-  header = campaigns_header ();
   base = g_strdup_printf ("/api/v1/events/%" G_GINT64_FORMAT "/campaigns", event_id);
-  if (!print_list (client, base, 0, 0, json, header, print_campaign_row, &total, &next, error))
-    return fail_with (error);
+  if (!print_list (client, base, 0, 0, json, campaign_columns, G_N_ELEMENTS (campaign_columns),
+                   print_campaign_row, &total, &next, error))
+    return ed_ctl_error_to_exit_status (*error);
 
   if (!json && total == 0)
     {
@@ -471,7 +468,7 @@ describe_progress (JsonObject *campaign)
 {
   g_autofree char *sent = format_count (get_count (campaign, "sent"));
   g_autofree char *total = format_count (ed_json_get_int (campaign, "total"));
-  g_autofree char *waiting = format_count (get_count (campaign, "queued") + get_count (campaign, "sending"));
+  g_autofree char *waiting = format_count (get_waiting (campaign));
   g_autofree char *retry = format_count (get_count (campaign, "retry"));
   g_autofree char *failed = format_count (get_count (campaign, "failed"));
 
@@ -497,8 +494,6 @@ print_campaign (JsonObject *campaign)
   const char *reason = ed_json_get_string (campaign, "state_reason");
   const char *launched = ed_json_get_string (campaign, "launched_at");
   const char *finished = ed_json_get_string (campaign, "finished_at");
-  const char *subject = ed_json_get_string (campaign, "subject");
-  const char *audience = ed_json_get_string (campaign, "audience");
   g_autofree char *state = NULL;
 
   sent_text = g_strdup_printf (_("%s of %s"), sent, total);
@@ -511,8 +506,8 @@ print_campaign (JsonObject *campaign)
   g_print (_("Campaign %s of event %s\n"), id, event);
   print_fields ((const char * const []) {
     _("Kind"), label_for (ed_json_get_string (campaign, "kind")),
-    _("Subject"), subject ? subject : "",
-    _("Audience"), audience ? audience : "",
+    _("Subject"), get_text (campaign, "subject"),
+    _("Audience"), get_text (campaign, "audience"),
     _("State"), state,
     _("Sent"), sent_text,
     _("Waiting"), waiting,
@@ -617,8 +612,7 @@ confirm_action (EdCtlClient  *client,
                                              "Campaign %s (%s “%s”) will be sent to %s recipients.",
                                              (gulong) count),
                                    id, label_for (ed_json_get_string (campaign, "kind")),
-                                   ed_json_get_string (campaign, "subject") ? ed_json_get_string (campaign, "subject") : "",
-                                   count_text);
+                                   get_text (campaign, "subject"), count_text);
       return confirm (statement, _("Launch it?"), error);
     }
 
@@ -627,7 +621,7 @@ confirm_action (EdCtlClient  *client,
     {
       /* Those being sent count too: most that do not go through come back
        * to wait, and are then cancelled. */
-      count = get_count (campaign, "queued") + get_count (campaign, "sending") + get_count (campaign, "retry");
+      count = get_waiting (campaign) + get_count (campaign, "retry");
       count_text = format_count (count);
       if (count > 0)
         statement = g_strdup_printf (ngettext ("Campaign %s stops for good: its %s message still waiting will not be sent.",
@@ -705,11 +699,11 @@ run_action (EdCtlClient  *client,
   /* As it is now: for the question, and to tell what the action changed. */
   if (!(before = get_campaign (client, campaign_id, error)) ||
       !confirm_action (client, action, before, yes, error))
-    return fail_with (error);
+    return ed_ctl_error_to_exit_status (*error);
 
   path = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT "/%s", campaign_id, action_names[action]);
   if (!(after = ed_ctl_client_post (client, path, error)))
-    return fail_with (error);
+    return ed_ctl_error_to_exit_status (*error);
 
   if (json)
     print_json_object (after);
@@ -744,7 +738,7 @@ watch (EdCtlClient  *client,
         {
           if (tty && last != NULL)
             g_print ("\n");
-          return fail_with (error);
+          return ed_ctl_error_to_exit_status (*error);
         }
 
       state = ed_json_get_string (campaign, "state");
@@ -856,7 +850,7 @@ ed_ctl_run_campaign (int      argc,
       g_autoptr(JsonObject) campaign = get_campaign (client, campaign_id, error);
 
       if (campaign == NULL)
-        return fail_with (error);
+        return ed_ctl_error_to_exit_status (*error);
       if (json)
         print_json_object (campaign);
       else
@@ -869,13 +863,48 @@ ed_ctl_run_campaign (int      argc,
 
 /* The queue */
 
+static const Column queue_columns[] = {
+  { N_("STATE"), 12, FALSE },
+  { N_("ALL"), 10, TRUE },
+  { N_("BULK"), 10, TRUE },
+  { N_("TRANSACTIONAL"), 13, TRUE },
+};
+
+static const Column retry_columns[] = {
+  { N_("AT"), 20, FALSE },
+  { N_("MESSAGE"), 8, TRUE },
+  { N_("CAMPAIGN"), 8, TRUE },
+  { N_("ATTEMPTS"), 8, TRUE },
+  { N_("ADDRESS"), 0, FALSE },
+};
+
+static void
+print_retry_row (JsonObject *message)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  Row row = { line, retry_columns };
+  const char *text = get_text (message, "last_text");
+  gint64 code = ed_json_get_int (message, "last_code");
+
+  row_add_text (&row, get_text (message, "next_attempt_at"));
+  row_add_count (&row, ed_json_get_int (message, "id"));
+  row_add_count (&row, ed_json_get_int (message, "campaign_id"));
+  row_add_count (&row, ed_json_get_int (message, "attempts"));
+  row_add_text (&row, get_text (message, "email"));
+  if (code > 0)
+    g_string_append_printf (line, " (%" G_GINT64_FORMAT " %s)", code, text);
+  else if (*text != '\0')
+    g_string_append_printf (line, " (%s)", text);
+  g_print ("%s\n", line->str);
+}
+
 static void
 print_queue (JsonObject *queue,
              JsonArray  *retries)
 {
-  JsonObject *bulk = ed_json_get_object (queue, "bulk");
-  JsonObject *transactional = ed_json_get_object (queue, "transactional");
-  g_autoptr(GString) line = g_string_new (NULL);
+  JsonObject *parts[] = {
+    queue, ed_json_get_object (queue, "bulk"), ed_json_get_object (queue, "transactional"),
+  };
   g_autofree char *rate = g_strdup_printf (_("%.1f messages a second"), ed_json_get_double (queue, "send_rate"));
   g_autofree char *limit = NULL;
   g_autofree char *in_flight = format_count (ed_json_get_int (queue, "in_flight"));
@@ -883,29 +912,19 @@ print_queue (JsonObject *queue,
   const char *next_retry = ed_json_get_string (queue, "next_retry_at");
   guint n_retries = retries ? json_array_get_length (retries) : 0;
 
-  append_cell (line, _("STATE"), 12, FALSE);
-  append_cell (line, _("ALL"), 10, TRUE);
-  append_cell (line, _("BULK"), 10, TRUE);
-  append_cell (line, _("TRANSACTIONAL"), 13, TRUE);
-  g_print ("%s\n", line->str);
+  G_STATIC_ASSERT (G_N_ELEMENTS (parts) + 1 == G_N_ELEMENTS (queue_columns));
+
+  /* A line per state, and the total last. */
+  print_header (queue_columns, G_N_ELEMENTS (queue_columns));
   for (guint i = 0; i <= G_N_ELEMENTS (message_states); i++)
     {
-      gboolean is_total = i == G_N_ELEMENTS (message_states);
+      const char *state = i < G_N_ELEMENTS (message_states) ? message_states[i].name : NULL;
+      g_autoptr(GString) line = g_string_new (NULL);
+      Row row = { line, queue_columns };
 
-      g_string_truncate (line, 0);
-      append_cell (line, is_total ? _("total") : _(message_states[i].label), 12, FALSE);
-      if (is_total)
-        {
-          append_count_cell (line, ed_json_get_int (queue, "total"), 10);
-          append_count_cell (line, ed_json_get_int (bulk, "total"), 10);
-          append_count_cell (line, ed_json_get_int (transactional, "total"), 13);
-        }
-      else
-        {
-          append_count_cell (line, get_count (queue, message_states[i].name), 10);
-          append_count_cell (line, get_count (bulk, message_states[i].name), 10);
-          append_count_cell (line, get_count (transactional, message_states[i].name), 13);
-        }
+      row_add_text (&row, state ? _(message_states[i].label) : _("total"));
+      for (guint j = 0; j < G_N_ELEMENTS (parts); j++)
+        row_add_count (&row, state ? get_count (parts[j], state) : ed_json_get_int (parts[j], "total"));
       g_print ("%s\n", line->str);
     }
   g_print ("\n");
@@ -931,33 +950,9 @@ print_queue (JsonObject *queue,
     return;
 
   g_print ("\n%s\n", _("Next retries:"));
-  g_string_truncate (line, 0);
-  append_cell (line, _("AT"), 20, FALSE);
-  append_cell (line, _("MESSAGE"), 8, TRUE);
-  append_cell (line, _("CAMPAIGN"), 8, TRUE);
-  append_cell (line, _("ATTEMPTS"), 8, TRUE);
-  append_cell (line, _("ADDRESS"), 0, FALSE);
-  g_print ("%s\n", line->str);
+  print_header (retry_columns, G_N_ELEMENTS (retry_columns));
   for (guint i = 0; i < n_retries; i++)
-    {
-      JsonObject *message = json_array_get_object_element (retries, i);
-      const char *at = ed_json_get_string (message, "next_attempt_at");
-      const char *text = ed_json_get_string (message, "last_text");
-      const char *email = ed_json_get_string (message, "email");
-
-      g_string_truncate (line, 0);
-      append_cell (line, at ? at : "", 20, FALSE);
-      append_count_cell (line, ed_json_get_int (message, "id"), 8);
-      append_count_cell (line, ed_json_get_int (message, "campaign_id"), 8);
-      append_count_cell (line, ed_json_get_int (message, "attempts"), 8);
-      append_cell (line, email ? email : "", 0, FALSE);
-      if (has_value (message, "last_code") && ed_json_get_int (message, "last_code") > 0)
-        g_string_append_printf (line, " (%" G_GINT64_FORMAT " %s)", ed_json_get_int (message, "last_code"),
-                                text ? text : "");
-      else if (text != NULL && *text != '\0')
-        g_string_append_printf (line, " (%s)", text);
-      g_print ("%s\n", line->str);
-    }
+    print_retry_row (json_array_get_object_element (retries, i));
 }
 
 int
@@ -981,7 +976,7 @@ ed_ctl_run_queue (int      argc,
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context, _("Counts are the messages of every campaign, by state."));
-  if (!ed_ctl_parse_options (context, &argc, &argv, error) || !check_no_arguments (argc, argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error) || !ed_ctl_check_no_arguments (argc, argv, error))
     return ED_CTL_EXIT_USAGE;
   if (n_retries < 0 || n_retries > NEXT_RETRIES_MAX)
     {
@@ -993,14 +988,14 @@ ed_ctl_run_queue (int      argc,
     return ED_CTL_EXIT_LOGIN;
 
   if (!(queue = ed_ctl_client_get (client, "/api/v1/queue", error)))
-    return fail_with (error);
+    return ed_ctl_error_to_exit_status (*error);
   if (n_retries > 0)
     {
       g_autofree char *path = g_strdup_printf ("/api/v1/messages?state=retry&order=next_attempt&limit=%" G_GINT64_FORMAT,
                                                n_retries);
 
       if (!(retries = ed_ctl_client_get (client, path, error)))
-        return fail_with (error);
+        return ed_ctl_error_to_exit_status (*error);
     }
 
   if (json)

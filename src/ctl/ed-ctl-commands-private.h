@@ -16,6 +16,9 @@ gboolean     ed_ctl_parse_options       (GOptionContext  *context,
                                          int             *argc,
                                          char          ***argv,
                                          GError         **error);
+gboolean     ed_ctl_check_no_arguments  (int              argc,
+                                         char           **argv,
+                                         GError         **error);
 gboolean     ed_ctl_parse_event_id      (const char      *text,
                                          gint64          *event_id,
                                          GError         **error);

@@ -87,6 +87,21 @@ ed_ctl_parse_options (GOptionContext  *context,
   return TRUE;
 }
 
+/* For a command that takes options only: @argv as parsing left it. */
+gboolean
+ed_ctl_check_no_arguments (int      argc,
+                           char   **argv,
+                           GError **error)
+{
+  if (argc > 1)
+    {
+      g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("Unexpected argument “%s”"), argv[1]);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* A positive id, as the API's ids are. */
 static gboolean
 parse_id (const char *text,
@@ -165,13 +180,8 @@ run_login (int      argc,
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!ed_ctl_parse_options (context, &argc, &argv, error))
+  if (!ed_ctl_parse_options (context, &argc, &argv, error) || !ed_ctl_check_no_arguments (argc, argv, error))
     return ED_CTL_EXIT_USAGE;
-  if (argc > 1)
-    {
-      g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_USAGE, _("Unexpected argument “%s”"), argv[1]);
-      return ED_CTL_EXIT_USAGE;
-    }
 
   session->server = normalize_server (server ? server : saved && saved->server ? saved->server : DEFAULT_SERVER);
   session->username = g_strdup (user ? user : saved && saved->username ? saved->username : g_get_user_name ());
