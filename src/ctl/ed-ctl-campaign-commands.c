@@ -584,14 +584,13 @@ confirm (const char  *statement,
 }
 
 /* Before a launch or a cancel that the campaign's state allows, says what
- * it does and asks, unless @yes. Any other action, or a state the server
- * refuses anyway, goes ahead: the server says why not.
+ * it does and asks. A state the server refuses anyway goes ahead: the
+ * server says why not.
  */
 static gboolean
 confirm_action (EdCtlClient  *client,
                 Action        action,
                 JsonObject   *campaign,
-                gboolean      yes,
                 GError      **error)
 {
   const char *state = ed_json_get_string (campaign, "state");
@@ -599,9 +598,6 @@ confirm_action (EdCtlClient  *client,
   g_autofree char *statement = NULL;
   g_autofree char *count_text = NULL;
   gint64 count;
-
-  if (yes)
-    return TRUE;
 
   if (action == ACTION_LAUNCH && g_strcmp0 (state, "draft") == 0)
     {
@@ -636,6 +632,9 @@ confirm_action (EdCtlClient  *client,
   return TRUE;
 }
 
+/* @before is the campaign before a cancel or a retry-failed, to count
+ * what it changed; NULL for the other actions.
+ */
 static void
 print_action_done (Action      action,
                    JsonObject *before,
@@ -695,10 +694,14 @@ run_action (EdCtlClient  *client,
   g_autoptr(JsonObject) before = NULL;
   g_autoptr(JsonObject) after = NULL;
   g_autofree char *path = NULL;
+  gboolean asks = !yes && (action == ACTION_LAUNCH || action == ACTION_CANCEL);
+  gboolean compares = !json && (action == ACTION_CANCEL || action == ACTION_RETRY_FAILED);
 
-  /* As it is now: for the question, and to tell what the action changed. */
-  if (!(before = get_campaign (client, campaign_id, error)) ||
-      !confirm_action (client, action, before, yes, error))
+  /* As it is now, only when needed: for the question, or to tell what the
+   * action changed. A campaign that is not there is the action's error. */
+  if ((asks || compares) && !(before = get_campaign (client, campaign_id, error)))
+    return ed_ctl_error_to_exit_status (*error);
+  if (asks && !confirm_action (client, action, before, error))
     return ed_ctl_error_to_exit_status (*error);
 
   path = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT "/%s", campaign_id, action_names[action]);
