@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "ed-campaign-util.h"
+#include "ed-json-util.h"
 
 static const EdAudienceChoice audience_choices[] = {
   { "all", N_("Every guest") },
@@ -93,13 +94,7 @@ gint64
 ed_campaign_count (JsonObject *counts,
                    const char *state)
 {
-  JsonNode *node;
-
-  if (counts == NULL || (node = json_object_get_member (counts, state)) == NULL ||
-      !JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-
-  return json_node_get_int (node);
+  return ed_json_get_int (counts, state);
 }
 
 char *

@@ -190,10 +190,9 @@ show_live_state (EdDeliveriesPage *self,
   gboolean unknown = FALSE;
   gint64 failed, retry;
 
-  if (ed_json_get_object (state, "queue") == NULL)
+  if ((queue = ed_json_get_object (state, "queue")) == NULL)
     return;
 
-  queue = ed_json_get_object (state, "queue");
   campaigns = ed_json_get_array (state, "campaigns");
   /* This event's rate: its campaigns' rates together. */
   for (guint i = 0; campaigns != NULL && i < json_array_get_length (campaigns); i++)

@@ -8,6 +8,7 @@
 
 #include "ed-chart-util.h"
 #include "ed-event-page.h"
+#include "ed-json-util.h"
 #include "ed-overview-page.h"
 
 /* While updates arrive, the timelines are fetched again at most this
@@ -95,42 +96,10 @@ G_DEFINE_FINAL_TYPE (EdOverviewPage, ed_overview_page, ED_TYPE_EVENT_PAGE)
 static void fetch_timeline (EdOverviewPage *self);
 
 static gint64
-get_int (JsonObject *object,
-         const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-  return json_node_get_value_type (node) == G_TYPE_INT64 ? json_node_get_int (node)
-                                                         : (gint64) json_node_get_double (node);
-}
-
-static double
-get_double (JsonObject *object,
-            const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return 0;
-  return json_node_get_double (node);
-}
-
-static JsonObject *
-get_object (JsonObject *object,
-            const char *member)
-{
-  JsonNode *node = object ? json_object_get_member (object, member) : NULL;
-
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static gint64
 get_time (JsonObject *object,
           const char *member)
 {
-  const char *text = object ? json_object_get_string_member_with_default (object, member, NULL) : NULL;
+  const char *text = ed_json_get_string (object, member);
   g_autoptr(GDateTime) date_time = text ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
 
   return date_time ? g_date_time_to_unix (date_time) : -1;
@@ -159,25 +128,25 @@ static void
 show_stats (EdOverviewPage *self,
             JsonObject     *stats)
 {
-  gint64 capacity = get_int (stats, "capacity");
-  gint64 seats_taken = get_int (stats, "seats_taken");
-  gint64 seats_left = get_int (stats, "seats_left");
+  gint64 capacity = ed_json_get_int (stats, "capacity");
+  gint64 seats_taken = ed_json_get_int (stats, "seats_taken");
+  gint64 seats_left = ed_json_get_int (stats, "seats_left");
   g_autofree char *capacity_text = NULL;
   g_autofree char *taken_text = NULL;
   g_autofree char *accepted_text = NULL;
   g_autofree char *caption = NULL;
   g_autofree char *summary = NULL;
 
-  set_count (self->invited_label, get_int (stats, "guests"));
+  set_count (self->invited_label, ed_json_get_int (stats, "guests"));
   set_count (self->accepted_label, seats_taken);
-  set_count (self->declined_label, get_int (stats, "declined"));
-  set_count (self->waitlisted_label, get_int (stats, "waitlisted"));
-  set_count (self->pending_label, get_int (stats, "pending"));
+  set_count (self->declined_label, ed_json_get_int (stats, "declined"));
+  set_count (self->waitlisted_label, ed_json_get_int (stats, "waitlisted"));
+  set_count (self->pending_label, ed_json_get_int (stats, "pending"));
   set_count (self->seats_left_label, seats_left);
 
   capacity_text = ed_chart_format_count ((double) capacity);
   taken_text = ed_chart_format_count ((double) seats_taken);
-  accepted_text = ed_chart_format_count ((double) get_int (stats, "accepted"));
+  accepted_text = ed_chart_format_count ((double) ed_json_get_int (stats, "accepted"));
   /* TRANSLATORS: the caption under the seats left: "Seats Left of 500" */
   caption = g_strdup_printf (_("Seats Left of %s"), capacity_text);
   set_label (self->seats_left_caption, caption);
@@ -191,38 +160,32 @@ show_stats (EdOverviewPage *self,
   gtk_level_bar_set_value (self->seats_bar, capacity > 0 ? CLAMP ((double) seats_taken / capacity, 0, 1) : 0);
 
   for (guint i = 0; i < N_BARS; i++)
-    ed_bar_chart_set_value (self->answers_chart, i, (double) get_int (stats, bar_statuses[i]));
+    ed_bar_chart_set_value (self->answers_chart, i, (double) ed_json_get_int (stats, bar_statuses[i]));
 }
 
 static void
 show_mail (EdOverviewPage *self,
            JsonObject     *state)
 {
-  JsonNode *campaigns = json_object_get_member (state, "campaigns");
-  JsonObject *queue = get_object (state, "queue");
+  JsonArray *campaigns = ed_json_get_array (state, "campaigns");
+  JsonObject *queue = ed_json_get_object (state, "queue");
   double rate = 0;
   gboolean running = FALSE;
   g_autofree char *text = NULL;
   g_autofree char *queued = NULL;
 
-  if (campaigns != NULL && JSON_NODE_HOLDS_ARRAY (campaigns))
+  for (guint i = 0; campaigns != NULL && i < json_array_get_length (campaigns); i++)
     {
-      JsonArray *array = json_node_get_array (campaigns);
+      JsonNode *node = json_array_get_element (campaigns, i);
+      JsonObject *campaign = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *node = json_array_get_element (array, i);
-          JsonObject *campaign = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-
-          rate += get_double (campaign, "send_rate");
-          if (g_strcmp0 (campaign ? json_object_get_string_member_with_default (campaign, "state", NULL) : NULL,
-                         "running") == 0)
-            running = TRUE;
-        }
+      rate += ed_json_get_double (campaign, "send_rate");
+      if (g_strcmp0 (ed_json_get_string (campaign, "state"), "running") == 0)
+        running = TRUE;
     }
 
-  queued = ed_chart_format_count ((double) (get_int (queue, "queued") + get_int (queue, "retry") +
-                                            get_int (queue, "sending")));
+  queued = ed_chart_format_count ((double) (ed_json_get_int (queue, "queued") + ed_json_get_int (queue, "retry") +
+                                            ed_json_get_int (queue, "sending")));
   if (running || rate > 0)
     /* TRANSLATORS: the mail chart's current rate and what is left to send */
     text = g_strdup_printf (_("Sending %.1f messages/s · %s waiting"), rate, queued);
@@ -275,13 +238,13 @@ fill_chart (EdTimeChart        *chart,
     {
       JsonNode *node = json_array_get_element (buckets, i);
       JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      JsonObject *values = get_object (object, group);
+      JsonObject *values = ed_json_get_object (object, group);
       gint64 start = get_time (object, "start");
 
       if (values == NULL || start < 0)
         continue;
       for (guint s = 0; s < n_names; s++)
-        ed_time_chart_set_value (chart, start, s, (double) get_int (values, names[s]));
+        ed_time_chart_set_value (chart, start, s, (double) ed_json_get_int (values, names[s]));
     }
 }
 
@@ -323,7 +286,7 @@ on_timeline_cb (GObject      *source,
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
   JsonObject *timeline;
-  JsonNode *buckets;
+  JsonArray *buckets;
   gint64 from, to, bucket, wanted;
 
   root = ed_client_call_finish (ED_CLIENT (source), result, &error);
@@ -351,9 +314,9 @@ on_timeline_cb (GObject      *source,
   timeline = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
   from = get_time (timeline, "from");
   to = get_time (timeline, "to");
-  bucket = get_int (timeline, "bucket");
-  buckets = timeline ? json_object_get_member (timeline, "buckets") : NULL;
-  if (from < 0 || to < from || bucket <= 0 || buckets == NULL || !JSON_NODE_HOLDS_ARRAY (buckets))
+  bucket = ed_json_get_int (timeline, "bucket");
+  buckets = ed_json_get_array (timeline, "buckets");
+  if (from < 0 || to < from || bucket <= 0 || buckets == NULL)
     {
       g_debug ("The timeline of event %" G_GINT64_FORMAT " is not what the API promises",
                ed_event_page_get_event_id (ED_EVENT_PAGE (self)));
@@ -375,9 +338,9 @@ on_timeline_cb (GObject      *source,
   from = MIN (from, to - MIN_SLOTS * bucket);
   from -= from % bucket;
 
-  fill_chart (self->timeline_chart, json_node_get_array (buckets), "answers",
+  fill_chart (self->timeline_chart, buckets, "answers",
               answer_statuses, N_ANSWER_SERIES, from, to, bucket);
-  fill_chart (self->mail_chart, json_node_get_array (buckets), "messages",
+  fill_chart (self->mail_chart, buckets, "messages",
               mail_results, N_MAIL_SERIES, from, to, bucket);
 
   if (self->refresh_wanted)
@@ -440,7 +403,7 @@ static void
 show_state (EdOverviewPage *self,
             JsonObject     *state)
 {
-  JsonObject *stats = get_object (state, "stats");
+  JsonObject *stats = ed_json_get_object (state, "stats");
 
   if (stats == NULL)
     return;
