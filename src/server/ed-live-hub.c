@@ -14,6 +14,7 @@
 #include "ed-json-util.h"
 #include "ed-live-hub.h"
 #include "ed-live-io.h"
+#include "ed-time-util.h"
 
 /* The live feed: WebSocket clients subscribed to events, and what they
  * are sent.
@@ -930,7 +931,7 @@ sweep_cb (gpointer user_data)
   EdLiveHub *self = user_data;
   g_autoptr(GPtrArray) clients = set_to_array (self->clients);
   gint64 now_us = g_get_monotonic_time ();
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 now = ed_time_now ();
 
   for (guint i = 0; i < clients->len; i++)
     {

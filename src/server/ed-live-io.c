@@ -418,13 +418,16 @@ run_commands_cb (gpointer user_data)
       Command *command = &g_array_index (commands, Command, i);
       EdLiveLink *link = command->link;
 
-      if (command->kind == COMMAND_SEND && link->batch_frames > 1 && link->connection != NULL)
-        {
-          set_cork (link, TRUE);
-          g_ptr_array_add (corked, link_ref (link));
-        }
+      /* Corked at its first frame of the batch, once. */
       if (command->kind == COMMAND_SEND)
-        link->batch_frames = 0;
+        {
+          if (link->batch_frames > 1 && link->connection != NULL)
+            {
+              set_cork (link, TRUE);
+              g_ptr_array_add (corked, link_ref (link));
+            }
+          link->batch_frames = 0;
+        }
       run_command (io, command);
       command_clear (command);
     }

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "ed-rsvp-token.h"
+#include "ed-time-util.h"
 #include "ed-token.h"
 
 /* The token of a guest's personal link: a JWT (HS256, see ed-token.c) of
@@ -64,7 +65,7 @@ ed_rsvp_token_sign_with (EdTokenSigner            *signer,
   json = g_strdup_printf ("{\"evt\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT ",\"gst\":%" G_GINT64_FORMAT
                           ",\"iat\":%" G_GINT64_FORMAT ",\"typ\":\"rsvp\",\"ver\":%" G_GINT64_FORMAT "}",
                           claims->event_id, expires_at, claims->guest_id,
-                          g_get_real_time () / G_USEC_PER_SEC, claims->token_version);
+                          ed_time_now (), claims->token_version);
   return ed_token_signer_sign (signer, json);
 }
 
