@@ -7,7 +7,8 @@ Every message accepted is written to DIR as <n>.eml (the bytes after DATA,
 dot-stuffing undone) with <n>.json beside it: the envelope, the number of
 the connection it came over, whether that connection used TLS and who
 authenticated. DIR/connections.json lists each connection: its number,
-the messages it carried and whether it ended with QUIT. Files are written
+the messages it carried, whether it ended with QUIT, and how many of its
+commands came before the reply to the one ahead of them (pipelined). Files are written
 before the reply to the final "." so a client that got its 250 finds them.
 
 Only the Python standard library: the tests must run on a plain Debian.
@@ -53,6 +54,7 @@ class Server:
         os.replace(path + ".tmp", path)
         self.write_json("%d.json" % n, {
             "mail_from": envelope["mail_from"],
+            "mail_parameters": envelope["mail_parameters"],
             "rcpt_to": envelope["rcpt_to"],
             "connection": connection["number"],
             "tls": connection["tls"],
@@ -71,6 +73,7 @@ class Server:
             "tls": self.args.implicit_tls,
             "auth_user": None,
             "auth_password": None,
+            "pipelined": 0,
         }
         self.connections.append(connection)
         self.save_connections()
@@ -91,6 +94,9 @@ class Server:
             line = await reader.readline()
             if not line:
                 raise ConnectionError("client went away")
+            # the next command is here before this one's reply went out
+            if b"\n" in reader._buffer:
+                connection["pipelined"] += 1
             return line.rstrip(b"\r\n").decode("utf-8", "replace")
 
         async def fail_here(stage):
@@ -115,7 +121,11 @@ class Server:
                 if verb == "HELO":
                     await reply("250 capture")
                     continue
-                lines = ["capture", "8BITMIME", "SMTPUTF8", "SIZE 52428800"]
+                lines = ["capture", "8BITMIME", "SIZE 52428800"]
+                if not self.args.no_smtputf8:
+                    lines.append("SMTPUTF8")
+                if self.args.pipelining:
+                    lines.append("PIPELINING")
                 if self.tls_context and not connection["tls"]:
                     lines.append("STARTTLS")
                 if self.args.password is not None:
@@ -157,7 +167,8 @@ class Server:
                     continue
                 if await fail_here("MAIL"):
                     continue
-                envelope = {"mail_from": argument[len("FROM:"):].split(" ")[0].strip("<>"),
+                path, _, parameters = argument[len("FROM:"):].partition(" ")
+                envelope = {"mail_from": path.strip("<>"), "mail_parameters": parameters.split(),
                             "rcpt_to": []}
                 await reply("250 2.1.0 Ok")
             elif verb == "RCPT":
@@ -235,6 +246,10 @@ async def main():
                              "data) of each connection's second message, the usual reply otherwise")
     parser.add_argument("--close-after-message", action="store_true",
                         help="close a connection, without a word, after each message is taken")
+    parser.add_argument("--pipelining", action="store_true",
+                        help="offer PIPELINING (RFC 2920)")
+    parser.add_argument("--no-smtputf8", action="store_true",
+                        help="do not offer SMTPUTF8 (RFC 6531)")
     args = parser.parse_args()
 
     server = Server(args)

@@ -1180,10 +1180,10 @@ test_smtp_dropped_connection (void)
     }
 }
 
-/* A connection already set up sends its messages quietly, and the
- * replies are matched to their commands by their order: a failure at each
- * stage of a second message on one connection must still be told by its
- * stage, as on a new connection.
+/* The transactions on a connection, with the server offering PIPELINING
+ * (MAIL, RCPT and DATA in one write, replies taken in order) and without
+ * it (one command at a time): a failure at each stage of a second message
+ * on one connection must be told by its stage either way.
  */
 static void
 test_smtp_kept_connection (void)
@@ -1208,47 +1208,168 @@ test_smtp_kept_connection (void)
   };
   g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
 
-  for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
-    {
-      g_autofree char *option = g_strconcat ("--fail-second=", faults[i].fail, NULL);
-      const char *options[] = { option, NULL };
-      g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
-      g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
-      g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
-      g_auto(EdMailResult) first = { 0 };
-      g_auto(EdMailResult) second = { 0 };
-      g_autoptr(GError) error = NULL;
+  for (guint pipelining = 0; pipelining < 2; pipelining++)
+    for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
+      {
+        g_autofree char *option = g_strconcat ("--fail-second=", faults[i].fail, NULL);
+        const char *options[] = { option, pipelining ? "--pipelining" : NULL, NULL };
+        g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+        g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+        g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+        g_auto(EdMailResult) first = { 0 };
+        g_auto(EdMailResult) second = { 0 };
+        g_auto(EdMailResult) third = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonArray) connections = NULL;
+        gint64 n_pipelined = 0;
 
-      assert_sent (transport, GUEST_ADDRESS, bytes, &first);
-      g_assert_true (first.new_connection);
-      g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &second, &error));
-      g_assert_false (second.new_connection);
-      g_assert_cmpint (second.kind, ==, faults[i].kind);
-      g_assert_cmpuint (second.code, ==, faults[i].code);
-      g_assert_cmpstr (second.text, ==, faults[i].text);
-    }
+        assert_sent (transport, GUEST_ADDRESS, bytes, &first);
+        g_assert_true (first.new_connection);
+        g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &second, &error));
+        g_assert_false (second.new_connection);
+        g_assert_cmpint (second.kind, ==, faults[i].kind);
+        g_assert_cmpuint (second.code, ==, faults[i].code);
+        g_assert_cmpstr (second.text, ==, faults[i].text);
+
+        /* the next message goes through: the replies still pipelined
+         * after the failure were not taken for its own
+         */
+        assert_sent (transport, GUEST_ADDRESS, bytes, &third);
+        g_assert_cmpuint (third.code, ==, 250);
+        g_assert_nonnull (strstr (third.text, "queued as CAPTURE2"));
+        ed_mail_transport_disconnect (transport);
+
+        connections = ed_test_capture_server_get_connections (server);
+        for (guint k = 0; k < json_array_get_length (connections); k++)
+          n_pipelined += json_object_get_int_member (json_array_get_object_element (connections, k), "pipelined");
+        if (pipelining)
+          g_assert_cmpint (n_pipelined, >=, 2);
+        else
+          g_assert_cmpint (n_pipelined, ==, 0);
+      }
 
   /* a kept connection the server closed: the message goes over a new one,
    * and its result is the reply to the message, not to the greeting or EHLO
    */
-  {
-    const char *options[] = { "--close-after-message", NULL };
-    g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
-    g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
-    g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  for (guint pipelining = 0; pipelining < 2; pipelining++)
+    {
+      const char *options[] = { "--close-after-message", pipelining ? "--pipelining" : NULL, NULL };
+      g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+      g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+      g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
 
-    for (guint i = 1; i <= 3; i++)
-      {
-        g_auto(EdMailResult) result = { 0 };
-        g_autofree char *expected = g_strdup_printf ("2.0.0 Ok: queued as CAPTURE%u", i);
+      for (guint i = 1; i <= 3; i++)
+        {
+          g_auto(EdMailResult) result = { 0 };
+          g_autofree char *expected = g_strdup_printf ("2.0.0 Ok: queued as CAPTURE%u", i);
 
-        assert_sent (transport, GUEST_ADDRESS, bytes, &result);
-        g_assert_true (result.new_connection);
-        g_assert_cmpuint (result.code, ==, 250);
-        g_assert_cmpstr (result.text, ==, expected);
-      }
-    g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 3);
-  }
+          assert_sent (transport, GUEST_ADDRESS, bytes, &result);
+          g_assert_true (result.new_connection);
+          g_assert_cmpuint (result.code, ==, 250);
+          g_assert_cmpstr (result.text, ==, expected);
+        }
+      g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 3);
+    }
+}
+
+/* Lines of the message that start with a dot are sent with one more
+ * (RFC 5321 4.5.2), so that none ends the data early; the server takes
+ * the message byte for byte.
+ */
+static void
+test_smtp_dot_stuffing (void)
+{
+  static const char * const messages[] = {
+    ".starts with a dot\r\nSubject: dots\r\n\r\n.\r\n.hidden\r\n..two\r\n. \r\nend\r\n",
+    "Subject: no line end at the end\r\n\r\nlast line\r\n.",
+  };
+
+  for (guint pipelining = 0; pipelining < 2; pipelining++)
+    {
+      const char *options[] = { pipelining ? "--pipelining" : NULL, NULL };
+      g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+      g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+      g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+
+      for (guint i = 0; i < G_N_ELEMENTS (messages); i++)
+        {
+          g_autoptr(GBytes) bytes = g_bytes_new_static (messages[i], strlen (messages[i]));
+          g_autoptr(GBytes) received = NULL;
+          g_autofree char *expected = NULL;
+          g_auto(EdMailResult) result = { 0 };
+
+          assert_sent (transport, GUEST_ADDRESS, bytes, &result);
+          received = ed_test_capture_server_get_message (server, i + 1);
+          /* a message that does not end a line gets its line end */
+          expected = g_str_has_suffix (messages[i], "\r\n") ? g_strdup (messages[i])
+                                                             : g_strconcat (messages[i], "\r\n", NULL);
+          g_assert_cmpmem (g_bytes_get_data (received, NULL), g_bytes_get_size (received),
+                           expected, strlen (expected));
+        }
+    }
+}
+
+/* Addresses beyond ASCII (RFC 6531): the domain goes as its A-label, a
+ * local part beyond ASCII needs a server that offers SMTPUTF8 and says so
+ * in MAIL FROM; to one that does not, such a message fails for good and
+ * the connection stays good.
+ */
+static void
+test_smtp_utf8_addresses (void)
+{
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+
+  for (guint offered = 0; offered < 2; offered++)
+    {
+      const char *options[] = { offered ? NULL : "--no-smtputf8", NULL };
+      g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+      g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+      g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+      g_auto(EdMailResult) result = { 0 };
+      g_autoptr(JsonObject) envelope = NULL;
+      JsonArray *parameters;
+      g_autoptr(GError) error = NULL;
+
+      /* an IDN domain only: no SMTPUTF8 needed */
+      assert_sent (transport, "info@bücher.example", bytes, &result);
+      envelope = ed_test_capture_server_get_envelope (server, 1);
+      g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (envelope, "rcpt_to"), 0),
+                       ==, "info@xn--bcher-kva.example");
+      parameters = json_object_get_array_member (envelope, "mail_parameters");
+      for (guint i = 0; i < json_array_get_length (parameters); i++)
+        g_assert_cmpstr (json_array_get_string_element (parameters, i), !=, "SMTPUTF8");
+      g_clear_pointer (&envelope, json_object_unref);
+      ed_mail_result_clear (&result);
+
+      if (offered)
+        {
+          gboolean said = FALSE;
+
+          assert_sent (transport, "zoë@bücher.example", bytes, &result);
+          g_assert_false (result.new_connection);
+          envelope = ed_test_capture_server_get_envelope (server, 2);
+          g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (envelope, "rcpt_to"), 0),
+                           ==, "zoë@xn--bcher-kva.example");
+          parameters = json_object_get_array_member (envelope, "mail_parameters");
+          for (guint i = 0; i < json_array_get_length (parameters); i++)
+            said |= g_strcmp0 (json_array_get_string_element (parameters, i), "SMTPUTF8") == 0;
+          g_assert_true (said);
+        }
+      else
+        {
+          g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, "zoë@bücher.example", bytes, &result,
+                                                  &error));
+          g_assert_error (error, ED_MAIL_ERROR, ED_MAIL_ERROR_PERMANENT);
+          g_assert_cmpuint (result.code, ==, 0);
+          g_assert_nonnull (strstr (result.text, "SMTPUTF8"));
+          g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 1);
+          ed_mail_result_clear (&result);
+
+          /* the connection is still good for the next */
+          assert_sent (transport, GUEST_ADDRESS, bytes, &result);
+          g_assert_false (result.new_connection);
+        }
+    }
 }
 
 static void
@@ -1611,6 +1732,8 @@ main (int   argc,
   g_test_add_func ("/mail/smtp/dropped-connection", test_smtp_dropped_connection);
   g_test_add_func ("/mail/smtp/max-messages", test_smtp_max_messages);
   g_test_add_func ("/mail/smtp/kept-connection", test_smtp_kept_connection);
+  g_test_add_func ("/mail/smtp/dot-stuffing", test_smtp_dot_stuffing);
+  g_test_add_func ("/mail/smtp/utf8-addresses", test_smtp_utf8_addresses);
   g_test_add_func ("/mail/smtp-sink/reuse", test_sink_reuse);
   g_test_add_func ("/mail/smtp-sink/faults", test_sink_faults);
   g_test_add_func ("/mail/smtp-sink/timeout", test_sink_timeout);

@@ -60,38 +60,54 @@ struct _EdMailTransport
   gboolean             implicit_tls;
   EdStartTls           starttls;
 
-  /* SMTP state: one easy handle in a multi handle of its own, so one
-   * connection, reused; the multi is driven by whoever polls its sockets
+  /* SMTP state. libcurl sets a connection up (greeting, EHLO, STARTTLS,
+   * AUTH) with CONNECT_ONLY, its easy handle in a multi handle of its own
+   * that whoever polls drives; the mail transactions over it are the
+   * transport's own, through curl_easy_send() and curl_easy_recv(), so
+   * that MAIL, RCPT and DATA go in one write where the server offers
+   * PIPELINING (RFC 2920).
    */
   CURL                *curl;
   CURLM               *multi;
   GArray              *sockets;      /* SmtpSocket: what libcurl waits for */
   gint64               timer_us;     /* when libcurl wants to be called, or -1 */
-  gboolean             in_multi;     /* a message is under way */
-  guint                attempt;
-  gboolean             last_on_connection;
-  gboolean             new_connection;
-  char                *mail_from;
-  struct curl_slist   *recipients;
-  GBytes              *upload_bytes;
-  EdMailResult        *result;
+  gboolean             in_multi;     /* the handle is in the multi */
+  gboolean             connecting;   /* libcurl is setting the connection up */
+  gboolean             connected;    /* set up: the transactions are ours */
+  curl_socket_t        fd;
+  gboolean             pipelining;   /* what the server's EHLO offered */
+  gboolean             smtputf8;
+  gboolean             size_offered;
   char                 curl_error[CURL_ERROR_SIZE];
   guint                n_connections;
   guint                messages_on_connection;
 
-  /* SMTP replies of the attempt under way */
+  /* the message under way */
+  gboolean             busy;
+  EdMailResult        *result;
+  gboolean             result_set;   /* known; what is left is to close */
+  GBytes              *message;
+  char                *envelope_from;
+  char                *envelope_to;
+  gboolean             needs_smtputf8;
+  guint                attempt;
+  gboolean             last_on_connection;
+  gboolean             new_connection;
+  gint64               deadline_us;
+  GString             *out;          /* to be written */
+  gsize                out_offset;
+  GString             *in;           /* read, not yet a whole line */
+  EdSmtpStage          pending[6];   /* the replies awaited, in order */
+  guint                n_pending;
+  guint                n_message_replies;
+
+  /* SMTP replies while libcurl sets a connection up */
   EdSmtpStage          stage;
   gboolean             quitting;
-  gboolean             commands_seen;  /* verbose: commands come through the debug callback */
   EdSmtpReply          partial;      /* lines of a multi-line reply so far */
   EdSmtpReply          last;
   EdSmtpReply          first_failure;
   guint                n_replies;
-
-  /* the message being uploaded */
-  const guint8        *upload;
-  gsize                upload_size;
-  gsize                upload_offset;
 
   /* Maildir settings and state */
   char                *maildir;

@@ -9,21 +9,27 @@
 #include "ed-error.h"
 #include "ed-mail-transport-private.h"
 
-/* SMTP through libcurl. One easy handle is one connection, reused from
- * message to message. Its replies come through the header callback.
+/* SMTP with libcurl. libcurl sets each connection up: it connects,
+ * reads the greeting, says EHLO, starts TLS, authenticates (CONNECT_ONLY,
+ * driven through a multi handle of the transport's own so that one thread
+ * can keep several connections busy). The mail transactions over the
+ * connection are the transport's own, written and read through
+ * curl_easy_send() and curl_easy_recv(), TLS or not:
  *
- * Which command a reply answers (RCPT or DATA or AUTH…) is known in two
- * ways. While a connection is set up, and for its last message, libcurl
- * is verbose and its debug callback sees the commands sent. Nothing from
- * that callback is logged: the commands are only matched by their verb,
- * so an AUTH line never leaves it. On a connection already set up, a
- * message is always MAIL, RCPT (one recipient), DATA and the message, in
- * that order, and the replies are taken in that order: verbose mode
- * formats text for every step of every transfer, a tenth of the sender's
- * time. Should libcurl open a new connection after all (the kept one was
- * found dead), the first reply is the greeting, and the stages of what
- * follows are not guessed: they are reported as “a command”, which never
- * makes a failure permanent.
+ *  - libcurl's own SMTP transfer sends one command per round trip and
+ *    sets a whole transfer up for every message, which cost most of the
+ *    sender's time; with PIPELINING (RFC 2920) offered, MAIL, RCPT and
+ *    DATA go in one write, the message and its end in another;
+ *  - every reply is matched with the command it answers, in the order
+ *    they were sent, so a failure is told by its stage (a 5xx to RCPT is
+ *    the recipient's fault, one to MAIL FROM the sender's);
+ *  - a failure before the message ends the session with QUIT, once what
+ *    was pipelined is answered; a refused message leaves it as it was.
+ *
+ * While a connection is set up, libcurl is verbose and its debug callback
+ * says which command a reply answers; the replies come through the header
+ * callback, which also notes what EHLO offers. Nothing from either
+ * callback is logged, so an AUTH line never leaves them.
  */
 
 /* The reply text kept per attempt; longer replies are cut. */
@@ -252,51 +258,6 @@ ed_mail_transport_smtp_init (EdMailTransport  *self,
   return TRUE;
 }
 
-static void end_message (EdMailTransport *self);
-
-void
-ed_mail_transport_smtp_disconnect (EdMailTransport *self)
-{
-  if (self->in_multi)
-    {
-      curl_multi_remove_handle (self->multi, self->curl);
-      self->in_multi = FALSE;
-    }
-  end_message (self);
-  g_clear_pointer (&self->curl, curl_easy_cleanup);
-  /* the connection is the multi's: its cleanup sends QUIT on it */
-  g_clear_pointer (&self->multi, curl_multi_cleanup);
-  if (self->sockets != NULL)
-    g_array_set_size (self->sockets, 0);
-  self->timer_us = -1;
-  self->messages_on_connection = 0;
-}
-
-void
-ed_mail_transport_smtp_finalize (EdMailTransport *self)
-{
-  ed_mail_transport_smtp_disconnect (self);
-
-  if (self->password != NULL)
-    {
-      explicit_bzero (self->password, strlen (self->password));
-      g_clear_pointer (&self->password, g_free);
-    }
-  g_clear_pointer (&self->username, g_free);
-  g_clear_pointer (&self->curl_url, g_free);
-  g_clear_pointer (&self->ca_file, g_free);
-  g_clear_pointer (&self->sockets, g_array_unref);
-
-  for (guint i = 0; i < 3; i++)
-    {
-      EdSmtpReply *reply = i == 0 ? &self->partial : i == 1 ? &self->last : &self->first_failure;
-
-      if (reply->text != NULL)
-        g_string_free (reply->text, TRUE);
-      reply->text = NULL;
-    }
-}
-
 static void
 reply_reset (EdSmtpReply *reply)
 {
@@ -317,6 +278,50 @@ reply_copy (EdSmtpReply       *to,
   g_string_append_len (to->text, from->text->str, from->text->len);
 }
 
+static void
+reply_free_text (EdSmtpReply *reply)
+{
+  if (reply->text != NULL)
+    g_string_free (reply->text, TRUE);
+  reply->text = NULL;
+}
+
+/* Adds one line of a reply (“250-more follows” or “250 last line”, no
+ * line end) to @partial.
+ *
+ * Returns: %TRUE when it was the reply's last line; @partial then holds
+ *   the whole reply
+ */
+static gboolean
+reply_add_line (EdSmtpReply *partial,
+                const char  *data,
+                gsize        size)
+{
+  guint code;
+
+  if (size < 3 || !g_ascii_isdigit (data[0]) || !g_ascii_isdigit (data[1]) || !g_ascii_isdigit (data[2]))
+    return FALSE;
+
+  code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
+  if (partial->code != code)
+    {
+      reply_reset (partial);
+      partial->code = code;
+    }
+
+  if (size > 4)
+    {
+      gsize room = REPLY_TEXT_MAX - MIN (partial->text->len, REPLY_TEXT_MAX);
+      gsize len = MIN (size - 4, room);
+
+      if (partial->text->len > 0 && len > 0)
+        g_string_append_c (partial->text, ' ');
+      g_string_append_len (partial->text, data + 4, len);
+    }
+
+  return size == 3 || data[3] != '-';
+}
+
 static EdSmtpStage
 stage_of_command (const char *data,
                   gsize       size)
@@ -330,9 +335,6 @@ stage_of_command (const char *data,
     { "HELO", ED_SMTP_STAGE_HELLO },
     { "STARTTLS", ED_SMTP_STAGE_STARTTLS },
     { "AUTH", ED_SMTP_STAGE_AUTH },
-    { "MAIL", ED_SMTP_STAGE_MAIL },
-    { "RCPT", ED_SMTP_STAGE_RCPT },
-    { "DATA", ED_SMTP_STAGE_DATA },
     { "QUIT", ED_SMTP_STAGE_QUIT },
   };
 
@@ -348,68 +350,51 @@ stage_of_command (const char *data,
   return ED_SMTP_STAGE_OTHER;
 }
 
-/* One line of a reply: “250-more follows” or “250 last line”. */
+/* An EHLO line naming an extension the transactions use. */
 static void
-take_reply_line (EdMailTransport *self,
+take_extension (EdMailTransport *self,
+                const char      *data,
+                gsize            size)
+{
+  g_autofree char *keyword = NULL;
+  const char *end;
+
+  if (size <= 4)
+    return;
+  end = memchr (data + 4, ' ', size - 4);
+  keyword = g_strndup (data + 4, (end != NULL ? (gsize) (end - data) : size) - 4);
+
+  if (g_ascii_strcasecmp (keyword, "PIPELINING") == 0)
+    self->pipelining = TRUE;
+  else if (g_ascii_strcasecmp (keyword, "SMTPUTF8") == 0)
+    self->smtputf8 = TRUE;
+  else if (g_ascii_strcasecmp (keyword, "SIZE") == 0)
+    self->size_offered = TRUE;
+}
+
+/* One line of a reply while libcurl sets the connection up. */
+static void
+take_setup_line (EdMailTransport *self,
                  const char      *data,
                  gsize            size)
 {
-  EdSmtpReply *partial = &self->partial;
-  gboolean final;
-  guint code;
-
   while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
     size--;
   if (self->quitting)
     return;
-  if (size < 3 || !g_ascii_isdigit (data[0]) || !g_ascii_isdigit (data[1]) || !g_ascii_isdigit (data[2]))
+
+  /* the first line of EHLO's reply is the server's name */
+  if (self->stage == ED_SMTP_STAGE_HELLO && self->partial.code == 250)
+    take_extension (self, data, size);
+  if (!reply_add_line (&self->partial, data, size))
     return;
 
-  code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
-  final = size == 3 || data[3] != '-';
-
-  if (partial->code != code)
-    {
-      reply_reset (partial);
-      partial->code = code;
-    }
-  partial->stage = self->stage;
-
-  if (size > 4)
-    {
-      gsize room = REPLY_TEXT_MAX - MIN (partial->text->len, REPLY_TEXT_MAX);
-      gsize len = MIN (size - 4, room);
-
-      if (partial->text->len > 0 && len > 0)
-        g_string_append_c (partial->text, ' ');
-      g_string_append_len (partial->text, data + 4, len);
-    }
-
-  if (!final)
-    return;
-
+  self->partial.stage = self->stage;
   self->n_replies++;
-  reply_copy (&self->last, partial);
-  if (code >= 400 && self->first_failure.code == 0)
-    reply_copy (&self->first_failure, partial);
-  reply_reset (partial);
-
-  /* after “354 go ahead” the next reply is to the message itself */
-  if (code == 354)
-    self->stage = ED_SMTP_STAGE_MESSAGE;
-
-  if (self->commands_seen)
-    return;
-
-  /* the order of a message on a connection already set up */
-  if (self->n_replies == 1 && code == 220)
-    self->stage = ED_SMTP_STAGE_OTHER;  /* a greeting: a new connection */
-  else if (code >= 400 || (self->stage == ED_SMTP_STAGE_MESSAGE && code != 354))
-    self->quitting = TRUE;              /* what may follow is QUIT's */
-  else if (self->stage == ED_SMTP_STAGE_MAIL)
-    self->stage = ED_SMTP_STAGE_RCPT;
-  else if (self->stage == ED_SMTP_STAGE_RCPT)
-    self->stage = ED_SMTP_STAGE_DATA;
+  reply_copy (&self->last, &self->partial);
+  if (self->partial.code >= 400 && self->first_failure.code == 0)
+    reply_copy (&self->first_failure, &self->partial);
+  reply_reset (&self->partial);
 }
 
 static size_t
@@ -418,10 +403,15 @@ on_curl_header_cb (char   *data,
                    size_t  n_items,
                    void   *user_data)
 {
-  take_reply_line (user_data, data, size * n_items);
+  take_setup_line (user_data, data, size * n_items);
   return size * n_items;
 }
 
+/* While a connection is set up, libcurl is verbose, and its debug
+ * callback says which command a reply answers (EHLO, STARTTLS, AUTH…).
+ * Nothing from it is logged: the commands are only matched by their verb,
+ * so an AUTH line never leaves it.
+ */
 static int
 on_curl_debug_cb (CURL          *handle,
                   curl_infotype  type,
@@ -435,33 +425,21 @@ on_curl_debug_cb (CURL          *handle,
     {
       EdSmtpStage stage = stage_of_command (data, size);
 
-      /* libcurl says QUIT when it closes a connection, after a failure
-       * too: the stage stays the one that failed, and the reply to QUIT
-       * is not taken
+      /* libcurl says QUIT when it gives up on a connection: the stage
+       * stays the one that failed, and the reply to QUIT is not taken
        */
       if (stage == ED_SMTP_STAGE_QUIT)
         self->quitting = TRUE;
       /* a line during AUTH that is no command is a SASL response */
       else if (stage != ED_SMTP_STAGE_OTHER || self->stage != ED_SMTP_STAGE_AUTH)
         self->stage = stage;
+
+      /* a new EHLO (after STARTTLS) replaces what the last one offered */
+      if (stage == ED_SMTP_STAGE_HELLO)
+        self->pipelining = self->smtputf8 = self->size_offered = FALSE;
     }
 
   return 0;
-}
-
-static size_t
-on_curl_read_cb (char   *buffer,
-                 size_t  size,
-                 size_t  n_items,
-                 void   *user_data)
-{
-  EdMailTransport *self = user_data;
-  gsize room = size * n_items;
-  gsize len = MIN (room, self->upload_size - self->upload_offset);
-
-  memcpy (buffer, self->upload + self->upload_offset, len);
-  self->upload_offset += len;
-  return len;
 }
 
 static CURL *
@@ -473,15 +451,14 @@ new_handle (EdMailTransport *self)
     return NULL;
 
   curl_easy_setopt (curl, CURLOPT_URL, self->curl_url);
+  curl_easy_setopt (curl, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, self->curl_error);
   curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, on_curl_header_cb);
   curl_easy_setopt (curl, CURLOPT_HEADERDATA, self);
+  curl_easy_setopt (curl, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt (curl, CURLOPT_DEBUGFUNCTION, on_curl_debug_cb);
   curl_easy_setopt (curl, CURLOPT_DEBUGDATA, self);
-  curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt (curl, CURLOPT_READFUNCTION, on_curl_read_cb);
-  curl_easy_setopt (curl, CURLOPT_READDATA, self);
   curl_easy_setopt (curl, CURLOPT_TCP_KEEPALIVE, 1L);
 
   if (!self->implicit_tls)
@@ -500,95 +477,8 @@ new_handle (EdMailTransport *self)
   return curl;
 }
 
-static void
-begin_attempt (EdMailTransport *self,
-               gboolean         commands_seen)
-{
-  /* without the commands, a kept connection's first reply is MAIL's */
-  self->commands_seen = commands_seen;
-  self->stage = commands_seen ? ED_SMTP_STAGE_GREETING : ED_SMTP_STAGE_MAIL;
-  curl_easy_setopt (self->curl, CURLOPT_VERBOSE, commands_seen ? 1L : 0L);
-  self->quitting = FALSE;
-  self->n_replies = 0;
-  self->curl_error[0] = '\0';
-  self->upload_offset = 0;
-  reply_reset (&self->partial);
-  reply_reset (&self->last);
-  reply_reset (&self->first_failure);
-}
-
-static void
-fill_result (EdMailTransport *self,
-             CURLcode         code,
-             EdMailResult    *result)
-{
-  const EdSmtpReply *reply = NULL;
-  const char *lost = "";
-
-  /* on success the last reply is the one to the message; a failure before
-   * it (EHLO refused, then HELO taken) did not matter
-   */
-  if (code == CURLE_OK)
-    reply = &self->last;
-  else if (self->first_failure.code != 0)
-    reply = &self->first_failure;
-
-  if (reply != NULL && reply->code != 0)
-    {
-      result->code = reply->code;
-      result->kind = ed_mail_classify_reply (reply->code, reply->stage);
-      if (code == CURLE_OK && result->kind != ED_MAIL_RESULT_SENT)
-        result->kind = ED_MAIL_RESULT_TEMPORARY;
-      if (code != CURLE_OK && result->kind == ED_MAIL_RESULT_SENT)
-        result->kind = ED_MAIL_RESULT_TEMPORARY;
-
-      if (result->kind == ED_MAIL_RESULT_SENT)
-        result->text = g_strdup (reply->text->str);
-      else
-        result->text = g_strdup_printf ("%s (in reply to %s)", reply->text->str, stage_names[reply->stage]);
-      return;
-    }
-
-  if (code == CURLE_OK)
-    {
-      long response_code = 0;
-
-      /* no reply seen, which libcurl would not report as success */
-      curl_easy_getinfo (self->curl, CURLINFO_RESPONSE_CODE, &response_code);
-      result->code = (guint) response_code;
-      result->kind = ed_mail_classify_reply (result->code, ED_SMTP_STAGE_MESSAGE);
-      result->text = g_strdup ("");
-      return;
-    }
-
-  /* a connection fault, a timeout or a TLS failure: no reply to show */
-  {
-    long response_code = 0;
-
-    /* unless libcurl saw one the callback did not */
-    curl_easy_getinfo (self->curl, CURLINFO_RESPONSE_CODE, &response_code);
-    if (response_code >= 400 && response_code < 600)
-      {
-        result->code = (guint) response_code;
-        result->kind = ed_mail_classify_reply (result->code, self->stage);
-        result->text = g_strdup_printf ("%s (in reply to %s)",
-                                        self->curl_error[0] != '\0' ? self->curl_error : curl_easy_strerror (code),
-                                        stage_names[self->stage]);
-        return;
-      }
-  }
-
-  if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)
-    lost = "the connection was lost: ";
-  result->code = 0;
-  result->kind = ED_MAIL_RESULT_TEMPORARY;
-  result->text = g_strdup_printf ("%s%s (during %s)", lost,
-                                  self->curl_error[0] != '\0' ? self->curl_error : curl_easy_strerror (code),
-                                  stage_names[self->stage]);
-}
-
-/* The multi handle's view of the connection: which socket to watch for
- * what, and when to call it back.
+/* The multi handle's view of the connection being set up: which socket
+ * to watch for what, and when to call it back.
  */
 typedef struct
 {
@@ -642,8 +532,6 @@ new_multi (EdMailTransport *self)
   if (multi == NULL)
     return NULL;
 
-  if (self->sockets == NULL)
-    self->sockets = g_array_new (FALSE, FALSE, sizeof (SmtpSocket));
   self->timer_us = -1;
   curl_multi_setopt (multi, CURLMOPT_SOCKETFUNCTION, on_multi_socket_cb);
   curl_multi_setopt (multi, CURLMOPT_SOCKETDATA, self);
@@ -653,150 +541,542 @@ new_multi (EdMailTransport *self)
   return multi;
 }
 
+/* Closes the connection at once, without QUIT: taking a CONNECT_ONLY
+ * handle out of its multi closes its connection.
+ */
+static void
+drop_connection (EdMailTransport *self)
+{
+  if (self->in_multi)
+    {
+      curl_multi_remove_handle (self->multi, self->curl);
+      self->in_multi = FALSE;
+    }
+  self->connecting = FALSE;
+  self->connected = FALSE;
+  self->fd = CURL_SOCKET_BAD;
+  self->messages_on_connection = 0;
+  self->n_pending = 0;
+  self->timer_us = -1;
+  if (self->sockets != NULL)
+    g_array_set_size (self->sockets, 0);
+  if (self->out != NULL)
+    g_string_truncate (self->out, 0);
+  self->out_offset = 0;
+  if (self->in != NULL)
+    g_string_truncate (self->in, 0);
+}
+
 /* Forgets the message under way. */
 static void
 end_message (EdMailTransport *self)
 {
-  if (self->curl != NULL)
-    curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, NULL);
-  g_clear_pointer (&self->recipients, curl_slist_free_all);
-  g_clear_pointer (&self->mail_from, g_free);
-  g_clear_pointer (&self->upload_bytes, g_bytes_unref);
-  self->upload = NULL;
-  self->upload_size = 0;
+  g_clear_pointer (&self->message, g_bytes_unref);
+  g_clear_pointer (&self->envelope_from, g_free);
+  g_clear_pointer (&self->envelope_to, g_free);
   self->result = NULL;
+  self->busy = FALSE;
 }
 
 static void
-start_attempt (EdMailTransport *self)
+set_result (EdMailTransport  *self,
+            EdMailResultKind  kind,
+            guint             code,
+            char             *text)
 {
-  /* the commands are seen where the order of replies is not known: a new
-   * connection, a last message (QUIT), a retry
-   */
-  begin_attempt (self, self->messages_on_connection == 0 || self->last_on_connection || self->attempt > 0);
-  curl_multi_add_handle (self->multi, self->curl);
-  self->in_multi = TRUE;
+  g_assert (!self->result_set);
+
+  self->result->kind = kind;
+  self->result->code = code;
+  self->result->text = text;
+  self->result_set = TRUE;
 }
 
-/* Fails the message before anything was sent. */
-static gboolean
-fail_to_begin (EdMailTransport *self,
-               EdMailResult    *result,
-               const char      *text)
+static void
+set_result_from_reply (EdMailTransport *self,
+                       guint            code,
+                       const char      *text,
+                       EdSmtpStage      stage)
 {
-  result->kind = ED_MAIL_RESULT_TEMPORARY;
-  result->text = g_strdup (text);
-  end_message (self);
-  return FALSE;
+  EdMailResultKind kind = ed_mail_classify_reply (code, stage);
+
+  if (kind == ED_MAIL_RESULT_SENT)
+    set_result (self, kind, code, g_strdup (text));
+  else
+    set_result (self, kind, code, g_strdup_printf ("%s (in reply to %s)", text, stage_names[stage]));
 }
 
-/**
- * ed_mail_transport_smtp_begin:
- *
- * Starts sending @message; ed_mail_transport_smtp_step() takes it on
- * whenever the sockets it asks for are ready or its time comes.
- *
- * Returns: %TRUE when under way, %FALSE when it failed at once (@result
- *   says why)
+/* The connection could not be set up: the reply that refused it, or what
+ * libcurl knows of the fault.
  */
-gboolean
-ed_mail_transport_smtp_begin (EdMailTransport *self,
-                              const char      *envelope_from,
-                              const char      *envelope_to,
-                              GBytes          *message,
-                              EdMailResult    *result)
+static void
+set_result_from_setup (EdMailTransport *self,
+                       CURLcode         code)
 {
-  g_autofree char *rcpt_to = g_strdup_printf ("<%s>", envelope_to);
+  const EdSmtpReply *failure = &self->first_failure;
+  const char *lost = "";
+  long response_code = 0;
 
-  g_assert (!self->in_multi);
-
-  if (self->curl == NULL)
+  if (failure->code != 0)
     {
-      self->curl = new_handle (self);
-      self->messages_on_connection = 0;
-      if (self->curl == NULL)
-        return fail_to_begin (self, result, "libcurl could not make a handle (out of memory?)");
+      EdMailResultKind kind = ed_mail_classify_reply (failure->code, failure->stage);
+
+      /* libcurl gave up at a reply that did not fail (HELO after EHLO…) */
+      if (kind == ED_MAIL_RESULT_SENT)
+        kind = ED_MAIL_RESULT_TEMPORARY;
+      set_result (self, kind, failure->code,
+                  g_strdup_printf ("%s (in reply to %s)", failure->text->str, stage_names[failure->stage]));
+      return;
     }
-  if (self->multi == NULL && (self->multi = new_multi (self)) == NULL)
-    return fail_to_begin (self, result, "libcurl could not make a multi handle (out of memory?)");
+
+  /* unless libcurl saw a reply the callback did not */
+  curl_easy_getinfo (self->curl, CURLINFO_RESPONSE_CODE, &response_code);
+  if (response_code >= 400 && response_code < 600)
+    {
+      set_result (self, ed_mail_classify_reply ((guint) response_code, self->stage), (guint) response_code,
+                  g_strdup_printf ("%s (in reply to %s)",
+                                   self->curl_error[0] != '\0' ? self->curl_error : curl_easy_strerror (code),
+                                   stage_names[self->stage]));
+      return;
+    }
+
+  /* a connection fault, a timeout or a TLS failure: no reply to show */
+  if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)
+    lost = "the connection was lost: ";
+  set_result (self, ED_MAIL_RESULT_TEMPORARY, 0,
+              g_strdup_printf ("%s%s (during %s)", lost,
+                               self->curl_error[0] != '\0' ? self->curl_error : curl_easy_strerror (code),
+                               stage_names[self->stage]));
+}
+
+/* The commands not answered, for a server that went quiet or away: with
+ * PIPELINING that may be several, as a server may hold its replies back
+ * until it has answered the last of a group.
+ */
+static char *
+describe_awaited (EdMailTransport *self)
+{
+  GString *text = g_string_new (NULL);
+  guint n = self->n_pending;
+
+  /* QUIT after the message is not what went wrong */
+  if (n > 1 && self->pending[n - 1] == ED_SMTP_STAGE_QUIT)
+    n--;
+  for (guint i = 0; i < n; i++)
+    {
+      if (i > 0)
+        g_string_append (text, i + 1 < n ? ", " : " and ");
+      g_string_append (text, stage_names[self->pending[i]]);
+    }
+  if (n == 0)
+    g_string_append (text, stage_names[ED_SMTP_STAGE_OTHER]);
+
+  return g_string_free (text, FALSE);
+}
+
+static void
+send_command (EdMailTransport *self,
+              EdSmtpStage      stage,
+              const char      *format,
+              ...) G_GNUC_PRINTF (3, 4);
+
+static void
+send_command (EdMailTransport *self,
+              EdSmtpStage      stage,
+              const char      *format,
+              ...)
+{
+  va_list args;
+
+  g_assert (self->n_pending < G_N_ELEMENTS (self->pending));
+
+  va_start (args, format);
+  g_string_append_vprintf (self->out, format, args);
+  va_end (args);
+  g_string_append (self->out, "\r\n");
+  self->pending[self->n_pending++] = stage;
+}
+
+static void
+send_mail_from (EdMailTransport *self)
+{
+  g_string_append_printf (self->out, "MAIL FROM:<%s>", self->envelope_from);
+  if (self->size_offered)
+    g_string_append_printf (self->out, " SIZE=%" G_GSIZE_FORMAT, g_bytes_get_size (self->message));
+  send_command (self, ED_SMTP_STAGE_MAIL, "%s", self->needs_smtputf8 ? " SMTPUTF8" : "");
+}
+
+/* The message after “354”: dot-stuffed (RFC 5321 4.5.2), then its end. */
+static void
+send_message (EdMailTransport *self)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (self->message, &size);
+  gsize start = 0;
+
+  g_assert (self->n_pending < G_N_ELEMENTS (self->pending));
+
+  if (size > 0 && data[0] == '.')
+    g_string_append_c (self->out, '.');
+  for (gsize at = 0; at < size; )
+    {
+      const char *newline = memchr (data + at, '\n', size - at);
+
+      if (newline == NULL)
+        break;
+      at = (gsize) (newline - data) + 1;
+      if (at < size && data[at] == '.')
+        {
+          g_string_append_len (self->out, data + start, (gssize) (at - start));
+          g_string_append_c (self->out, '.');
+          start = at;
+        }
+    }
+  g_string_append_len (self->out, data + start, (gssize) (size - start));
+  if (size < 2 || data[size - 2] != '\r' || data[size - 1] != '\n')
+    g_string_append (self->out, "\r\n");
+  g_string_append (self->out, ".\r\n");
+  self->pending[self->n_pending++] = ED_SMTP_STAGE_MESSAGE;
+}
+
+/* Ends the connection after what is under way: the transport closes it
+ * when QUIT is answered.
+ */
+static void
+send_quit (EdMailTransport *self)
+{
+  send_command (self, ED_SMTP_STAGE_QUIT, "QUIT");
+}
+
+/* The transaction starts on a connection set up; with PIPELINING its
+ * three commands go in one write.
+ */
+static void
+start_transaction (EdMailTransport *self)
+{
+  self->n_message_replies = 0;
+
+  if (self->needs_smtputf8 && !self->smtputf8)
+    {
+      /* nothing was sent: the connection is still good */
+      set_result (self, ED_MAIL_RESULT_PERMANENT, 0,
+                  g_strdup ("the address has letters beyond ASCII before the @, and the mail server does not "
+                            "take such addresses (it does not offer SMTPUTF8)"));
+      return;
+    }
+
+  send_mail_from (self);
+  if (self->pipelining)
+    {
+      send_command (self, ED_SMTP_STAGE_RCPT, "RCPT TO:<%s>", self->envelope_to);
+      send_command (self, ED_SMTP_STAGE_DATA, "DATA");
+    }
+}
+
+/* Takes the reply to the oldest command awaited. */
+static void
+take_reply (EdMailTransport   *self,
+            const EdSmtpReply *reply)
+{
+  EdSmtpStage stage;
+  gboolean ok;
+
+  if (self->n_pending == 0)
+    return;  /* nothing asked: not a reply to take */
+
+  stage = self->pending[0];
+  memmove (self->pending, self->pending + 1, --self->n_pending * sizeof (EdSmtpStage));
+  self->n_message_replies++;
+
+  /* the session is over */
+  if (stage == ED_SMTP_STAGE_QUIT)
+    {
+      drop_connection (self);
+      return;
+    }
+
+  if (self->result_set)
+    {
+      /* the transaction failed and was ended with QUIT; should the server
+       * take the message after all, there is nothing to send it
+       */
+      if (stage == ED_SMTP_STAGE_DATA && reply->code == 354)
+        drop_connection (self);
+      return;
+    }
+
+  ok = stage == ED_SMTP_STAGE_DATA ? reply->code == 354 : reply->code / 100 == 2;
+  if (!ok)
+    {
+      set_result_from_reply (self, reply->code, reply->text->str, stage);
+      /* a refused message leaves the session as it was; anything else
+       * ends it, after what was pipelined has been answered
+       */
+      if (stage != ED_SMTP_STAGE_MESSAGE || self->last_on_connection)
+        send_quit (self);
+      return;
+    }
+
+  switch (stage)
+    {
+    case ED_SMTP_STAGE_MAIL:
+      if (!self->pipelining)
+        send_command (self, ED_SMTP_STAGE_RCPT, "RCPT TO:<%s>", self->envelope_to);
+      break;
+    case ED_SMTP_STAGE_RCPT:
+      if (!self->pipelining)
+        send_command (self, ED_SMTP_STAGE_DATA, "DATA");
+      break;
+    case ED_SMTP_STAGE_DATA:
+      send_message (self);
+      /* QUIT may follow the message's end in the same write */
+      if (self->last_on_connection && self->pipelining)
+        send_quit (self);
+      break;
+    case ED_SMTP_STAGE_MESSAGE:
+      set_result_from_reply (self, reply->code, reply->text->str, stage);
+      if (self->last_on_connection && !self->pipelining)
+        send_quit (self);
+      break;
+    case ED_SMTP_STAGE_GREETING:
+    case ED_SMTP_STAGE_HELLO:
+    case ED_SMTP_STAGE_STARTTLS:
+    case ED_SMTP_STAGE_AUTH:
+    case ED_SMTP_STAGE_QUIT:
+    case ED_SMTP_STAGE_OTHER:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Whole lines read from the server become replies. */
+static gboolean
+take_input (EdMailTransport *self)
+{
+  gsize start = 0;
+
+  /* a reply may close the connection, and clear what is read */
+  while (self->connected)
+    {
+      const char *end = memchr (self->in->str + start, '\n', self->in->len - start);
+      gsize size;
+
+      if (end == NULL)
+        break;
+      size = (gsize) (end - (self->in->str + start));
+      if (size > 0 && self->in->str[start + size - 1] == '\r')
+        size--;
+      if (reply_add_line (&self->partial, self->in->str + start, size))
+        {
+          take_reply (self, &self->partial);
+          reply_reset (&self->partial);
+        }
+      start = (gsize) (end - self->in->str) + 1;
+    }
+  if (self->connected)
+    g_string_erase (self->in, 0, (gssize) start);
+
+  /* a line no server writes; the reply's text is cut anyway */
+  return self->in->len <= 4 * REPLY_TEXT_MAX;
+}
+
+typedef enum
+{
+  IO_OK,
+  IO_CLOSED,
+  IO_FAILED,
+} IoStatus;
+
+/* Writes what waits, as far as the socket takes it. */
+static IoStatus
+write_output (EdMailTransport *self)
+{
+  while (self->out_offset < self->out->len)
+    {
+      size_t n = 0;
+      CURLcode code = curl_easy_send (self->curl, self->out->str + self->out_offset,
+                                      self->out->len - self->out_offset, &n);
+
+      if (code == CURLE_AGAIN)
+        return IO_OK;
+      if (code != CURLE_OK)
+        {
+          if (self->curl_error[0] == '\0')
+            g_strlcpy (self->curl_error, curl_easy_strerror (code), sizeof self->curl_error);
+          return IO_FAILED;
+        }
+      self->out_offset += n;
+    }
+
+  g_string_truncate (self->out, 0);
+  self->out_offset = 0;
+  return IO_OK;
+}
+
+/* Reads what the server has sent and takes its replies. */
+static IoStatus
+read_input (EdMailTransport *self)
+{
+  for (;;)
+    {
+      char buffer[4096];
+      size_t n = 0;
+      CURLcode code = curl_easy_recv (self->curl, buffer, sizeof buffer, &n);
+
+      if (code == CURLE_AGAIN)
+        return IO_OK;
+      if (code != CURLE_OK)
+        {
+          if (self->curl_error[0] == '\0')
+            g_strlcpy (self->curl_error, curl_easy_strerror (code), sizeof self->curl_error);
+          return IO_FAILED;
+        }
+      if (n == 0)
+        return IO_CLOSED;
+
+      g_string_append_len (self->in, buffer, (gssize) n);
+      if (!take_input (self))
+        {
+          g_strlcpy (self->curl_error, "the server sent a line too long for a reply", sizeof self->curl_error);
+          return IO_FAILED;
+        }
+      if (!self->connected)
+        return IO_OK;  /* dropped after a reply */
+    }
+}
+
+static void start_setup (EdMailTransport *self);
+
+/* The connection went away or broke during the transaction. */
+static void
+take_lost_connection (EdMailTransport *self,
+                      IoStatus         status)
+{
+  g_autofree char *awaited = describe_awaited (self);
+  gboolean kept = !self->new_connection;
+
+  drop_connection (self);
+  if (self->result_set)
+    return;  /* only the answer to QUIT was missing */
+
+  /* A kept connection the server has closed in the meantime fails before
+   * any reply; the server cannot have taken the message, so it goes once
+   * more over a new connection.
+   */
+  if (kept && self->n_message_replies == 0 && self->attempt == 0)
+    {
+      self->attempt++;
+      start_setup (self);
+      return;
+    }
+
+  set_result (self, ED_MAIL_RESULT_TEMPORARY, 0,
+              g_strdup_printf ("the connection was lost: %s (during %s)",
+                               status == IO_CLOSED ? "the server closed it" : self->curl_error,
+                               awaited));
+}
+
+/* Takes the transaction as far as the socket allows. */
+static void
+step_transaction (EdMailTransport *self)
+{
+  IoStatus status;
+
+  for (;;)
+    {
+      guint n_before = self->n_message_replies;
+
+      if ((status = write_output (self)) != IO_OK || (status = read_input (self)) != IO_OK)
+        {
+          take_lost_connection (self, status);
+          return;
+        }
+      if (!self->connected)
+        return;
+      /* what a reply queued goes out at once */
+      if (self->n_message_replies == n_before || self->out->len == 0)
+        break;
+    }
+
+  if (self->result_set && self->n_pending == 0)
+    return;
+
+  if (g_get_monotonic_time () >= self->deadline_us)
+    {
+      g_autofree char *awaited = describe_awaited (self);
+
+      drop_connection (self);
+      if (!self->result_set)
+        set_result (self, ED_MAIL_RESULT_TEMPORARY, 0,
+                    g_strdup_printf ("timed out: no reply from the mail server within %u ms (during %s)",
+                                     self->timeout_ms, awaited));
+    }
+}
+
+/* libcurl sets a new connection up. */
+static void
+start_setup (EdMailTransport *self)
+{
+  self->connecting = TRUE;
+  self->new_connection = TRUE;
+  self->stage = ED_SMTP_STAGE_GREETING;
+  self->quitting = FALSE;
+  self->n_replies = 0;
+  self->curl_error[0] = '\0';
+  self->pipelining = self->smtputf8 = self->size_offered = FALSE;
+  reply_reset (&self->partial);
+  reply_reset (&self->last);
+  reply_reset (&self->first_failure);
 
   curl_easy_setopt (self->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) self->connect_timeout_ms);
   curl_easy_setopt (self->curl, CURLOPT_TIMEOUT_MS, (long) self->timeout_ms);
   curl_easy_setopt (self->curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long) MAX (1, self->timeout_ms / 1000));
-
-  self->result = result;
-  self->mail_from = g_strdup_printf ("<%s>", envelope_from);
-  self->recipients = curl_slist_append (NULL, rcpt_to);
-  curl_easy_setopt (self->curl, CURLOPT_MAIL_FROM, self->mail_from);
-  curl_easy_setopt (self->curl, CURLOPT_MAIL_RCPT, self->recipients);
-  self->upload_bytes = g_bytes_ref (message);
-  self->upload = g_bytes_get_data (message, &self->upload_size);
-  curl_easy_setopt (self->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) self->upload_size);
-
-  /* the last message of a connection closes it after, with QUIT */
-  self->last_on_connection = self->max_messages > 0 && self->messages_on_connection + 1 >= self->max_messages;
-  curl_easy_setopt (self->curl, CURLOPT_FORBID_REUSE, self->last_on_connection ? 1L : 0L);
-
-  self->attempt = 0;
-  self->new_connection = FALSE;
-  start_attempt (self);
-  return TRUE;
+  curl_multi_add_handle (self->multi, self->curl);
+  self->in_multi = TRUE;
 }
 
-/**
- * ed_mail_transport_smtp_add_poll:
- * @fds: (element-type GPollFD): where the sockets to watch are added
- * @deadline_us: (inout): lowered to when the message under way must be
- *   taken on again at the latest; -1 for never
- */
-void
-ed_mail_transport_smtp_add_poll (EdMailTransport *self,
-                                 GArray          *fds,
-                                 gint64          *deadline_us)
+/* The set-up is done: on to the transaction, or the message fails. */
+static void
+finish_setup (EdMailTransport *self,
+              CURLcode         code)
 {
-  if (!self->in_multi)
-    return;
+  long n_connects = 0;
 
-  for (guint i = 0; i < self->sockets->len; i++)
+  self->connecting = FALSE;
+  curl_easy_getinfo (self->curl, CURLINFO_NUM_CONNECTS, &n_connects);
+  self->n_connections += (guint) n_connects;
+
+  if (code != CURLE_OK)
     {
-      const SmtpSocket *socket = &g_array_index (self->sockets, SmtpSocket, i);
-      GPollFD fd = { socket->fd, G_IO_ERR | G_IO_HUP, 0 };
-
-      if (socket->what & CURL_POLL_IN)
-        fd.events |= G_IO_IN;
-      if (socket->what & CURL_POLL_OUT)
-        fd.events |= G_IO_OUT;
-      g_array_append_val (fds, fd);
+      set_result_from_setup (self, code);
+      drop_connection (self);
+      return;
     }
 
-  if (self->timer_us >= 0 && (*deadline_us < 0 || self->timer_us < *deadline_us))
-    *deadline_us = self->timer_us;
+  if (curl_easy_getinfo (self->curl, CURLINFO_ACTIVESOCKET, &self->fd) != CURLE_OK ||
+      self->fd == CURL_SOCKET_BAD)
+    {
+      set_result (self, ED_MAIL_RESULT_TEMPORARY, 0, g_strdup ("libcurl set the connection up but gave no socket"));
+      drop_connection (self);
+      return;
+    }
+
+  self->connected = TRUE;
+  self->messages_on_connection = 0;
+  reply_reset (&self->partial);
+  self->curl_error[0] = '\0';
+  start_transaction (self);
 }
 
-/**
- * ed_mail_transport_smtp_step:
- * @fds: (array length=n_fds): polled sockets, of this transport and
- *   others
- *
- * Takes the message under way as far as its ready sockets and its time
- * allow.
- *
- * Returns: %TRUE when it is done, and the result given to begin is filled
- */
-gboolean
-ed_mail_transport_smtp_step (EdMailTransport *self,
-                             const GPollFD   *fds,
-                             guint            n_fds)
+/* Drives libcurl's set-up of the connection with the ready sockets. */
+static void
+step_setup (EdMailTransport *self,
+            const GPollFD   *fds,
+            guint            n_fds)
 {
-  EdMailResult *result = self->result;
-  CURLcode code = CURLE_OK;
-  gboolean done = FALSE;
-  long n_connects = 0;
   CURLMsg *msg;
   int running;
   int left;
-
-  g_assert (self->in_multi);
 
   for (guint i = 0; i < n_fds; i++)
     {
@@ -825,47 +1105,244 @@ ed_mail_transport_smtp_step (EdMailTransport *self,
     }
 
   while ((msg = curl_multi_info_read (self->multi, &left)) != NULL)
-    if (msg->msg == CURLMSG_DONE)
-      {
-        code = msg->data.result;
-        done = TRUE;
-      }
-  if (!done)
+    if (msg->msg == CURLMSG_DONE && self->connecting)
+      finish_setup (self, msg->data.result);
+}
+
+static gboolean
+is_ascii (const char *text,
+          gsize       len)
+{
+  for (gsize i = 0; i < len; i++)
+    if ((guchar) text[i] >= 0x80)
+      return FALSE;
+  return TRUE;
+}
+
+/* An address for MAIL FROM or RCPT TO: its domain as ASCII (IDNA), its
+ * local part as it is, which may need SMTPUTF8.
+ */
+static char *
+envelope_address (const char *address,
+                  gboolean   *needs_smtputf8)
+{
+  const char *at = strrchr (address, '@');
+  g_autofree char *domain = NULL;
+
+  g_assert (at != NULL);
+  if (!is_ascii (address, (gsize) (at - address)))
+    *needs_smtputf8 = TRUE;
+  if (is_ascii (at + 1, strlen (at + 1)))
+    return g_strdup (address);
+  if ((domain = g_hostname_to_ascii (at + 1)) == NULL)
+    return NULL;
+  return g_strdup_printf ("%.*s@%s", (int) (at - address), address, domain);
+}
+
+void
+ed_mail_transport_smtp_disconnect (EdMailTransport *self)
+{
+  /* between messages, the server is told with QUIT, and its answer
+   * awaited for a moment
+   */
+  if (self->connected && !self->busy && self->out != NULL)
+    {
+      gint64 deadline_us = g_get_monotonic_time () + (gint64) MIN (self->timeout_ms, 2000) * 1000;
+      IoStatus status = IO_OK;
+
+      send_quit (self);
+      while (status == IO_OK && self->n_pending > 0 && g_get_monotonic_time () < deadline_us)
+        {
+          GPollFD fd = { self->fd, G_IO_IN | G_IO_ERR | G_IO_HUP, 0 };
+
+          if (self->out->len > 0)
+            fd.events |= G_IO_OUT;
+          if ((status = write_output (self)) == IO_OK && (status = read_input (self)) == IO_OK &&
+              self->n_pending > 0)
+            g_poll (&fd, 1, (gint) MAX (1, (deadline_us - g_get_monotonic_time ()) / 1000));
+        }
+    }
+
+  drop_connection (self);
+  end_message (self);
+}
+
+void
+ed_mail_transport_smtp_finalize (EdMailTransport *self)
+{
+  ed_mail_transport_smtp_disconnect (self);
+
+  if (self->password != NULL)
+    {
+      explicit_bzero (self->password, strlen (self->password));
+      g_clear_pointer (&self->password, g_free);
+    }
+  g_clear_pointer (&self->username, g_free);
+  g_clear_pointer (&self->curl_url, g_free);
+  g_clear_pointer (&self->ca_file, g_free);
+  g_clear_pointer (&self->curl, curl_easy_cleanup);
+  g_clear_pointer (&self->multi, curl_multi_cleanup);
+  g_clear_pointer (&self->sockets, g_array_unref);
+  if (self->out != NULL)
+    g_string_free (self->out, TRUE);
+  if (self->in != NULL)
+    g_string_free (self->in, TRUE);
+  self->out = self->in = NULL;
+
+  reply_free_text (&self->partial);
+  reply_free_text (&self->last);
+  reply_free_text (&self->first_failure);
+}
+
+/* Fails the message before anything was sent. */
+static gboolean
+fail_to_begin (EdMailTransport  *self,
+               EdMailResultKind  kind,
+               const char       *text)
+{
+  set_result (self, kind, 0, g_strdup (text));
+  end_message (self);
+  return FALSE;
+}
+
+/**
+ * ed_mail_transport_smtp_begin:
+ *
+ * Starts sending @message; ed_mail_transport_smtp_step() takes it on
+ * whenever the sockets it asks for are ready or its time comes.
+ *
+ * Returns: %TRUE when under way, %FALSE when it failed at once (@result
+ *   says why)
+ */
+gboolean
+ed_mail_transport_smtp_begin (EdMailTransport *self,
+                              const char      *envelope_from,
+                              const char      *envelope_to,
+                              GBytes          *message,
+                              EdMailResult    *result)
+{
+  g_assert (!self->busy);
+
+  self->busy = TRUE;
+  self->result = result;
+  self->result_set = FALSE;
+  self->needs_smtputf8 = FALSE;
+  self->envelope_from = envelope_address (envelope_from, &self->needs_smtputf8);
+  self->envelope_to = envelope_address (envelope_to, &self->needs_smtputf8);
+  if (self->envelope_from == NULL || self->envelope_to == NULL)
+    return fail_to_begin (self, ED_MAIL_RESULT_PERMANENT, "the domain of the address is not a valid host name");
+
+  if (self->curl == NULL && (self->curl = new_handle (self)) == NULL)
+    return fail_to_begin (self, ED_MAIL_RESULT_TEMPORARY, "libcurl could not make a handle (out of memory?)");
+  if (self->multi == NULL && (self->multi = new_multi (self)) == NULL)
+    return fail_to_begin (self, ED_MAIL_RESULT_TEMPORARY, "libcurl could not make a multi handle (out of memory?)");
+  if (self->sockets == NULL)
+    self->sockets = g_array_new (FALSE, FALSE, sizeof (SmtpSocket));
+  if (self->out == NULL)
+    {
+      self->out = g_string_sized_new (8192);
+      self->in = g_string_sized_new (512);
+    }
+
+  self->message = g_bytes_ref (message);
+  /* mail-timeout is for the whole attempt, setting a connection up too */
+  self->deadline_us = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
+  self->attempt = 0;
+  self->new_connection = FALSE;
+  /* the last message of a connection closes it after, with QUIT */
+  self->last_on_connection = self->max_messages > 0 && self->messages_on_connection + 1 >= self->max_messages;
+
+  if (self->connected)
+    {
+      start_transaction (self);
+      if (self->result_set)
+        {
+          end_message (self);
+          return FALSE;
+        }
+    }
+  else
+    start_setup (self);
+
+  return TRUE;
+}
+
+/**
+ * ed_mail_transport_smtp_add_poll:
+ * @fds: (element-type GPollFD): where the sockets to watch are added
+ * @deadline_us: (inout): lowered to when the message under way must be
+ *   taken on again at the latest; -1 for never
+ */
+void
+ed_mail_transport_smtp_add_poll (EdMailTransport *self,
+                                 GArray          *fds,
+                                 gint64          *deadline_us)
+{
+  gint64 wanted_us = -1;
+
+  if (!self->busy)
+    return;
+
+  if (self->connecting)
+    {
+      for (guint i = 0; i < self->sockets->len; i++)
+        {
+          const SmtpSocket *socket = &g_array_index (self->sockets, SmtpSocket, i);
+          GPollFD fd = { socket->fd, G_IO_ERR | G_IO_HUP, 0 };
+
+          if (socket->what & CURL_POLL_IN)
+            fd.events |= G_IO_IN;
+          if (socket->what & CURL_POLL_OUT)
+            fd.events |= G_IO_OUT;
+          g_array_append_val (fds, fd);
+        }
+      wanted_us = self->timer_us;
+    }
+  else if (self->connected)
+    {
+      GPollFD fd = { self->fd, G_IO_IN | G_IO_ERR | G_IO_HUP, 0 };
+
+      if (self->out->len > self->out_offset)
+        fd.events |= G_IO_OUT;
+      g_array_append_val (fds, fd);
+      wanted_us = self->deadline_us;
+    }
+  else
+    wanted_us = 0;  /* done: at once */
+
+  if (wanted_us >= 0 && (*deadline_us < 0 || wanted_us < *deadline_us))
+    *deadline_us = wanted_us;
+}
+
+/**
+ * ed_mail_transport_smtp_step:
+ * @fds: (array length=n_fds): polled sockets, of this transport and
+ *   others
+ *
+ * Takes the message under way as far as its ready sockets and its time
+ * allow.
+ *
+ * Returns: %TRUE when it is done, and the result given to begin is filled
+ */
+gboolean
+ed_mail_transport_smtp_step (EdMailTransport *self,
+                             const GPollFD   *fds,
+                             guint            n_fds)
+{
+  g_assert (self->busy);
+
+  if (self->connecting)
+    step_setup (self, fds, n_fds);
+  /* also right after the set-up: the transaction's first write */
+  if (self->connected && !(self->result_set && self->n_pending == 0))
+    step_transaction (self);
+
+  if (!self->result_set || (self->connected && self->n_pending > 0))
     return FALSE;
 
-  curl_multi_remove_handle (self->multi, self->curl);
-  self->in_multi = FALSE;
-
-  curl_easy_getinfo (self->curl, CURLINFO_NUM_CONNECTS, &n_connects);
-  if (n_connects > 0)
-    {
-      self->new_connection = TRUE;
-      self->n_connections += (guint) n_connects;
-      self->messages_on_connection = 0;
-    }
-
-  /* A kept connection the server has closed in the meantime fails before
-   * any reply; the server cannot have taken the message, so it goes once
-   * more over a new connection.
-   */
-  if (code != CURLE_OK && n_connects == 0 && self->n_replies == 0 && self->attempt == 0)
-    {
-      curl_easy_setopt (self->curl, CURLOPT_FRESH_CONNECT, 1L);
-      self->attempt++;
-      start_attempt (self);
-      return FALSE;
-    }
-  curl_easy_setopt (self->curl, CURLOPT_FRESH_CONNECT, 0L);
-
-  fill_result (self, code, result);
-  result->new_connection = self->new_connection;
-
-  /* libcurl closes the connection after a failure */
-  if (code == CURLE_OK && !self->last_on_connection)
+  self->result->new_connection = self->new_connection;
+  if (self->connected)
     self->messages_on_connection++;
-  else
-    self->messages_on_connection = 0;
-
   end_message (self);
   return TRUE;
 }
