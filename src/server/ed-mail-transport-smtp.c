@@ -755,6 +755,7 @@ static void
 start_transaction (EdMailTransport *self)
 {
   self->n_message_replies = 0;
+  self->curl_error[0] = '\0';
 
   if (self->needs_smtputf8 && !self->smtputf8)
     {
