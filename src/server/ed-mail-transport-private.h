@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include "ed-mail-transport.h"
+#include "ed-smtp-wire.h"
 
 G_BEGIN_DECLS
 
@@ -19,30 +20,6 @@ typedef enum
   ED_STARTTLS_REQUIRED,
   ED_STARTTLS_OFF,
 } EdStartTls;
-
-/* What the last SMTP command was, so that a reply can be judged: a 5xx to
- * RCPT is the recipient's fault, a 5xx to AUTH is the configuration's.
- */
-typedef enum
-{
-  ED_SMTP_STAGE_GREETING,
-  ED_SMTP_STAGE_HELLO,
-  ED_SMTP_STAGE_STARTTLS,
-  ED_SMTP_STAGE_AUTH,
-  ED_SMTP_STAGE_MAIL,
-  ED_SMTP_STAGE_RCPT,
-  ED_SMTP_STAGE_DATA,
-  ED_SMTP_STAGE_MESSAGE,   /* the reply after the message's final “.” */
-  ED_SMTP_STAGE_QUIT,
-  ED_SMTP_STAGE_OTHER,
-} EdSmtpStage;
-
-typedef struct
-{
-  guint        code;
-  EdSmtpStage  stage;
-  GString     *text;
-} EdSmtpReply;
 
 struct _EdMailTransport
 {
@@ -96,7 +73,7 @@ struct _EdMailTransport
   gint64               deadline_us;
   GString             *out;          /* to be written */
   gsize                out_offset;
-  GString             *in;           /* read, not yet a whole line */
+  EdSmtpReplyReader    reader;       /* the server's replies */
   EdSmtpStage          pending[6];   /* the replies awaited, in order */
   guint                n_pending;
   guint                n_message_replies;

@@ -32,9 +32,6 @@
  * callback is logged, so an AUTH line never leaves them.
  */
 
-/* The reply text kept per attempt; longer replies are cut. */
-#define REPLY_TEXT_MAX 1024
-
 static const char * const starttls_names[] = {
   [ED_STARTTLS_AUTO] = "auto",
   [ED_STARTTLS_REQUIRED] = "required",
@@ -258,70 +255,6 @@ ed_mail_transport_smtp_init (EdMailTransport  *self,
   return TRUE;
 }
 
-static void
-reply_reset (EdSmtpReply *reply)
-{
-  reply->code = 0;
-  reply->stage = ED_SMTP_STAGE_OTHER;
-  if (reply->text == NULL)
-    reply->text = g_string_sized_new (128);
-  g_string_truncate (reply->text, 0);
-}
-
-static void
-reply_copy (EdSmtpReply       *to,
-            const EdSmtpReply *from)
-{
-  reply_reset (to);
-  to->code = from->code;
-  to->stage = from->stage;
-  g_string_append_len (to->text, from->text->str, from->text->len);
-}
-
-static void
-reply_free_text (EdSmtpReply *reply)
-{
-  if (reply->text != NULL)
-    g_string_free (reply->text, TRUE);
-  reply->text = NULL;
-}
-
-/* Adds one line of a reply (“250-more follows” or “250 last line”, no
- * line end) to @partial.
- *
- * Returns: %TRUE when it was the reply's last line; @partial then holds
- *   the whole reply
- */
-static gboolean
-reply_add_line (EdSmtpReply *partial,
-                const char  *data,
-                gsize        size)
-{
-  guint code;
-
-  if (size < 3 || !g_ascii_isdigit (data[0]) || !g_ascii_isdigit (data[1]) || !g_ascii_isdigit (data[2]))
-    return FALSE;
-
-  code = (data[0] - '0') * 100 + (data[1] - '0') * 10 + (data[2] - '0');
-  if (partial->code != code)
-    {
-      reply_reset (partial);
-      partial->code = code;
-    }
-
-  if (size > 4)
-    {
-      gsize room = REPLY_TEXT_MAX - MIN (partial->text->len, REPLY_TEXT_MAX);
-      gsize len = MIN (size - 4, room);
-
-      if (partial->text->len > 0 && len > 0)
-        g_string_append_c (partial->text, ' ');
-      g_string_append_len (partial->text, data + 4, len);
-    }
-
-  return size == 3 || data[3] != '-';
-}
-
 static EdSmtpStage
 stage_of_command (const char *data,
                   gsize       size)
@@ -386,15 +319,15 @@ take_setup_line (EdMailTransport *self,
   /* the first line of EHLO's reply is the server's name */
   if (self->stage == ED_SMTP_STAGE_HELLO && self->partial.code == 250)
     take_extension (self, data, size);
-  if (!reply_add_line (&self->partial, data, size))
+  if (!ed_smtp_reply_add_line (&self->partial, data, size))
     return;
 
   self->partial.stage = self->stage;
   self->n_replies++;
-  reply_copy (&self->last, &self->partial);
+  ed_smtp_reply_copy (&self->last, &self->partial);
   if (self->partial.code >= 400 && self->first_failure.code == 0)
-    reply_copy (&self->first_failure, &self->partial);
-  reply_reset (&self->partial);
+    ed_smtp_reply_copy (&self->first_failure, &self->partial);
+  ed_smtp_reply_reset (&self->partial);
 }
 
 static size_t
@@ -563,8 +496,8 @@ drop_connection (EdMailTransport *self)
   if (self->out != NULL)
     g_string_truncate (self->out, 0);
   self->out_offset = 0;
-  if (self->in != NULL)
-    g_string_truncate (self->in, 0);
+  if (self->reader.buffer != NULL)
+    ed_smtp_reply_reader_reset (&self->reader);
 }
 
 /* Forgets the message under way. */
@@ -712,30 +645,10 @@ send_message (EdMailTransport *self)
 {
   gsize size;
   const char *data = g_bytes_get_data (self->message, &size);
-  gsize start = 0;
 
   g_assert (self->n_pending < G_N_ELEMENTS (self->pending));
 
-  if (size > 0 && data[0] == '.')
-    g_string_append_c (self->out, '.');
-  for (gsize at = 0; at < size; )
-    {
-      const char *newline = memchr (data + at, '\n', size - at);
-
-      if (newline == NULL)
-        break;
-      at = (gsize) (newline - data) + 1;
-      if (at < size && data[at] == '.')
-        {
-          g_string_append_len (self->out, data + start, (gssize) (at - start));
-          g_string_append_c (self->out, '.');
-          start = at;
-        }
-    }
-  g_string_append_len (self->out, data + start, (gssize) (size - start));
-  if (size < 2 || data[size - 2] != '\r' || data[size - 1] != '\n')
-    g_string_append (self->out, "\r\n");
-  g_string_append (self->out, ".\r\n");
+  ed_smtp_append_data (self->out, data, size);
   self->pending[self->n_pending++] = ED_SMTP_STAGE_MESSAGE;
 }
 
@@ -850,37 +763,6 @@ take_reply (EdMailTransport   *self,
     }
 }
 
-/* Whole lines read from the server become replies. */
-static gboolean
-take_input (EdMailTransport *self)
-{
-  gsize start = 0;
-
-  /* a reply may close the connection, and clear what is read */
-  while (self->connected)
-    {
-      const char *end = memchr (self->in->str + start, '\n', self->in->len - start);
-      gsize size;
-
-      if (end == NULL)
-        break;
-      size = (gsize) (end - (self->in->str + start));
-      if (size > 0 && self->in->str[start + size - 1] == '\r')
-        size--;
-      if (reply_add_line (&self->partial, self->in->str + start, size))
-        {
-          take_reply (self, &self->partial);
-          reply_reset (&self->partial);
-        }
-      start = (gsize) (end - self->in->str) + 1;
-    }
-  if (self->connected)
-    g_string_erase (self->in, 0, (gssize) start);
-
-  /* a line no server writes; the reply's text is cut anyway */
-  return self->in->len <= 4 * REPLY_TEXT_MAX;
-}
-
 typedef enum
 {
   IO_OK,
@@ -920,6 +802,7 @@ read_input (EdMailTransport *self)
 {
   for (;;)
     {
+      const EdSmtpReply *reply;
       char buffer[4096];
       size_t n = 0;
       CURLcode code = curl_easy_recv (self->curl, buffer, sizeof buffer, &n);
@@ -935,14 +818,18 @@ read_input (EdMailTransport *self)
       if (n == 0)
         return IO_CLOSED;
 
-      g_string_append_len (self->in, buffer, (gssize) n);
-      if (!take_input (self))
+      if (!ed_smtp_reply_reader_feed (&self->reader, buffer, n))
         {
           g_strlcpy (self->curl_error, "the server sent a line too long for a reply", sizeof self->curl_error);
           return IO_FAILED;
         }
-      if (!self->connected)
-        return IO_OK;  /* dropped after a reply */
+      while ((reply = ed_smtp_reply_reader_next (&self->reader)) != NULL)
+        {
+          take_reply (self, reply);
+          /* a reply may end the connection, and what was read with it */
+          if (!self->connected)
+            return IO_OK;
+        }
     }
 }
 
@@ -1025,9 +912,9 @@ start_setup (EdMailTransport *self)
   self->n_replies = 0;
   self->curl_error[0] = '\0';
   self->pipelining = self->smtputf8 = self->size_offered = FALSE;
-  reply_reset (&self->partial);
-  reply_reset (&self->last);
-  reply_reset (&self->first_failure);
+  ed_smtp_reply_reset (&self->partial);
+  ed_smtp_reply_reset (&self->last);
+  ed_smtp_reply_reset (&self->first_failure);
 
   curl_easy_setopt (self->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) self->connect_timeout_ms);
   curl_easy_setopt (self->curl, CURLOPT_TIMEOUT_MS, (long) self->timeout_ms);
@@ -1064,7 +951,6 @@ finish_setup (EdMailTransport *self,
 
   self->connected = TRUE;
   self->messages_on_connection = 0;
-  reply_reset (&self->partial);
   self->curl_error[0] = '\0';
   start_transaction (self);
 }
@@ -1186,13 +1072,12 @@ ed_mail_transport_smtp_finalize (EdMailTransport *self)
   g_clear_pointer (&self->sockets, g_array_unref);
   if (self->out != NULL)
     g_string_free (self->out, TRUE);
-  if (self->in != NULL)
-    g_string_free (self->in, TRUE);
-  self->out = self->in = NULL;
+  self->out = NULL;
+  ed_smtp_reply_reader_clear (&self->reader);
 
-  reply_free_text (&self->partial);
-  reply_free_text (&self->last);
-  reply_free_text (&self->first_failure);
+  ed_smtp_reply_clear (&self->partial);
+  ed_smtp_reply_clear (&self->last);
+  ed_smtp_reply_clear (&self->first_failure);
 }
 
 /* Fails the message before anything was sent. */
@@ -1242,7 +1127,7 @@ ed_mail_transport_smtp_begin (EdMailTransport *self,
   if (self->out == NULL)
     {
       self->out = g_string_sized_new (8192);
-      self->in = g_string_sized_new (512);
+      ed_smtp_reply_reader_init (&self->reader);
     }
 
   self->message = g_bytes_ref (message);
