@@ -91,7 +91,15 @@ class Server:
             await writer.drain()
 
         async def read_line():
-            line = await reader.readline()
+            if self.args.idle_timeout:
+                try:
+                    line = await asyncio.wait_for(reader.readline(), self.args.idle_timeout)
+                except asyncio.TimeoutError:
+                    # as Postfix's smtpd does at smtpd_timeout
+                    await reply("421 4.4.2 capture Error: timeout exceeded")
+                    raise ConnectionError("idle")
+            else:
+                line = await reader.readline()
             if not line:
                 raise ConnectionError("client went away")
             # the next command is here before this one's reply went out
@@ -188,7 +196,7 @@ class Server:
                 envelope["rcpt_to"].append(address)
                 await reply("250 2.1.5 Ok")
             elif verb == "DATA":
-                if envelope is None or not envelope["rcpt_to"]:
+                if (envelope is None or not envelope["rcpt_to"]) and not self.args.data_354_always:
                     await reply("503 5.5.1 RCPT first")
                     continue
                 if await fail_here("DATA"):
@@ -207,6 +215,9 @@ class Server:
                 if await fail_here("END"):
                     envelope = None
                     continue
+                if envelope is None or not envelope["rcpt_to"]:
+                    await reply("554 5.5.1 No valid recipients")
+                    continue
                 n = self.save_message(connection, envelope, bytes(data))
                 envelope = None
                 await reply("250 2.0.0 Ok: queued as CAPTURE%d" % n)
@@ -219,8 +230,20 @@ class Server:
                 await reply("250 2.0.0 Ok")
             elif verb == "QUIT":
                 connection["quit"] = True
+                connection["n_quit"] = connection.get("n_quit", 0) + 1
+                if self.args.ignore_quit:
+                    self.save_connections()
+                    await asyncio.sleep(3600)
                 self.save_connections()
                 await reply("221 2.0.0 Bye")
+                if self.args.linger_after_quit:
+                    try:
+                        more = await asyncio.wait_for(reader.readline(), 0.5)
+                        if more:  # not the end of the connection
+                            connection["after_quit"] = more.decode("utf-8", "replace")
+                            self.save_connections()
+                    except asyncio.TimeoutError:
+                        pass
                 return
             else:
                 await reply("502 5.5.2 Error: command not recognized")
@@ -250,6 +273,14 @@ async def main():
                         help="offer PIPELINING (RFC 2920)")
     parser.add_argument("--no-smtputf8", action="store_true",
                         help="do not offer SMTPUTF8 (RFC 6531)")
+    parser.add_argument("--idle-timeout", type=float, default=0,
+                        help="answer 421 and close a connection idle this many seconds")
+    parser.add_argument("--linger-after-quit", action="store_true",
+                        help="record a line the client sends after QUIT")
+    parser.add_argument("--data-354-always", action="store_true",
+                        help="answer 354 to DATA even with no recipient accepted")
+    parser.add_argument("--ignore-quit", action="store_true",
+                        help="never answer QUIT")
     args = parser.parse_args()
 
     server = Server(args)

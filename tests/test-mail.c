@@ -1454,24 +1454,25 @@ typedef struct
 } SinkFault;
 
 /* smtp-sink set to fail at one stage; each fault must come back as its
- * class with the server's code and text.
+ * class with the server's code and text. A refusal leaves the session
+ * good for the next message (RSET clears it); 421 or a hang-up does not.
  */
 static void
 test_sink_faults (void)
 {
   static const SinkFault faults[] = {
     { "450 to RCPT", { "-r", "RCPT", NULL }, ED_MAIL_RESULT_TEMPORARY, 450,
-      "4.3.0 Error: command failed (in reply to RCPT TO)" },
+      "4.3.0 Error: command failed (in reply to RCPT TO)" , TRUE },
     { "own 4xx to DATA", { "-r", "DATA", "-b", "454 4.3.5 Queue file write error", NULL }, ED_MAIL_RESULT_TEMPORARY, 454,
-      "4.3.5 Queue file write error (in reply to DATA)" },
+      "4.3.5 Queue file write error (in reply to DATA)" , TRUE },
     { "451 to MAIL", { "-r", "MAIL", "-b", "451 4.7.1 Slow down", NULL }, ED_MAIL_RESULT_THROTTLED, 451,
-      "4.7.1 Slow down (in reply to MAIL FROM)" },
+      "4.7.1 Slow down (in reply to MAIL FROM)" , TRUE },
     { "452 to RCPT", { "-r", "RCPT", "-b", "452 4.5.3 Too many recipients", NULL }, ED_MAIL_RESULT_THROTTLED, 452,
-      "4.5.3 Too many recipients (in reply to RCPT TO)" },
+      "4.5.3 Too many recipients (in reply to RCPT TO)" , TRUE },
     { "421 and disconnect at MAIL", { "-Q", "MAIL", NULL }, ED_MAIL_RESULT_THROTTLED, 421,
       "4.0.0 Server closing connection (in reply to MAIL FROM)" },
     { "550 to RCPT", { "-f", "RCPT", "-B", "550 5.1.1 No such user here", NULL }, ED_MAIL_RESULT_PERMANENT, 550,
-      "5.1.1 No such user here (in reply to RCPT TO)" },
+      "5.1.1 No such user here (in reply to RCPT TO)" , TRUE },
     { "5xx to the message", { "-f", ".", NULL }, ED_MAIL_RESULT_PERMANENT, 500,
       "5.3.0 Error: command failed (in reply to the message)", TRUE },
     { "disconnect after DATA", { "-q", "DATA", NULL }, ED_MAIL_RESULT_TEMPORARY, 0,
@@ -1704,6 +1705,203 @@ test_maildir_failure (void)
   remove_tree (top);
 }
 
+/* A kept connection the server timed out while it was idle, the way
+ * Postfix's smtpd does (421, then close): the next message goes over a
+ * new connection, and the 421 is not taken for its reply.
+ */
+static void
+test_smtp_idle_timeout (void)
+{
+  const char *options[] = { "--idle-timeout", "1", NULL };
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+  g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+  g_auto(EdMailResult) first = { 0 };
+  g_auto(EdMailResult) second = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  assert_sent (transport, GUEST_ADDRESS, bytes, &first);
+  g_usleep (1500 * G_TIME_SPAN_MILLISECOND);   /* the server's idle timeout passes */
+  if (!ed_mail_transport_send (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &second, &error))
+    g_test_message ("second message: kind %d code %u text %s", second.kind, second.code, second.text);
+  g_assert_no_error (error);
+  g_assert_true (second.new_connection);
+  g_assert_cmpuint (second.code, ==, 250);
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 2);
+}
+
+/* The last message of a connection refused at its end, with PIPELINING:
+ * QUIT went out behind the message, and is not sent twice.
+ */
+static void
+test_smtp_quit_once (void)
+{
+  const char *options[] = { "--pipelining", "--linger-after-quit", "--fail-second=END=552 5.3.4 Too big", NULL };
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, "max-messages=2");
+  g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+  g_auto(EdMailResult) first = { 0 };
+  g_auto(EdMailResult) second = { 0 };
+  g_autoptr(JsonArray) connections = NULL;
+  JsonObject *connection;
+
+  assert_sent (transport, GUEST_ADDRESS, bytes, &first);
+  g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &second, NULL));
+  g_assert_cmpuint (second.code, ==, 552);
+  g_usleep (800 * G_TIME_SPAN_MILLISECOND);
+  connections = ed_test_capture_server_get_connections (server);
+  connection = json_array_get_object_element (connections, 0);
+  if (json_object_has_member (connection, "after_quit"))
+    g_test_message ("after QUIT the client sent: %s", json_object_get_string_member (connection, "after_quit"));
+  g_assert_false (json_object_has_member (connection, "after_quit"));
+}
+
+/* A server that never answers QUIT: disconnecting (which a sender thread
+ * does for each of its idle connections) waits for it only a moment.
+ */
+static void
+test_smtp_quit_unanswered (void)
+{
+  const char *options[] = { "--ignore-quit", NULL };
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+  g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+  g_auto(EdMailResult) result = { 0 };
+  gint64 start;
+
+  assert_sent (transport, GUEST_ADDRESS, bytes, &result);
+  start = g_get_monotonic_time ();
+  ed_mail_transport_disconnect (transport);
+  g_test_message ("disconnect() blocked for %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 1500 * G_TIME_SPAN_MILLISECOND);
+}
+
+/* STARTTLS and PIPELINING together, several messages (one large, one
+ * needing dot-stuffing) over one connection, each arriving intact.
+ */
+static void
+test_smtp_tls_pipelining (void)
+{
+  g_autofree char *cert_dir = g_dir_make_tmp ("eventdesk-test-cert-XXXXXX", NULL);
+  g_autofree char *key = NULL;
+  g_autofree char *cert = ed_test_make_certificate (cert_dir, &key);
+  const char *options[] = { "--tls-cert", cert, "--tls-key", key, "--pipelining", NULL };
+  g_autofree char *ca_query = g_strdup_printf ("ca-file=%s&starttls=required", cert);
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, ca_query);
+  g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(JsonArray) connections = NULL;
+  JsonObject *connection;
+  GString *large = g_string_new ("Subject: large\r\n\r\n");
+
+  for (guint i = 0; i < 40000; i++)
+    g_string_append_printf (large, "%s%05u line of a large message\r\n", i % 7 == 0 ? "." : "", i);
+  g_ptr_array_add (messages, invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë"));
+  g_ptr_array_add (messages, g_bytes_new_static (".dot\r\nSubject: x\r\n\r\n.\r\n..\r\nend\r\n", strlen (".dot\r\nSubject: x\r\n\r\n.\r\n..\r\nend\r\n")));
+  g_ptr_array_add (messages, g_string_free_to_bytes (large));
+  g_ptr_array_add (messages, invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Åsa"));
+  g_ptr_array_add (messages, invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Bob"));
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      g_auto(EdMailResult) result = { 0 };
+      g_autoptr(GBytes) received = NULL;
+      g_autoptr(JsonObject) envelope = NULL;
+
+      assert_sent (transport, GUEST_ADDRESS, messages->pdata[i], &result);
+      g_assert_true (result.new_connection == (i == 0));
+      received = ed_test_capture_server_get_message (server, i + 1);
+      g_assert_true (g_bytes_equal (received, messages->pdata[i]));
+      envelope = ed_test_capture_server_get_envelope (server, i + 1);
+      g_assert_true (json_object_get_boolean_member (envelope, "tls"));
+      g_assert_cmpint (json_object_get_int_member (envelope, "connection"), ==, 1);
+    }
+  ed_mail_transport_disconnect (transport);
+
+  connections = ed_test_capture_server_get_connections (server);
+  g_assert_cmpuint (json_array_get_length (connections), ==, 1);
+  connection = json_array_get_object_element (connections, 0);
+  g_test_message ("pipelined %" G_GINT64_FORMAT ", quit %d", json_object_get_int_member (connection, "pipelined"),
+                  json_object_get_boolean_member (connection, "quit"));
+  g_assert_cmpint (json_object_get_int_member (connection, "pipelined"), >=, 2 * (gint64) messages->len);
+  g_assert_true (json_object_get_boolean_member (connection, "quit"));
+
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (cert_dir);
+}
+
+/* A set-up libcurl gives up on (AUTH refused) with a server that then
+ * leaves QUIT unanswered: no step() blocks the sender thread, which
+ * drives its other connections with the same calls.
+ */
+static void
+test_smtp_setup_never_blocks (void)
+{
+  const char *options[] = { "--password", "right", "--ignore-quit", NULL };
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = g_strdup_printf ("smtp://relay@127.0.0.1:%u?starttls=off",
+                                          ed_test_smtp_server_get_port (server));
+  g_autoptr(EdMailTransport) transport = new_transport (url, "wrong");
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+  g_auto(EdMailResult) result = { 0 };
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  gint64 longest_us = 0, start_us = g_get_monotonic_time ();
+  gboolean done = FALSE;
+
+  ed_mail_transport_set_timeouts (transport, 5000, 8000);
+  g_assert_true (ed_mail_transport_begin (transport, FROM_ADDRESS, GUEST_ADDRESS, bytes, &result));
+  while (!done)
+    {
+      gint64 deadline_us = -1, before_us;
+
+      g_array_set_size (fds, 0);
+      ed_mail_transport_add_poll (transport, fds, &deadline_us);
+      ed_mail_transport_poll (fds, deadline_us);
+      before_us = g_get_monotonic_time ();
+      done = ed_mail_transport_step (transport, (const GPollFD *) fds->data, fds->len);
+      longest_us = MAX (longest_us, g_get_monotonic_time () - before_us);
+    }
+  g_test_message ("result %u %s; whole send %" G_GINT64_FORMAT " ms, longest step() %" G_GINT64_FORMAT " ms",
+                  result.code, result.text, (g_get_monotonic_time () - start_us) / 1000, longest_us / 1000);
+  g_assert_cmpuint (result.code, ==, 535);
+  g_assert_cmpint (longest_us, <, 500 * 1000);
+}
+
+/* With PIPELINING, the recipient refused but DATA answered 354 anyway:
+ * the transport sends an empty data for the server to refuse (RFC 2920
+ * 3.1), nothing is delivered, and the session goes on for the next.
+ */
+static void
+test_smtp_data_after_refusal (void)
+{
+  const char *options[] = { "--pipelining", "--data-354-always", "--reject-rcpt", "gone@example.org", NULL };
+  g_autoptr(EdTestSmtpServer) server = ed_test_capture_server_new (options);
+  g_autofree char *url = ed_test_smtp_server_get_url (server, NULL, NULL);
+  g_autoptr(EdMailTransport) transport = new_transport (url, NULL);
+  g_autoptr(GBytes) bytes = invitation_bytes (GUEST_ADDRESS, GUEST_NAME, "Zoë");
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_auto(EdMailResult) first = { 0 };
+      g_auto(EdMailResult) second = { 0 };
+
+      assert_sent (transport, GUEST_ADDRESS, bytes, &first);
+      g_assert_cmpint (first.new_connection, ==, i == 0);
+      g_assert_false (ed_mail_transport_send (transport, FROM_ADDRESS, "gone@example.org", bytes, &second, NULL));
+      g_assert_cmpuint (second.code, ==, 550);
+      g_assert_cmpstr (second.text, ==, "5.1.1 <gone@example.org>: Recipient address rejected: User unknown "
+                                        "(in reply to RCPT TO)");
+    }
+  g_assert_cmpuint (ed_test_capture_server_get_n_messages (server), ==, 3);
+  g_assert_cmpuint (ed_mail_transport_get_n_connections (transport), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1734,6 +1932,12 @@ main (int   argc,
   g_test_add_func ("/mail/smtp/kept-connection", test_smtp_kept_connection);
   g_test_add_func ("/mail/smtp/dot-stuffing", test_smtp_dot_stuffing);
   g_test_add_func ("/mail/smtp/utf8-addresses", test_smtp_utf8_addresses);
+  g_test_add_func ("/mail/smtp/idle-timeout", test_smtp_idle_timeout);
+  g_test_add_func ("/mail/smtp/quit-once", test_smtp_quit_once);
+  g_test_add_func ("/mail/smtp/quit-unanswered", test_smtp_quit_unanswered);
+  g_test_add_func ("/mail/smtp/tls-pipelining", test_smtp_tls_pipelining);
+  g_test_add_func ("/mail/smtp/setup-never-blocks", test_smtp_setup_never_blocks);
+  g_test_add_func ("/mail/smtp/data-after-refusal", test_smtp_data_after_refusal);
   g_test_add_func ("/mail/smtp-sink/reuse", test_sink_reuse);
   g_test_add_func ("/mail/smtp-sink/faults", test_sink_faults);
   g_test_add_func ("/mail/smtp-sink/timeout", test_sink_timeout);

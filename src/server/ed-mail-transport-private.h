@@ -76,6 +76,7 @@ struct _EdMailTransport
   EdSmtpReplyReader    reader;       /* the server's replies */
   EdSmtpStage          pending[6];   /* the replies awaited, in order */
   guint                n_pending;
+  gboolean             quit_sent;
   guint                n_message_replies;
 
   /* SMTP replies while libcurl sets a connection up */

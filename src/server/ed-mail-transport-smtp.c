@@ -490,6 +490,7 @@ drop_connection (EdMailTransport *self)
   self->fd = CURL_SOCKET_BAD;
   self->messages_on_connection = 0;
   self->n_pending = 0;
+  self->quit_sent = FALSE;
   self->timer_us = -1;
   if (self->sockets != NULL)
     g_array_set_size (self->sockets, 0);
@@ -658,7 +659,32 @@ send_message (EdMailTransport *self)
 static void
 send_quit (EdMailTransport *self)
 {
-  send_command (self, ED_SMTP_STAGE_QUIT, "QUIT");
+  if (!self->quit_sent)
+    send_command (self, ED_SMTP_STAGE_QUIT, "QUIT");
+  self->quit_sent = TRUE;
+}
+
+/* After a failed transaction the session goes on, cleared with RSET,
+ * unless the server is closing it (421) or it has carried its share.
+ */
+static void
+end_failed_transaction (EdMailTransport *self,
+                        guint            code)
+{
+  if (code == 421 || self->last_on_connection)
+    send_quit (self);
+  else
+    send_command (self, ED_SMTP_STAGE_OTHER, "RSET");
+}
+
+static gboolean
+is_pending (EdMailTransport *self,
+            EdSmtpStage      stage)
+{
+  for (guint i = 0; i < self->n_pending; i++)
+    if (self->pending[i] == stage)
+      return TRUE;
+  return FALSE;
 }
 
 /* The transaction starts on a connection set up; with PIPELINING its
@@ -687,11 +713,14 @@ start_transaction (EdMailTransport *self)
     }
 }
 
+static void start_setup (EdMailTransport *self);
+
 /* Takes the reply to the oldest command awaited. */
 static void
 take_reply (EdMailTransport   *self,
             const EdSmtpReply *reply)
 {
+  gboolean first = self->n_message_replies == 0;
   EdSmtpStage stage;
   gboolean ok;
 
@@ -709,13 +738,36 @@ take_reply (EdMailTransport   *self,
       return;
     }
 
+  /* A kept connection the server closed while it was idle, saying 421
+   * first (as Postfix does) just as the message went out: the server took
+   * nothing, so the message goes once more over a new connection.
+   */
+  if (first && reply->code == 421 && !self->new_connection && self->attempt == 0)
+    {
+      drop_connection (self);
+      self->attempt++;
+      start_setup (self);
+      return;
+    }
+
   if (self->result_set)
     {
-      /* the transaction failed and was ended with QUIT; should the server
-       * take the message after all, there is nothing to send it
+      /* Once DATA is answered after a failure, the transaction is ended.
+       * Should the server take the data after all, with no recipient
+       * taken, it gets an empty one to refuse (RFC 2920 3.1).
        */
-      if (stage == ED_SMTP_STAGE_DATA && reply->code == 354)
-        drop_connection (self);
+      if (stage == ED_SMTP_STAGE_DATA)
+        {
+          if (reply->code == 354)
+            {
+              g_string_append (self->out, ".\r\n");
+              self->pending[self->n_pending++] = ED_SMTP_STAGE_MESSAGE;
+            }
+          end_failed_transaction (self, reply->code);
+        }
+      /* a session RSET cannot clear is not to be trusted */
+      else if (stage == ED_SMTP_STAGE_OTHER && reply->code / 100 != 2)
+        send_quit (self);
       return;
     }
 
@@ -723,11 +775,16 @@ take_reply (EdMailTransport   *self,
   if (!ok)
     {
       set_result_from_reply (self, reply->code, reply->text->str, stage);
-      /* a refused message leaves the session as it was; anything else
-       * ends it, after what was pipelined has been answered
+      /* a refused message leaves the session as it was; anything else is
+       * ended once DATA, where it was pipelined, is answered
        */
-      if (stage != ED_SMTP_STAGE_MESSAGE || self->last_on_connection)
-        send_quit (self);
+      if (stage == ED_SMTP_STAGE_MESSAGE)
+        {
+          if (self->last_on_connection || reply->code == 421)
+            send_quit (self);
+        }
+      else if (!is_pending (self, ED_SMTP_STAGE_DATA))
+        end_failed_transaction (self, reply->code);
       return;
     }
 
@@ -833,8 +890,6 @@ read_input (EdMailTransport *self)
     }
 }
 
-static void start_setup (EdMailTransport *self);
-
 /* The connection went away or broke during the transaction. */
 static void
 take_lost_connection (EdMailTransport *self,
@@ -905,6 +960,11 @@ step_transaction (EdMailTransport *self)
 static void
 start_setup (EdMailTransport *self)
 {
+  /* a second attempt, after a kept connection was found closed, has the
+   * whole of mail-timeout again
+   */
+  if (self->attempt > 0)
+    self->deadline_us = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
   self->connecting = TRUE;
   self->new_connection = TRUE;
   self->stage = ED_SMTP_STAGE_GREETING;
@@ -1026,6 +1086,11 @@ envelope_address (const char *address,
   return g_strdup_printf ("%.*s@%s", (int) (at - address), address, domain);
 }
 
+/* How long a disconnect waits for the reply to QUIT (RFC 5321 says it
+ * should) in the sender's thread, which has nothing else to do then.
+ */
+#define QUIT_WAIT_MS 500
+
 void
 ed_mail_transport_smtp_disconnect (EdMailTransport *self)
 {
@@ -1034,7 +1099,7 @@ ed_mail_transport_smtp_disconnect (EdMailTransport *self)
    */
   if (self->connected && !self->busy && self->out != NULL)
     {
-      gint64 deadline_us = g_get_monotonic_time () + (gint64) MIN (self->timeout_ms, 2000) * 1000;
+      gint64 deadline_us = g_get_monotonic_time () + (gint64) MIN (self->timeout_ms, QUIT_WAIT_MS) * 1000;
       IoStatus status = IO_OK;
 
       send_quit (self);
@@ -1078,6 +1143,19 @@ ed_mail_transport_smtp_finalize (EdMailTransport *self)
   ed_smtp_reply_clear (&self->partial);
   ed_smtp_reply_clear (&self->last);
   ed_smtp_reply_clear (&self->first_failure);
+}
+
+/* Whether a kept connection still waits, quiet, for the next message:
+ * a server that timed it out has closed it, often with a 421 first, which
+ * is read (and dropped) here rather than taken for the reply to MAIL.
+ */
+static gboolean
+connection_is_idle (EdMailTransport *self)
+{
+  char buffer[512];
+  size_t n = 0;
+
+  return curl_easy_recv (self->curl, buffer, sizeof buffer, &n) == CURLE_AGAIN;
 }
 
 /* Fails the message before anything was sent. */
@@ -1137,6 +1215,9 @@ ed_mail_transport_smtp_begin (EdMailTransport *self,
   self->new_connection = FALSE;
   /* the last message of a connection closes it after, with QUIT */
   self->last_on_connection = self->max_messages > 0 && self->messages_on_connection + 1 >= self->max_messages;
+
+  if (self->connected && !connection_is_idle (self))
+    drop_connection (self);
 
   if (self->connected)
     {
