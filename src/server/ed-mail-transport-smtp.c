@@ -827,6 +827,16 @@ typedef enum
   IO_FAILED,
 } IoStatus;
 
+/* A fault in curl_easy_send() or curl_easy_recv(), in words. */
+static IoStatus
+io_failed (EdMailTransport *self,
+           CURLcode         code)
+{
+  if (self->curl_error[0] == '\0')
+    g_strlcpy (self->curl_error, curl_easy_strerror (code), sizeof self->curl_error);
+  return IO_FAILED;
+}
+
 /* Writes what waits, as far as the socket takes it. */
 static IoStatus
 write_output (EdMailTransport *self)
@@ -840,11 +850,7 @@ write_output (EdMailTransport *self)
       if (code == CURLE_AGAIN)
         return IO_OK;
       if (code != CURLE_OK)
-        {
-          if (self->curl_error[0] == '\0')
-            g_strlcpy (self->curl_error, curl_easy_strerror (code), sizeof self->curl_error);
-          return IO_FAILED;
-        }
+        return io_failed (self, code);
       self->out_offset += n;
     }
 
@@ -867,11 +873,7 @@ read_input (EdMailTransport *self)
       if (code == CURLE_AGAIN)
         return IO_OK;
       if (code != CURLE_OK)
-        {
-          if (self->curl_error[0] == '\0')
-            g_strlcpy (self->curl_error, curl_easy_strerror (code), sizeof self->curl_error);
-          return IO_FAILED;
-        }
+        return io_failed (self, code);
       if (n == 0)
         return IO_CLOSED;
 
