@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1059,6 +1060,31 @@ test_cancel (Fixture       *fixture,
   g_assert_cmpstr (again.out, ==, "");
 }
 
+/* What the mailer writes when it pauses a campaign for its failures,
+ * straight into the daemon's database: smtp-sink cannot fail enough
+ * messages for that within a test.
+ */
+static void
+set_state_reason (Fixture    *fixture,
+                  gint64      campaign_id,
+                  const char *reason)
+{
+  g_autofree char *path = ed_test_daemon_get_path (fixture->daemon, "eventdesk.db");
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "UPDATE campaigns SET state_reason = ?2 WHERE id = ?1",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_int64 (stmt, 1, campaign_id);
+  sqlite3_bind_text (stmt, 2, reason, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  g_assert_cmpint (sqlite3_changes (db), ==, 1);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+}
+
 static void
 test_pause_resume (Fixture       *fixture,
                    gconstpointer  user_data)
@@ -1066,6 +1092,7 @@ test_pause_resume (Fixture       *fixture,
   g_auto(Run) pause = { 0 };
   g_auto(Run) pause_again = { 0 };
   g_auto(Run) watch = { 0 };
+  g_auto(Run) watch_reason = { 0 };
   g_auto(Run) resume = { 0 };
   g_auto(Run) show = { 0 };
   g_autoptr(JsonObject) paused = NULL;
@@ -1091,8 +1118,19 @@ test_pause_resume (Fixture       *fixture,
   g_assert_cmpint (watch.status, ==, 1);
   g_assert_cmpstr (watch.out, ==, "paused: 0 of 3 sent, 0 waiting, 3 to retry, 0 failed\n");
   g_free (expected);
-  expected = g_strdup_printf ("Campaign %s paused", campaign);
-  assert_contains (watch.err, expected);
+  expected = g_strdup_printf ("eventdeskctl campaign: Campaign %s paused; "
+                              "resume it with: eventdeskctl campaign resume %s\n", campaign, campaign);
+  g_assert_cmpstr (watch.err, ==, expected);
+
+  /* As if it had paused itself: its reason, then how to go on. */
+  set_state_reason (fixture, campaign_id, "Paused by the mailer: 50 of the last 50 attempts failed");
+  run_ctl (fixture, &watch_reason, NULL, (const char * const []) { "campaign", "watch", campaign, NULL });
+  g_assert_cmpint (watch_reason.status, ==, 1);
+  g_free (expected);
+  expected = g_strdup_printf ("eventdeskctl campaign: Campaign %s paused: "
+                              "Paused by the mailer: 50 of the last 50 attempts failed\n"
+                              "Resume it with: eventdeskctl campaign resume %s\n", campaign, campaign);
+  g_assert_cmpstr (watch_reason.err, ==, expected);
 
   run_ctl (fixture, &resume, NULL, (const char * const []) { "campaign", "resume", campaign, NULL });
   g_assert_cmpint (resume.status, ==, 0);

@@ -771,10 +771,16 @@ watch (EdCtlClient  *client,
           else if (g_strcmp0 (state, "draft") == 0)
             g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_FAILED,
                          _("Campaign %s is a draft: launch it first"), id);
+          /* A paused campaign waits for someone to resume it: say how.
+           * The reason ends with a mail server's reply, so the hint
+           * goes on a line of its own after it. */
           else if (reason != NULL)
-            g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_FAILED, _("Campaign %s paused: %s"), id, reason);
+            g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_FAILED,
+                         _("Campaign %s paused: %s\nResume it with: eventdeskctl campaign resume %s"),
+                         id, reason, id);
           else
-            g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_FAILED, _("Campaign %s paused"), id);
+            g_set_error (error, ED_CTL_ERROR, ED_CTL_ERROR_FAILED,
+                         _("Campaign %s paused; resume it with: eventdeskctl campaign resume %s"), id, id);
           return ED_CTL_EXIT_FAILED;
         }
 
