@@ -330,12 +330,12 @@ handle_list_campaigns (EdRequest *request,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(GPtrArray) campaigns = NULL;
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   gint64 after, limit, total;
   gboolean has_more = FALSE;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -349,8 +349,8 @@ handle_list_campaigns (EdRequest *request,
       return;
     }
 
-  if (!(campaigns = ed_store_list_campaigns (self->store, event->id, after, (guint) limit, &has_more, &error)) ||
-      (total = ed_store_count_campaigns (self->store, event->id, &error)) < 0)
+  if (!(campaigns = ed_store_list_campaigns (self->store, event_id, after, (guint) limit, &has_more, &error)) ||
+      (total = ed_store_count_campaigns (self->store, event_id, &error)) < 0)
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -383,18 +383,18 @@ handle_create_campaign (EdRequest *request,
   g_autoptr(JsonObject) body = NULL;
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(EdCampaign) campaign = ed_campaign_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   g_autofree char *location = NULL;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+  if (!ed_store_check_event_exists (self->store, event_id, &error) ||
       !(body = ed_http_read_json (request->msg, &error)))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
     }
 
-  campaign->event_id = event->id;
+  campaign->event_id = event_id;
   apply_campaign_fields (body, campaign, TRUE, fields);
   if (json_object_get_size (fields) > 0)
     {
@@ -411,7 +411,7 @@ handle_create_campaign (EdRequest *request,
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                     "ED_ADMIN", request->username,
                     "MESSAGE", "Admin “%s” created campaign %" G_GINT64_FORMAT " (%s) of event %" G_GINT64_FORMAT,
-                    request->username, campaign->id, ed_campaign_kind_to_string (campaign->kind), event->id);
+                    request->username, campaign->id, ed_campaign_kind_to_string (campaign->kind), event_id);
 
   location = g_strdup_printf ("/api/v1/campaigns/%" G_GINT64_FORMAT, campaign->id);
   soup_message_headers_replace (soup_server_message_get_response_headers (request->msg),
@@ -471,14 +471,14 @@ handle_audience (EdRequest *request,
   EdDaemon *self = user_data;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonObject) fields = json_object_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   g_autofree char *normalized = NULL;
   const char *text = ed_request_get_query (request, "audience");
   EdAudience audience;
   gint64 count;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -491,7 +491,7 @@ handle_audience (EdRequest *request,
       return;
     }
 
-  if ((count = ed_store_count_audience (self->store, event->id, &audience, &error)) < 0)
+  if ((count = ed_store_count_audience (self->store, event_id, &audience, &error)) < 0)
     {
       ed_http_reply_gerror (request->msg, error);
       return;
@@ -1143,13 +1143,13 @@ handle_queue_invitations (EdRequest *request,
   EdDaemon *self = user_data;
   g_autoptr(JsonObject) body = NULL;
   g_autoptr(JsonObject) fields = json_object_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GArray) guest_ids = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GTask) task = NULL;
   QueueJob *job;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+  if (!ed_store_check_event_exists (self->store, event_id, &error) ||
       !(body = ed_http_read_json (request->msg, &error)))
     {
       ed_http_reply_gerror (request->msg, error);
@@ -1168,7 +1168,7 @@ handle_queue_invitations (EdRequest *request,
   job->state = g_atomic_rc_box_acquire (get_state (self));
   job->daemon = g_object_ref (self);
   job->request = ed_request_ref (request);
-  job->event_id = event->id;
+  job->event_id = event_id;
   job->guest_ids = g_steal_pointer (&guest_ids);
 
   ed_request_pause (request);

@@ -297,9 +297,8 @@ check_event_exists (EdDaemon  *self,
                     gint64     event_id)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(EdEvent) event = ed_store_get_event (self->store, event_id, &error);
 
-  if (event == NULL)
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return FALSE;
@@ -429,18 +428,17 @@ handle_create_guest (EdRequest *request,
   g_autoptr(JsonObject) body = NULL;
   g_autoptr(JsonObject) fields = json_object_new ();
   g_autoptr(EdGuest) guest = ed_guest_new ();
-  g_autoptr(EdEvent) event = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *location = NULL;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)) ||
+  if (!ed_store_check_event_exists (self->store, request->ids[0], &error) ||
       !(body = ed_http_read_json (request->msg, &error)))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
     }
 
-  guest->event_id = event->id;
+  guest->event_id = request->ids[0];
   apply_guest_fields (body, guest, TRUE, NULL, fields);
   if (json_object_get_size (fields) > 0)
     {

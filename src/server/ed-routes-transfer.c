@@ -297,7 +297,7 @@ handle_import_headers (EdRequest *request,
   SoupServerMessage *msg = request->msg;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   g_autoptr(JsonObject) fields = json_object_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   g_autoptr(Upload) upload = NULL;
   const char *mode_text = ed_request_get_query (request, "mode");
@@ -313,7 +313,7 @@ handle_import_headers (EdRequest *request,
       return;
     }
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (msg, error);
       return;
@@ -338,13 +338,13 @@ handle_import_headers (EdRequest *request,
         }
     }
 
-  running = g_hash_table_lookup (transfers->imports, &event->id);
+  running = g_hash_table_lookup (transfers->imports, &event_id);
   if (running != NULL && (ed_import_job_get_state (running) == ED_IMPORT_STATE_RECEIVING ||
                           ed_import_job_get_state (running) == ED_IMPORT_STATE_SAVING))
     {
       ed_http_reply_error (msg, SOUP_STATUS_CONFLICT, "import_running",
                            "A guest list is being imported into this event; wait for it to finish "
-                           "(GET /api/v1/events/%" G_GINT64_FORMAT "/guests/import)", event->id);
+                           "(GET /api/v1/events/%" G_GINT64_FORMAT "/guests/import)", event_id);
       return;
     }
 
@@ -354,10 +354,10 @@ handle_import_headers (EdRequest *request,
   upload->transfers = transfers_ref (transfers);
   upload->msg = msg;
   upload->alive = TRUE;
-  upload->job = ed_import_job_new (transfers->db_path, event->id, mode, length);
+  upload->job = ed_import_job_new (transfers->db_path, event_id, mode, length);
   ed_import_job_set_resume_func (upload->job, on_upload_resume_cb, upload);
   ed_import_job_set_progress_func (upload->job, on_import_progress_cb, self->live);
-  g_hash_table_replace (transfers->imports, g_memdup2 (&event->id, sizeof event->id),
+  g_hash_table_replace (transfers->imports, g_memdup2 (&event_id, sizeof event_id),
                         ed_import_job_ref (upload->job));
 
   g_signal_connect_data (msg, "got-chunk", G_CALLBACK (on_upload_got_chunk_cb),
@@ -402,17 +402,17 @@ handle_import_progress (EdRequest *request,
 {
   EdDaemon *self = user_data;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   EdImportJob *job;
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (request->msg, error);
       return;
     }
 
-  job = g_hash_table_lookup (self->transfers->imports, &event->id);
+  job = g_hash_table_lookup (self->transfers->imports, &event_id);
   if (job == NULL)
     {
       ed_http_reply_error (request->msg, SOUP_STATUS_NOT_FOUND, "not_found",
@@ -572,7 +572,7 @@ handle_export (EdRequest *request,
   SoupServerMessage *msg = request->msg;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   g_autoptr(JsonObject) fields = json_object_new ();
-  g_autoptr(EdEvent) event = NULL;
+  gint64 event_id = request->ids[0];
   g_autoptr(GError) error = NULL;
   g_autoptr(Download) download = NULL;
   g_autofree char *disposition = NULL;
@@ -580,7 +580,7 @@ handle_export (EdRequest *request,
   const char *status = ed_request_get_query (request, "status");
   const char *q = ed_request_get_query (request, "q");
 
-  if (!(event = ed_store_get_event (self->store, request->ids[0], &error)))
+  if (!ed_store_check_event_exists (self->store, event_id, &error))
     {
       ed_http_reply_gerror (msg, error);
       return;
@@ -605,7 +605,7 @@ handle_export (EdRequest *request,
     }
   query.query = q;
 
-  disposition = g_strdup_printf ("attachment; filename=\"event-%" G_GINT64_FORMAT "-guests.csv\"", event->id);
+  disposition = g_strdup_printf ("attachment; filename=\"event-%" G_GINT64_FORMAT "-guests.csv\"", event_id);
   soup_message_headers_replace (headers, "Content-Disposition", disposition);
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
@@ -623,7 +623,7 @@ handle_export (EdRequest *request,
   download->transfers = transfers_ref (transfers);
   download->msg = msg;
   download->alive = TRUE;
-  download->job = ed_export_job_new (transfers->db_path, event->id, &query);
+  download->job = ed_export_job_new (transfers->db_path, event_id, &query);
   ed_export_job_set_ready_func (download->job, on_download_ready_cb, download);
   g_ptr_array_add (transfers->exports, ed_export_job_ref (download->job));
 

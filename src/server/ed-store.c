@@ -1209,6 +1209,36 @@ ed_store_get_event (EdStore  *self,
   return event;
 }
 
+/* Whether event @event_id is there, without reading it: for a route that
+ * only needs to answer 404 for a missing event.
+ *
+ * Returns: %TRUE when it exists; %FALSE with %ED_ERROR_NOT_FOUND (the same
+ * error as ed_store_get_event()) when it does not, or another error
+ */
+gboolean
+ed_store_check_event_exists (EdStore  *self,
+                             gint64    event_id,
+                             GError  **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (ED_IS_STORE (self), FALSE);
+
+  if (!(stmt = ed_store_prepare (self, "SELECT 1 FROM events WHERE id = ?", error)))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, event_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    g_set_error (error, ED_ERROR, ED_ERROR_NOT_FOUND,
+                 "There is no event %" G_GINT64_FORMAT, event_id);
+  else if (rc != SQLITE_ROW)
+    ed_store_set_error (self, rc, error);
+  sqlite3_reset (stmt);
+
+  return rc == SQLITE_ROW;
+}
+
 /* Writes every field of @event; sets its updated_at. */
 gboolean
 ed_store_update_event (EdStore  *self,

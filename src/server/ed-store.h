@@ -129,6 +129,9 @@ gboolean      ed_store_insert_event          (EdStore             *self,
 EdEvent      *ed_store_get_event             (EdStore             *self,
                                               gint64               event_id,
                                               GError             **error);
+gboolean      ed_store_check_event_exists    (EdStore             *self,
+                                              gint64               event_id,
+                                              GError             **error);
 gboolean      ed_store_update_event          (EdStore             *self,
                                               EdEvent             *event,
                                               GError             **error);
