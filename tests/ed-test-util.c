@@ -26,3 +26,28 @@ ed_test_parse_pid (const char *text)
 
   return (pid_t) pid;
 }
+
+/**
+ * ed_test_parse_int:
+ * @text: a whole number as text, such as a query or a program printed
+ * @where: what printed it, for the message
+ *
+ * Fails the test, saying what it got and from where, unless @text is a
+ * whole number in base 10.
+ *
+ * Returns: the number
+ */
+gint64
+ed_test_parse_int (const char *text,
+                   const char *where)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 number = 0;
+
+  if (text == NULL)
+    g_error ("No number from %s", where);
+  if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &number, &error))
+    g_error ("Not a number from %s: “%s”: %s", where, text, error->message);
+
+  return number;
+}

@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
-pid_t ed_test_parse_pid (const char *text);
+pid_t  ed_test_parse_pid (const char *text);
+gint64 ed_test_parse_int (const char *text,
+                          const char *where);
 
 G_END_DECLS

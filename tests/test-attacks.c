@@ -10,6 +10,7 @@
 #include "ed-config.h"
 #include "ed-daemon-private.h"
 #include "ed-test-fixture.h"
+#include "ed-test-util.h"
 
 /* What an attacker would try against the real daemon over loopback: every
  * /api route without a session and with forged ones, script and SQL in
@@ -491,15 +492,17 @@ static void
 assert_refused (const char *answer,
                 const char *what)
 {
-  guint status = 0;
+  g_autofree char *code = NULL;
+  gint64 status = 0;
 
   g_test_message ("%s: %.60s", what, *answer ? answer : "(connection closed)");
   if (*answer == '\0')
     return;
   g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 "));
-  status = (guint) g_ascii_strtoull (answer + 9, NULL, 10);
-  g_assert_cmpuint (status, >=, 400);
-  g_assert_cmpuint (status, <, 500);
+  code = g_strndup (answer + 9, 3);
+  status = ed_test_parse_int (code, "the status line");
+  g_assert_cmpint (status, >=, 400);
+  g_assert_cmpint (status, <, 500);
 }
 
 static void

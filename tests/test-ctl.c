@@ -613,7 +613,8 @@ test_progress_on_terminal (Fixture       *fixture,
   g_autoptr(GString) csv = g_string_new ("email\n");
   g_autoptr(GString) terminal = g_string_new (NULL);
   g_autofree char *path = NULL;
-  g_autofree char *event = event_arg (create_event (fixture));
+  gint64 event_id = create_event (fixture);
+  g_autofree char *event = event_arg (event_id);
   int master, slave;
 
   login (fixture);
@@ -639,7 +640,7 @@ test_progress_on_terminal (Fixture       *fixture,
   g_assert_nonnull (strstr (terminal->str, "100%"));
   g_assert_nonnull (strstr (terminal->str, "\r\033[KSaving"));
   g_assert_null (strstr (terminal->str, "Uploading: "));
-  g_assert_cmpint (count_guests (fixture, g_ascii_strtoll (event, NULL, 10)), ==, 20000);
+  g_assert_cmpint (count_guests (fixture, event_id), ==, 20000);
 }
 
 /* Events, campaigns and the queue */

@@ -12,6 +12,7 @@
 
 #include "ed-test-daemon.h"
 #include "ed-test-http.h"
+#include "ed-test-util.h"
 
 /* The real daemon when things go wrong around it: killed in the middle of
  * an RSVP storm, a full disk, clients that hold connections open without
@@ -570,7 +571,7 @@ test_kill_during_rsvp_storm (Fixture       *fixture,
   g_hash_table_iter_init (&iter, guests);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     if (g_str_has_prefix (value, "accepted "))
-      seats += g_ascii_strtoll ((const char *) value + strlen ("accepted "), NULL, 10);
+      seats += ed_test_parse_int ((const char *) value + strlen ("accepted "), "an answer’s party size");
 
   stats = api (fixture, token, "GET", NULL, "/api/v1/events/%" G_GINT64_FORMAT "/stats", event_id);
   ed_test_assert_status (stats, SOUP_STATUS_OK);

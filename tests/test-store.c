@@ -7,6 +7,7 @@
 
 #include "ed-error.h"
 #include "ed-store.h"
+#include "ed-test-util.h"
 #include "ed-time-util.h"
 
 typedef struct
@@ -132,7 +133,7 @@ test_store_open (Fixture       *fixture,
   g_autofree char *version = raw_query_text (db, "PRAGMA user_version");
 
   g_assert_cmpstr (journal, ==, "wal");
-  g_assert_cmpint (g_ascii_strtoll (version, NULL, 10), ==, ED_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (ed_test_parse_int (version, "PRAGMA user_version"), ==, ED_STORE_SCHEMA_VERSION);
   g_assert_cmpint (ed_store_get_schema_version (fixture->store), ==, ED_STORE_SCHEMA_VERSION);
   sqlite3_close (db);
 }

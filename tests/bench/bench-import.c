@@ -12,6 +12,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-util.h"
+
 /* The import benchmark of issue 3, point 5: generates a reproducible guest
  * list (500,000 rows by default, about 1% duplicates and 0.5% invalid
  * rows), times sqlite3's `.import` of it into a bare table with a unique
@@ -303,7 +305,6 @@ measure_floor (Bench   *bench,
   if (!g_subprocess_communicate_utf8 (process, script, NULL, &out, NULL, error))
     return FALSE;
   *seconds = g_timer_elapsed (timer, NULL);
-  *n_rows = g_ascii_strtoll (out, NULL, 10);
 
   if (!g_subprocess_get_if_exited (process))
     {
@@ -311,6 +312,7 @@ measure_floor (Bench   *bench,
       return FALSE;
     }
 
+  *n_rows = bench_parse_int (out, strcspn (out, "\n"), "sqlite3 (count of imported rows)");
   return TRUE;
 }
 

@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-util.h"
 #include "ed-data-dir.h"
 #include "ed-rsvp-token.h"
 
@@ -382,9 +383,11 @@ read_field (const char *line,
             const char *name)
 {
   g_autofree char *key = g_strconcat (" ", name, "=", NULL);
+  g_autofree char *where = g_strdup_printf ("wrk (%s)", name);
   const char *found = strstr (line, key);
+  const char *value = found ? found + strlen (key) : NULL;
 
-  return found ? g_ascii_strtoll (found + strlen (key), NULL, 10) : -1;
+  return value ? bench_parse_int (value, strcspn (value, " \n"), where) : -1;
 }
 
 static void
@@ -440,7 +443,7 @@ read_stat_ticks (const char  *path,
     length--;
   *name = g_strndup (start + 1, length);
 
-  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+  return bench_parse_int (fields[11], strlen (fields[11]), path) + bench_parse_int (fields[12], strlen (fields[12]), path);
 }
 
 /* Adds the CPU time of each thread of process @pid to @by_name. */
@@ -627,8 +630,9 @@ member_after (const char *text,
               const char *key)
 {
   const char *found = strstr (text, key);
+  const char *value = found ? found + strlen (key) : NULL;
 
-  return found ? g_ascii_strtoll (found + strlen (key), NULL, 10) : -1;
+  return value ? bench_parse_int (value, strcspn (value, ",}]"), "a live update") : -1;
 }
 
 /* Reads only what it needs from each frame: parsing 3,000 frames a second

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-util.h"
 #include "ed-config.h"
 #include "ed-data-dir.h"
 #include "ed-event.h"
@@ -263,9 +264,11 @@ read_field (const char *line,
             const char *name)
 {
   g_autofree char *key = g_strconcat (" ", name, "=", NULL);
+  g_autofree char *where = g_strdup_printf ("wrk (%s)", name);
   const char *found = strstr (line, key);
+  const char *value = found ? found + strlen (key) : NULL;
 
-  return found ? g_ascii_strtoll (found + strlen (key), NULL, 10) : -1;
+  return value ? bench_parse_int (value, strcspn (value, " \n"), where) : -1;
 }
 
 static gboolean
