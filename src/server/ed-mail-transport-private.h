@@ -83,9 +83,7 @@ struct _EdMailTransport
   EdSmtpStage          stage;
   gboolean             quitting;
   EdSmtpReply          partial;      /* lines of a multi-line reply so far */
-  EdSmtpReply          last;
   EdSmtpReply          first_failure;
-  guint                n_replies;
 
   /* Maildir settings and state */
   char                *maildir;

@@ -323,8 +323,6 @@ take_setup_line (EdMailTransport *self,
     return;
 
   self->partial.stage = self->stage;
-  self->n_replies++;
-  ed_smtp_reply_copy (&self->last, &self->partial);
   if (self->partial.code >= 400 && self->first_failure.code == 0)
     ed_smtp_reply_copy (&self->first_failure, &self->partial);
   ed_smtp_reply_reset (&self->partial);
@@ -701,7 +699,8 @@ start_transaction (EdMailTransport *self)
       /* nothing was sent: the connection is still good */
       set_result (self, ED_MAIL_RESULT_PERMANENT, 0,
                   g_strdup ("the address has letters beyond ASCII before the @, and the mail server does not "
-                            "take such addresses (it does not offer SMTPUTF8)"));
+                            "take such addresses (it does not offer SMTPUTF8); send through a server that does, "
+                            "or ask the guest for another address"));
       return;
     }
 
@@ -971,11 +970,9 @@ start_setup (EdMailTransport *self)
   self->new_connection = TRUE;
   self->stage = ED_SMTP_STAGE_GREETING;
   self->quitting = FALSE;
-  self->n_replies = 0;
   self->curl_error[0] = '\0';
   self->pipelining = self->smtputf8 = self->size_offered = FALSE;
   ed_smtp_reply_reset (&self->partial);
-  ed_smtp_reply_reset (&self->last);
   ed_smtp_reply_reset (&self->first_failure);
 
   curl_easy_setopt (self->curl, CURLOPT_CONNECTTIMEOUT_MS, (long) self->connect_timeout_ms);
@@ -1058,16 +1055,6 @@ step_setup (EdMailTransport *self,
       finish_setup (self, msg->data.result);
 }
 
-static gboolean
-is_ascii (const char *text,
-          gsize       len)
-{
-  for (gsize i = 0; i < len; i++)
-    if ((guchar) text[i] >= 0x80)
-      return FALSE;
-  return TRUE;
-}
-
 /* An address for MAIL FROM or RCPT TO: its domain as ASCII (IDNA), its
  * local part as it is, which may need SMTPUTF8.
  */
@@ -1076,12 +1063,14 @@ envelope_address (const char *address,
                   gboolean   *needs_smtputf8)
 {
   const char *at = strrchr (address, '@');
+  g_autofree char *local_part = NULL;
   g_autofree char *domain = NULL;
 
   g_assert (at != NULL);
-  if (!is_ascii (address, (gsize) (at - address)))
+  local_part = g_strndup (address, (gsize) (at - address));
+  if (!g_str_is_ascii (local_part))
     *needs_smtputf8 = TRUE;
-  if (is_ascii (at + 1, strlen (at + 1)))
+  if (!g_hostname_is_non_ascii (at + 1))
     return g_strdup (address);
   if ((domain = g_hostname_to_ascii (at + 1)) == NULL)
     return NULL;
@@ -1143,7 +1132,6 @@ ed_mail_transport_smtp_finalize (EdMailTransport *self)
   ed_smtp_reply_reader_clear (&self->reader);
 
   ed_smtp_reply_clear (&self->partial);
-  ed_smtp_reply_clear (&self->last);
   ed_smtp_reply_clear (&self->first_failure);
 }
 
@@ -1196,7 +1184,13 @@ ed_mail_transport_smtp_begin (EdMailTransport *self,
   self->envelope_from = envelope_address (envelope_from, &self->needs_smtputf8);
   self->envelope_to = envelope_address (envelope_to, &self->needs_smtputf8);
   if (self->envelope_from == NULL || self->envelope_to == NULL)
-    return fail_to_begin (self, ED_MAIL_RESULT_PERMANENT, "the domain of the address is not a valid host name");
+    {
+      g_autofree char *text = g_strdup_printf ("the domain of “%s” is not a valid host name; correct the "
+                                               "guest's address", self->envelope_from == NULL ? envelope_from
+                                                                                              : envelope_to);
+
+      return fail_to_begin (self, ED_MAIL_RESULT_PERMANENT, text);
+    }
 
   if (self->curl == NULL && (self->curl = new_handle (self)) == NULL)
     return fail_to_begin (self, ED_MAIL_RESULT_TEMPORARY, "libcurl could not make a handle (out of memory?)");
